@@ -1,0 +1,34 @@
+import type { Fields } from '../transform';
+
+/**
+ * One write to one target system, durable in the outbox before it is tried.
+ * Written in the same transaction as the decision that caused it.
+ */
+export interface ApplyTask {
+  /** Outbox id; also the idempotency key for the target. */
+  id: string;
+  target: string;
+  entity: string;
+  /** Canonical record key. */
+  key: string;
+  op: 'upsert' | 'delete';
+  /** Canonical values to set (the changed fields). */
+  fields: Fields;
+  /** Values the target is believed to hold for `fields` now: the write is conditional on them. */
+  expected: Fields;
+  /** The whole canonical record, for when the target has no row yet. */
+  record: Fields;
+  reason: 'propagate' | 'correct';
+  correlationId: string;
+  attempts: number;
+  createdAtMs: number;
+}
+
+/** How a task ended in the target. */
+export type ApplyOutcome =
+  | { status: 'applied'; localKey: string }
+  /** The target already held the values (a redelivered task): nothing written. */
+  | { status: 'already-applied'; localKey: string }
+  /** The target changed under us; its own change event will be resolved instead. */
+  | { status: 'superseded'; localKey: string | null; fields: string[] }
+  | { status: 'deleted'; localKey: string | null };

@@ -1,0 +1,67 @@
+import type { TandemConfig } from './spec';
+
+export interface Problem {
+  path: string;
+  message: string;
+}
+
+/** Checks what the schema alone cannot: names that must refer to each other. */
+export function checkConsistency(config: TandemConfig): Problem[] {
+  const problems: Problem[] = [];
+  const systems = new Set(Object.keys(config.systems));
+  const entities = new Set(Object.keys(config.entities));
+  const mappedFields = new Map<string, Set<string>>();
+  const tables = new Set<string>();
+
+  config.mappings.forEach((mapping, i) => {
+    const at = `mappings[${i}]`;
+    if (!systems.has(mapping.system)) problems.push({ path: `${at}.system`, message: `unknown system "${mapping.system}" (systems: ${[...systems].join(', ')})` });
+    if (!entities.has(mapping.entity)) problems.push({ path: `${at}.entity`, message: `unknown entity "${mapping.entity}" (entities: ${[...entities].join(', ')})` });
+    const tableKey = `${mapping.system}:${qualified(mapping.table)}`;
+    if (tables.has(tableKey)) problems.push({ path: `${at}.table`, message: `table ${mapping.table} of ${mapping.system} is mapped twice` });
+    tables.add(tableKey);
+    const fields = mappedFields.get(mapping.entity) ?? new Set<string>();
+    mappedFields.set(mapping.entity, fields);
+    const columns = new Map<string, string>();
+    for (const [field, spec] of Object.entries(mapping.fields)) {
+      fields.add(field);
+      const column = typeof spec === 'string' ? spec : spec.column;
+      const other = columns.get(column);
+      if (other) problems.push({ path: `${at}.fields.${field}`, message: `column ${column} is already mapped to field ${other}` });
+      columns.set(column, field);
+      if (typeof spec !== 'string' && spec.ref && !entities.has(spec.ref)) {
+        problems.push({ path: `${at}.fields.${field}.ref`, message: `unknown entity "${spec.ref}"` });
+      }
+    }
+    if (mapping.key.generated === 'none') {
+      for (const column of mapping.key.columns) {
+        if (!columns.has(column)) problems.push({ path: `${at}.key.columns`, message: `key column ${column} is not mapped to a field, so tandem could not make the key of rows it inserts (map it, or set key.generated to uuid or database)` });
+      }
+    }
+  });
+
+  for (const [name, entity] of Object.entries(config.entities)) {
+    const at = `entities.${name}`;
+    if (!systems.has(entity.owner)) problems.push({ path: `${at}.owner`, message: `unknown system "${entity.owner}"` });
+    entity.priority.forEach((system, i) => {
+      if (!systems.has(system)) problems.push({ path: `${at}.priority[${i}]`, message: `unknown system "${system}"` });
+    });
+    for (const [field, rule] of Object.entries(entity.fields)) {
+      if (rule.owner && !systems.has(rule.owner)) problems.push({ path: `${at}.fields.${field}.owner`, message: `unknown system "${rule.owner}"` });
+      if (!mappedFields.get(name)?.has(field)) problems.push({ path: `${at}.fields.${field}`, message: `no mapping of entity ${name} has a field ${field}` });
+      if (rule.owner && rule.policy === 'latest-wins') problems.push({ path: `${at}.fields.${field}`, message: 'a field has either an owner or the latest-wins policy, not both' });
+    }
+    if (!mappedFields.has(name)) problems.push({ path: at, message: `no mapping maps entity ${name}` });
+  }
+
+  for (const [name, system] of Object.entries(config.systems)) {
+    if (system.capture && system.type !== 'postgres') {
+      problems.push({ path: `systems.${name}.capture`, message: `native capture is available for postgres systems only (this one is ${system.type})` });
+    }
+  }
+  return problems;
+}
+
+export function qualified(table: string): string {
+  return table.includes('.') ? table : `public.${table}`;
+}

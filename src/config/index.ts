@@ -1,0 +1,6 @@
+export { configSpec, mappingSpec, entitySpec, converterSpec, secretRef } from './spec';
+export type { TandemConfig, SystemConfig, MappingSpec, EntitySpec, ConverterSpec, SecretRef } from './spec';
+export { loadConfig, parseConfig, readSecret, formatPath, configDir } from './load';
+export type { LoadedConfig } from './load';
+export { envSettings, envVariableName } from './env';
+export { qualified } from './consistency';

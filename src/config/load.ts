@@ -1,0 +1,108 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve, dirname } from 'node:path';
+import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../errors';
+import { configSpec, type SecretRef, type TandemConfig } from './spec';
+import { applyEnvOverrides, envSettings } from './env';
+import { checkConsistency } from './consistency';
+
+export interface LoadedConfig {
+  config: TandemConfig;
+  file: string;
+  /** SHA-256 of the file's text: the rules version recorded in the conflict log. */
+  version: string;
+  /** Environment variables that overrode settings. */
+  overrides: string[];
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read configuration: ${(error as Error).message}`, { file });
+  }
+  return parseConfig(text, file, env);
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  if (doc.errors.length > 0) {
+    const first = doc.errors[0]!;
+    const line = first.linePos?.[0]?.line;
+    throw new ConfigError(`not valid YAML: ${first.message.split('\n')[0]}`, { file, path: line ? `line ${line}` : undefined });
+  }
+  const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
+  const overrides = applyEnvOverrides(raw, envSettings(configSpec), env);
+  const parsed = configSpec.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(describeIssues(parsed.error, doc.contents, lines), { file });
+  }
+  const problems = checkConsistency(parsed.data);
+  if (problems.length > 0) {
+    const text = problems.map((p) => `${p.path} (line ${lineOf(doc.contents, p.path.split(/[.[\]]+/).filter(Boolean), lines) ?? '?'}): ${p.message}`);
+    throw new ConfigError(`configuration is inconsistent:\n  ${text.join('\n  ')}`, { file });
+  }
+  return { config: parsed.data, file: isAbsolute(file) ? file : resolve(file), version: sha256(text), overrides };
+}
+
+function describeIssues(error: z.ZodError, root: unknown, lines: LineCounter): string {
+  const described = error.issues.slice(0, 10).map((issue) => {
+    const path = issue.path.map(String);
+    const line = lineOf(root, path, lines);
+    return `${formatPath(path) || '(top level)'}${line ? ` (line ${line})` : ''}: ${issue.message}${expected(issue)}`;
+  });
+  return `invalid configuration:\n  ${described.join('\n  ')}`;
+}
+
+function expected(issue: z.ZodIssue): string {
+  if (issue.code === 'invalid_type') return ` (expected ${issue.expected}, got ${issue.received})`;
+  if (issue.code === 'invalid_enum_value') return ` (expected one of ${issue.options.join(', ')})`;
+  if (issue.code === 'unrecognized_keys') return ` (allowed keys are listed in the README)`;
+  if (issue.code === 'invalid_union') return ' (see the README for the accepted forms)';
+  return '';
+}
+
+export function formatPath(path: (string | number)[]): string {
+  return path.map((p, i) => (/^\d+$/.test(String(p)) ? `[${p}]` : i === 0 ? String(p) : `.${p}`)).join('');
+}
+
+function lineOf(root: unknown, path: string[], lines: LineCounter): number | undefined {
+  let node = root as Node | null | undefined;
+  let found = node;
+  for (const part of path) {
+    if (isMap(node)) node = node.get(part, true) as Node | undefined;
+    else if (isSeq(node)) node = node.get(Number(part), true) as Node | undefined;
+    else break;
+    if (node) found = node;
+    else break;
+  }
+  const offset = found?.range?.[0];
+  return offset === undefined ? undefined : lines.linePos(offset).line;
+}
+
+/** Reads a secret from the environment or a file. Never logged. */
+export function readSecret(ref: SecretRef, where: string, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): string {
+  if ('env' in ref) {
+    const value = env[ref.env];
+    if (!value) throw new ConfigError(`environment variable ${ref.env} is not set`, { path: where });
+    return value;
+  }
+  const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file);
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    throw new ConfigError(`cannot read secret file ${path}: ${(error as Error).message}`, { path: where });
+  }
+}
+
+export function configDir(loaded: LoadedConfig): string {
+  return dirname(loaded.file);
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration spec. Validation, defaults and the environment
+ * variables that may override settings all come from here (see `env.ts`).
+ * Secrets are never literal: `{ env: NAME }` or `{ file: path }` only.
+ */
+
+const identifier = z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and _; starting with a letter');
+
+/** A secret (connection URL with password, token): read from the environment or a file. */
+export const secretRef = z
+  .union([
+    z.object({ env: z.string().min(1) }).strict(),
+    z.object({ file: z.string().min(1) }).strict(),
+  ])
+  .describe('secret: { env: NAME } or { file: path }');
+export type SecretRef = z.infer<typeof secretRef>;
+
+const postgresCapture = z
+  .object({
+    slot: identifier,
+    publication: identifier,
+    /** Interval of heartbeat messages written to the source (pg_logical_emit_message). 0 disables. */
+    heartbeatMs: z.number().int().min(0).default(10_000),
+    /** Status updates to the server at least this often (wal_sender_timeout is 60 s by default). */
+    statusIntervalMs: z.number().int().min(100).default(5_000),
+    /** Take an initial snapshot of mapped tables the slot has not seen. */
+    snapshot: z.enum(['initial', 'never']).default('initial'),
+    /** Events per batch handed to the pipeline. */
+    maxBatchEvents: z.number().int().min(1).default(2_000),
+    /** A partly filled batch is handed on after this long. */
+    maxBatchDelayMs: z.number().int().min(0).default(50),
+  })
+  .strict();
+
+const applySettings = z
+  .object({
+    /** Writes are conditional on the values tandem last saw (needed when the target is also captured). */
+    conditional: z.boolean().optional(),
+    /** Replication origin name tagging tandem's own writes (PostgreSQL), so their echoes are recognised. */
+    origin: identifier.default('tandem'),
+    /** Connections to the target. */
+    poolSize: z.number().int().min(1).default(4),
+  })
+  .strict();
+
+const systemSpec = z
+  .object({
+    type: z.enum(['postgres', 'mysql']),
+    url: secretRef,
+    /** Capture this system's changes (PostgreSQL only for now). */
+    capture: postgresCapture.optional(),
+    apply: applySettings.default({}),
+  })
+  .strict();
+
+/** A converter step in a field mapping: a name, or a name with options. */
+export const converterSpec = z.union([
+  z.enum(['trim', 'upper', 'lower', 'empty-to-null']),
+  z.object({ decimal: z.object({ scale: z.number().int().min(0).max(30) }).strict() }).strict(),
+  z.object({ enum: z.record(z.string(), z.string()) }).strict(),
+  z.object({ factor: z.union([z.number(), z.string()]) }).strict().describe('unit of measure: canonical = source × factor'),
+  z.object({ timezone: z.string().min(1) }).strict().describe('local timestamp in this zone ⇄ canonical UTC instant'),
+]);
+export type ConverterSpec = z.infer<typeof converterSpec>;
+
+const fieldMapping = z.union([
+  z.string().min(1).describe('column name'),
+  z
+    .object({
+      column: z.string().min(1),
+      convert: z.array(converterSpec).default([]),
+      /** The column holds the key of another entity's row in the same system. */
+      ref: identifier.optional(),
+      /** Only read from the source, never written to it. */
+      readOnly: z.boolean().default(false),
+    })
+    .strict(),
+]);
+
+const keySpec = z
+  .object({
+    columns: z.array(z.string().min(1)).min(1),
+    /** Who makes the key of a row tandem inserts: derived from mapped fields, a UUID tandem makes, or the database (RETURNING). */
+    generated: z.enum(['none', 'uuid', 'database']).default('none'),
+  })
+  .strict();
+
+export const mappingSpec = z
+  .object({
+    system: identifier,
+    /** `schema.table`, or `table` for the default schema. */
+    table: z.string().min(1),
+    entity: identifier,
+    key: keySpec,
+    fields: z.record(identifier, fieldMapping),
+    /** What a TRUNCATE of the source table does. */
+    onTruncate: z.enum(['ignore', 'dead-letter']).default('dead-letter'),
+  })
+  .strict();
+export type MappingSpec = z.infer<typeof mappingSpec>;
+
+const fieldRule = z
+  .object({
+    owner: identifier.optional(),
+    policy: z.enum(['owner', 'latest-wins']).optional(),
+    /** Write the kept value back to a system whose change was rejected. */
+    correct: z.boolean().optional(),
+  })
+  .strict();
+
+export const entitySpec = z
+  .object({
+    /** Default owner of every field and of the record's existence (creates and deletes). */
+    owner: identifier,
+    fields: z.record(identifier, fieldRule).default({}),
+    /** Write owned values back to offenders unless a field rule says otherwise. */
+    correct: z.boolean().default(true),
+    /** Systems in priority order, for ties under latest-wins. */
+    priority: z.array(identifier).default([]),
+  })
+  .strict();
+export type EntitySpec = z.infer<typeof entitySpec>;
+
+export const configSpec = z
+  .object({
+    stateStore: z.object({ url: secretRef, schema: identifier.default('tandem') }).strict(),
+    redis: z.object({ url: secretRef, keyPrefix: z.string().default('tandem:') }).strict().optional(),
+    systems: z.record(identifier, systemSpec),
+    entities: z.record(identifier, entitySpec),
+    mappings: z.array(mappingSpec).min(1),
+    pipeline: z
+      .object({
+        /** Batches waiting between capture and resolve, per source. */
+        queueDepth: z.number().int().min(1).default(4),
+        /** Outbox tasks claimed per poll. */
+        applyBatch: z.number().int().min(1).default(500),
+        /** Target writes in flight at once, per target. */
+        applyConcurrency: z.number().int().min(1).default(8),
+        applyPollMs: z.number().int().min(10).default(100),
+        /** A claimed task may be retaken by another instance after this long. */
+        leaseMs: z.number().int().min(1000).default(60_000),
+        maxAttempts: z.number().int().min(1).default(10),
+        /** Allow running without Redis (deduplication then uses the state store). */
+        allowNoRedis: z.boolean().default(false),
+      })
+      .strict()
+      .default({}),
+    metrics: z
+      .object({ port: z.number().int().min(0).max(65535).default(9464), host: z.string().default('127.0.0.1') })
+      .strict()
+      .default({}),
+    log: z.object({ level: z.enum(['error', 'warn', 'info', 'debug']).default('info') }).strict().default({}),
+  })
+  .strict();
+
+export type TandemConfig = z.infer<typeof configSpec>;
+export type SystemConfig = TandemConfig['systems'][string];

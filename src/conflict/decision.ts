@@ -1,0 +1,64 @@
+import type { Operation } from 'fast-json-patch';
+import type { Value } from '../capture';
+import type { CanonicalRecord, Fields } from '../transform';
+
+/** What happened to one attempted field change that the rules had an opinion on. */
+export type ConflictOutcome =
+  /** A non-owner changed an owned field, or lost a race on a shared one: the change is refused. */
+  | 'rejected'
+  /** Two systems changed a shared field concurrently and this change won. */
+  | 'accepted'
+  /** Held for a person to decide (manual review); the current value stays. */
+  | 'held';
+
+/** One row of the conflict log, before it is chained and stored. */
+export interface ConflictEntry {
+  entity: string;
+  key: string;
+  field: string;
+  system: string;
+  table: string;
+  position: string;
+  txId: string | null;
+  commitTimeMs: number;
+  correlationId: string;
+  /** The value the system tried to write. */
+  attempted: Value;
+  /** The value that system had before its change (its before-image), when known. */
+  before: Value | undefined;
+  /** The canonical value when the change arrived. */
+  current: Value | undefined;
+  /** The canonical value after the decision. */
+  kept: Value | undefined;
+  /** Which rule decided, e.g. `customer.credit_limit owner=erp`. */
+  rule: string;
+  outcome: ConflictOutcome;
+  /** The JSON Patch that was applied (accepted) or refused (rejected, held). */
+  patch: Operation[];
+  /** Whether the kept value is written back to the system that lost. */
+  corrected: boolean;
+}
+
+/** A write the resolver wants made in one system. */
+export interface PlannedWrite {
+  system: string;
+  op: 'upsert' | 'delete';
+  /** Canonical values to set. */
+  fields: Fields;
+  /** Values the target is believed to hold for those fields now. */
+  expected: Fields;
+  /** `propagate` carries an accepted change; `correct` pushes the owner's value back to an offender. */
+  reason: 'propagate' | 'correct';
+}
+
+/** The resolver's answer for one change against one record. */
+export interface Decision {
+  /** The record after the change (unchanged when everything was rejected). */
+  record: CanonicalRecord;
+  /** RFC 6902 patch applied to `record.fields`. */
+  patch: Operation[];
+  conflicts: ConflictEntry[];
+  writes: PlannedWrite[];
+  /** True when the change was a redelivery or an echo and changed nothing. */
+  skipped: false | 'redelivered' | 'echo' | 'stale';
+}

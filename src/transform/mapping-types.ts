@@ -1,0 +1,40 @@
+import type { ChangeEvent, Row, Value } from '../capture';
+import type { CanonicalChange, Fields } from './canonical';
+
+/** One compiled field ⇄ column pair. */
+export interface FieldBinding {
+  field: string;
+  column: string;
+  /** Entity whose key this column holds, for reference fields. */
+  ref: string | null;
+  readOnly: boolean;
+  /** Source value → canonical value. Throws ConversionError. */
+  toCanonical(value: Value): Value;
+  /** Canonical value → source value. Throws ConversionError. */
+  fromCanonical(value: Value): Value;
+}
+
+/** A compiled mapping of one table of one system to one entity. */
+export interface Mapping {
+  system: string;
+  /** `schema.table`. */
+  table: string;
+  schema: string;
+  tableName: string;
+  entity: string;
+  keyColumns: string[];
+  keyGenerated: 'none' | 'uuid' | 'database';
+  fields: FieldBinding[];
+  onTruncate: 'ignore' | 'dead-letter';
+  /** Source change → canonical change (`key` null, refs unresolved). Throws DecodeError/ConversionError. */
+  toCanonical(event: ChangeEvent): CanonicalChange;
+  /**
+   * Canonical values → columns of this table, for the fields given. Reference
+   * fields must already hold the target's local keys (see `refs`).
+   */
+  toRow(fields: Fields): Row;
+  /** The local key text of a source row (see `localKeyText`). */
+  localKeyOf(row: Row): string;
+  /** Key columns of a local key text, inverse of `localKeyOf`. */
+  keyRow(localKey: string): Row;
+}
