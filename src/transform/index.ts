@@ -2,3 +2,10 @@ export type { Fields, CanonicalChange, CanonicalRecord, FieldProvenance } from '
 export type { Crosswalk } from './crosswalk';
 export { newCanonicalKey } from './crosswalk';
 export type { Mapping, FieldBinding } from './mapping-types';
+export { compileMapping } from './mapping';
+export { compileMappings } from './registry';
+export type { MappingRegistry } from './registry';
+export { localKeyText } from './local-key';
+export { compileConverters } from './converters';
+export type { Converters } from './converters';
+export { normalizeDecimal, compareDecimal, rescaleDecimal, multiplyDecimal, divideDecimal } from './decimal';

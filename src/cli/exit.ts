@@ -1,0 +1,15 @@
+import { ConfigError, errorMessage } from '../errors';
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/** Prints an error for a person and returns the exit code it means. */
+export function reportError(error: unknown): number {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`tandem: configuration error: ${errorMessage(error)}\n`);
+    return EXIT_USAGE;
+  }
+  process.stderr.write(`tandem: ${errorMessage(error)}\n`);
+  return EXIT_FAILURE;
+}

@@ -1,0 +1,56 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { EXIT_OK, EXIT_USAGE, reportError } from './exit';
+import { runService } from './run-command';
+import { printStatus } from './status-command';
+
+function positiveInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+export function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('tandem')
+    .description('Keeps an ERP and a CRM in step from their databases\u2019 change streams, with per-field ownership rules.')
+    .exitOverride()
+    .showHelpAfterError();
+
+  program
+    .command('run')
+    .description('Run the sync service (capture, resolve, apply) until SIGINT/SIGTERM.')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config: string }) => setExit(await runService(opts.config)));
+
+  program
+    .command('demo')
+    .description('Start an embedded PostgreSQL with an ERP and a CRM database, seed them, run a conflicting workload through the live pipeline, then check that both agree.')
+    .option('-s, --seconds <n>', 'stop the workload after N seconds, drain and check convergence (default: run until Ctrl-C)', positiveInt)
+    .option('--keep', 'leave the embedded database running after the verdict, for inspection')
+    .action(async (opts: { seconds?: number; keep?: boolean }) => {
+      const { runDemo } = await import('../demo');
+      setExit(await runDemo({ seconds: opts.seconds, keep: opts.keep ?? false }));
+    });
+
+  program
+    .command('status')
+    .description('Print capture lag, replication-slot retained WAL, outbox depth, conflicts and dead letters as a table.')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .action(async (opts: { config: string }) => setExit(await printStatus(opts.config)));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let code = EXIT_OK;
+  const program = buildProgram((c) => (code = c));
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      code = error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
+    } else {
+      code = reportError(error);
+    }
+  }
+  process.exit(code);
+}

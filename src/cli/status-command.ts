@@ -1,0 +1,89 @@
+import pg from 'pg';
+import { loadConfig, readSecret, type TandemConfig } from '../config';
+import { connectStateStore, loadCheckpoints } from '../store';
+import { EXIT_OK } from './exit';
+
+/** `tandem status`: what the state store, the sources and (when reachable) the running service say. */
+export async function printStatus(configFile: string): Promise<number> {
+  const { config } = loadConfig(configFile);
+  const schema = config.stateStore.schema;
+  const store = connectStateStore(readSecret(config.stateStore.url, 'stateStore.url'), 2);
+  try {
+    const checkpoints = new Map((await loadCheckpoints(store, schema)).map((c) => [c.system, c]));
+    const sourceRows = await Promise.all(Object.entries(config.systems).filter(([, s]) => s.capture).map(async ([system, spec]) => {
+      const checkpoint = checkpoints.get(system);
+      const lag = checkpoint?.sourceTime ? ((Date.now() - checkpoint.sourceTime.getTime()) / 1000).toFixed(1) : '-';
+      const retained = await slotRetainedBytes(readSecret(spec.url, `systems.${system}.url`), spec.capture!.slot).catch((e: Error) => `error: ${e.message}`);
+      return [system, checkpoint?.position ?? '-', lag, typeof retained === 'number' ? formatBytes(retained) : retained ?? 'no slot'];
+    }));
+    printTable(['source', 'position', 'lag (s)', 'slot retained WAL'], sourceRows);
+
+    const outbox = await store.withSchema(schema).table('outbox').select('target', 'status').count('* as n').groupBy('target', 'status');
+    const byTarget = new Map<string, Record<string, number>>();
+    for (const row of outbox as Array<{ target: string; status: string; n: string }>) {
+      const counts = byTarget.get(row.target) ?? {};
+      counts[row.status] = Number(row.n);
+      byTarget.set(row.target, counts);
+    }
+    process.stdout.write('\n');
+    printTable(['target', 'pending', 'in flight', 'dead', 'done (last hour)'],
+      Object.keys(config.systems).map((t) => { const c = byTarget.get(t) ?? {}; return [t, c.pending ?? 0, c.inflight ?? 0, c.dead ?? 0, c.done ?? 0].map(String); }));
+
+    const [conflicts] = await store.withSchema(schema).table('conflicts').count('* as n');
+    const [letters] = await store.withSchema(schema).table('dead_letters').where({ status: 'open' }).count('* as n');
+    process.stdout.write('\n');
+    printTable(['conflicts logged', 'dead letters open'], [[String(conflicts?.n ?? 0), String(letters?.n ?? 0)]]);
+    process.stdout.write(`\n${await liveEvents(config)}\n`);
+    return EXIT_OK;
+  } finally {
+    await store.destroy();
+  }
+}
+
+async function slotRetainedBytes(url: string, slot: string): Promise<number | null> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ bytes: string | null }>(
+      'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS bytes FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    return rows[0]?.bytes ? Number(rows[0].bytes) : null;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Events per stage from the running service's /metrics, when it answers. */
+async function liveEvents(config: TandemConfig): Promise<string> {
+  const url = `http://${config.metrics.host}:${config.metrics.port}/metrics`;
+  try {
+    const text = await (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
+    const rows = text.split('\n').filter((l) => l.startsWith('tandem_events_total{')).map((line) => {
+      const match = /stage="([^"]*)",system="([^"]*)"\} (\S+)/.exec(line);
+      return match ? [match[1]!, match[2]!, match[3]!] : null;
+    }).filter((r): r is string[] => r !== null);
+    const out: string[] = [];
+    printTable(['stage', 'system', 'events'], rows, (s) => out.push(s));
+    return `live from ${url}:\n${out.join('')}`;
+  } catch {
+    return `service metrics not reachable at ${url} (is tandem run going?)`;
+  }
+}
+
+function printTable(headers: string[], rows: string[][], write: (s: string) => void = (s) => process.stdout.write(s)): void {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n';
+  write(line(headers));
+  write(line(widths.map((w) => '-'.repeat(w))));
+  for (const row of rows) write(line(row));
+}
+
+function formatBytes(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}

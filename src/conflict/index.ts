@@ -1,0 +1,8 @@
+export type { ConflictEntry, ConflictOutcome, PlannedWrite, Decision } from './decision';
+export type { FieldRule, EntityRules, RuleBook } from './rules';
+export { compileRules } from './rules';
+export type { ResolveContext } from './resolver';
+export { resolve, emptyRecord } from './resolver';
+export type { ChainedConflict } from './chain';
+export { chainEntries, chainHash, hashedContent, GENESIS_HASH } from './chain';
+export { canonicalJson, sameValue } from './values';

@@ -1,0 +1,208 @@
+import type { Operation } from 'fast-json-patch';
+import type { Value } from '../capture';
+import type { CanonicalChange, CanonicalRecord, Fields } from '../transform';
+import type { ConflictEntry, Decision, PlannedWrite } from './decision';
+import type { EntityRules, FieldRule } from './rules';
+import { sameValue } from './values';
+
+/** What the resolver needs to know besides the record and the change. */
+export interface ResolveContext {
+  rules: EntityRules;
+  /** Canonical fields each system maps for this entity (systems that can be written). */
+  fieldsBySystem: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The change is tandem's own write coming back through the source's stream. */
+  echo: boolean;
+}
+
+/**
+ * Decides one change against the current canonical record, field by field.
+ * Pure: the same record, change and rules always give the same decision,
+ * which is what makes replays and property tests possible.
+ */
+export function resolve(current: CanonicalRecord | null, change: CanonicalChange, ctx: ResolveContext): Decision {
+  const key = change.key;
+  if (key === null) throw new Error('resolve() needs a change whose canonical key is resolved');
+  const record = current ?? emptyRecord(change.entity, key);
+  const { system } = change;
+  const position = change.event.source.position;
+  const seen = record.positions[system];
+  if (seen !== undefined && position <= seen) return unchanged(record, 'redelivered');
+
+  const next = cloneRecord(record);
+  next.positions[system] = position;
+  if (ctx.echo) return { ...unchanged(next, 'echo') };
+
+  return change.kind === 'delete' ? resolveDelete(record, next, change, ctx) : resolveUpsert(record, next, change, ctx);
+}
+
+function resolveUpsert(record: CanonicalRecord, next: CanonicalRecord, change: CanonicalChange, ctx: ResolveContext): Decision {
+  const after = change.after ?? {};
+  const accepted: Fields = {};
+  const corrections: PlannedWrite = { system: change.system, op: 'upsert', fields: {}, expected: {}, reason: 'correct' };
+  const conflicts: ConflictEntry[] = [];
+  const patch: Operation[] = [];
+  const exists = record.version > 0 && !record.deleted;
+  if (!exists) {
+    // A new record, or one deleted earlier and now recreated: start from nothing.
+    next.fields = {};
+    next.provenance = {};
+    next.deleted = false;
+  }
+  const sourceShadow = (next.shadows[change.system] = { ...next.shadows[change.system] });
+
+  for (const [field, value] of Object.entries(after)) {
+    sourceShadow[field] = value;
+    const currentValue = exists ? record.fields[field] : undefined;
+    if (sameValue(value, currentValue)) continue;
+    const verdict = judge(ctx.rules.field(field), record, change, field, value, currentValue);
+    const op: Operation = currentValue === undefined ? { op: 'add', path: `/${field}`, value } : { op: 'replace', path: `/${field}`, value };
+    if (verdict.accept) {
+      accepted[field] = value;
+      patch.push(op);
+      next.fields[field] = value;
+      next.provenance[field] = provenanceOf(change);
+    } else if (verdict.correct) {
+      corrections.fields[field] = currentValue ?? null;
+      corrections.expected[field] = value;
+    }
+    if (verdict.logAs) {
+      conflicts.push(conflictEntry(change, field, value, currentValue, verdict.accept ? value : currentValue, verdict.rule, verdict.logAs, [op], verdict.correct));
+    }
+  }
+
+  const created = !exists;
+  const changed = patch.length > 0 || created;
+  if (changed) next.version = record.version + 1;
+  const writes = [...propagate(next, change.system, accepted, created, ctx)];
+  if (Object.keys(corrections.fields).length > 0) writes.push(queueWrite(next, corrections));
+  return { record: next, patch, conflicts, writes, skipped: false };
+}
+
+interface Verdict {
+  accept: boolean;
+  /** Write the kept value back to the system that lost. */
+  correct: boolean;
+  /** Log a conflict, and how it ended. */
+  logAs: ConflictEntry['outcome'] | null;
+  rule: string;
+}
+
+function judge(rule: FieldRule, record: CanonicalRecord, change: CanonicalChange, field: string, value: Value, currentValue: Value | undefined): Verdict {
+  // A field nobody has set yet takes its first value from whoever sends it,
+  // so a record created in a non-owning system (an order entered in CRM) is complete.
+  if (currentValue === undefined) return { accept: true, correct: false, logAs: null, rule: rule.name };
+  if (rule.kind === 'owner') {
+    if (rule.owner === change.system) return { accept: true, correct: false, logAs: null, rule: rule.name };
+    return { accept: false, correct: rule.correct, logAs: 'rejected', rule: rule.name };
+  }
+  const provenance = record.provenance[field];
+  const sawCurrent = change.before !== null && field in change.before && sameValue(change.before[field], currentValue);
+  const concurrent = provenance !== undefined && provenance.system !== change.system && !sawCurrent;
+  if (!concurrent) return { accept: true, correct: false, logAs: null, rule: rule.name };
+  const wins = isLater(change, provenance, rule.priority);
+  // Shared fields always converge: the loser gets the winner's value.
+  return { accept: wins, correct: !wins, logAs: wins ? 'accepted' : 'rejected', rule: rule.name };
+}
+
+function isLater(change: CanonicalChange, provenance: { system: string; commitTimeMs: number }, priority: readonly string[]): boolean {
+  const time = change.event.source.commitTimeMs;
+  if (time !== provenance.commitTimeMs) return time > provenance.commitTimeMs;
+  return rank(priority, change.system) < rank(priority, provenance.system);
+}
+
+function rank(priority: readonly string[], system: string): number {
+  const index = priority.indexOf(system);
+  return index < 0 ? priority.length : index;
+}
+
+function resolveDelete(record: CanonicalRecord, next: CanonicalRecord, change: CanonicalChange, ctx: ResolveContext): Decision {
+  delete next.shadows[change.system];
+  if (record.version === 0 || record.deleted) return { record: next, patch: [], conflicts: [], writes: [], skipped: false };
+  const patch: Operation[] = Object.keys(record.fields).map((field) => ({ op: 'remove', path: `/${field}` }));
+  if (ctx.rules.owner !== change.system) {
+    const rule = `${change.entity} owner=${ctx.rules.owner} (existence)`;
+    const conflict = conflictEntry(change, '*', null, record.fields, record.fields, rule, 'rejected', patch, ctx.rules.correct);
+    // Recreating the row from the canonical record puts the deleted row back.
+    const writes = ctx.rules.correct
+      ? [queueWrite(next, { system: change.system, op: 'upsert', fields: { ...record.fields }, expected: {}, reason: 'correct' })]
+      : [];
+    return { record: next, patch: [], conflicts: [conflict], writes, skipped: false };
+  }
+  next.deleted = true;
+  next.version = record.version + 1;
+  const writes: PlannedWrite[] = [];
+  for (const system of ctx.fieldsBySystem.keys()) {
+    if (system === change.system) continue;
+    writes.push({ system, op: 'delete', fields: {}, expected: {}, reason: 'propagate' });
+    delete next.shadows[system];
+  }
+  return { record: next, patch, conflicts: [], writes, skipped: false };
+}
+
+function* propagate(next: CanonicalRecord, source: string, accepted: Fields, created: boolean, ctx: ResolveContext): Generator<PlannedWrite> {
+  for (const [system, mapped] of ctx.fieldsBySystem) {
+    if (system === source) continue;
+    const fields: Fields = {};
+    for (const [field, value] of Object.entries(accepted)) if (mapped.has(field)) fields[field] = value;
+    if (Object.keys(fields).length === 0 && !created) continue;
+    const shadow = next.shadows[system] ?? {};
+    const expected: Fields = {};
+    for (const field of Object.keys(fields)) if (field in shadow) expected[field] = shadow[field]!;
+    yield queueWrite(next, { system, op: 'upsert', fields, expected, reason: 'propagate' });
+  }
+}
+
+/** Records the write in the target's shadow: the next write to it expects these values. */
+function queueWrite(next: CanonicalRecord, write: PlannedWrite): PlannedWrite {
+  next.shadows[write.system] = { ...next.shadows[write.system], ...write.fields };
+  return write;
+}
+
+function conflictEntry(
+  change: CanonicalChange, field: string, attempted: Value, currentValue: Value | undefined, kept: Value | undefined,
+  rule: string, outcome: ConflictEntry['outcome'], patch: Operation[], corrected: boolean,
+): ConflictEntry {
+  const { source } = change.event;
+  return {
+    entity: change.entity,
+    key: change.key!,
+    field,
+    system: change.system,
+    table: `${source.schema ?? ''}${source.schema ? '.' : ''}${source.table}`,
+    position: source.position,
+    txId: source.txId,
+    commitTimeMs: source.commitTimeMs,
+    correlationId: change.event.correlationId,
+    attempted,
+    before: change.before && field in change.before ? change.before[field] : undefined,
+    current: currentValue,
+    kept,
+    rule,
+    outcome,
+    patch,
+    corrected,
+  };
+}
+
+function provenanceOf(change: CanonicalChange) {
+  const { source } = change.event;
+  return { system: change.system, commitTimeMs: source.commitTimeMs, position: source.position, correlationId: change.event.correlationId };
+}
+
+function unchanged(record: CanonicalRecord, skipped: 'redelivered' | 'echo'): Decision {
+  return { record, patch: [], conflicts: [], writes: [], skipped };
+}
+
+export function emptyRecord(entity: string, key: string): CanonicalRecord {
+  return { entity, key, fields: {}, provenance: {}, deleted: false, positions: {}, shadows: {}, version: 0 };
+}
+
+function cloneRecord(record: CanonicalRecord): CanonicalRecord {
+  return {
+    ...record,
+    fields: { ...record.fields },
+    provenance: { ...record.provenance },
+    positions: { ...record.positions },
+    shadows: Object.fromEntries(Object.entries(record.shadows).map(([system, fields]) => [system, { ...fields }])),
+  };
+}

@@ -1,0 +1,4 @@
+export type { MetricProbes, TandemMetrics } from './registry';
+export { createMetrics } from './registry';
+export type { HealthProbe } from './server';
+export { serveMetrics } from './server';

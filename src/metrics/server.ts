@@ -1,0 +1,36 @@
+import { createServer, type Server } from 'node:http';
+import type { Registry } from 'prom-client';
+
+export interface HealthProbe {
+  /** The process is alive and its stages are running. */
+  healthy(): boolean;
+  /** Sources have started and the state store answers. */
+  ready(): Promise<boolean>;
+}
+
+/** `/metrics` (Prometheus text), `/healthz`, `/readyz`. */
+export async function serveMetrics(registry: Registry, health: HealthProbe, host: string, port: number): Promise<Server> {
+  const server = createServer(async (req, res) => {
+    try {
+      if (req.url === '/metrics') {
+        const text = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType }).end(text);
+      } else if (req.url === '/healthz') {
+        const ok = health.healthy();
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'failing\n');
+      } else if (req.url === '/readyz') {
+        const ok = await health.ready();
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n');
+      } else {
+        res.writeHead(404).end();
+      }
+    } catch (error) {
+      res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(error as Error).message}\n`);
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return server;
+}

@@ -1,0 +1,3 @@
+export type { PipelineStats, PipelineOptions, RunningPipeline } from './types';
+export { startPipeline } from './pipeline';
+export { BoundedQueue } from './bounded-queue';

@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import pg from 'pg';
+import type { ChangeSource } from '../capture';
+import { compileRules } from '../conflict';
+import { readSecret, type LoadedConfig } from '../config';
+import { errorMessage } from '../errors';
+import { createLogger } from '../log';
+import { createMetrics, serveMetrics } from '../metrics';
+import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
+import { connectStateStore, KnexCrosswalk, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks } from '../store';
+import { compileMappings } from '../transform';
+import { runApplyStage } from './apply-stage';
+import { PipelineMetrics } from './metrics';
+import { resolveBatch } from './resolve-stage';
+import { createDedup, createTargets, sourceFactory, systemUrl, writableFieldsOf } from './runtime';
+import { runSourceLoop } from './source-loop';
+import type { PipelineOptions, RunningPipeline } from './types';
+
+/** Wires capture → transform → conflict → state store → apply for a configuration, and runs it. */
+export async function startPipeline(loaded: LoadedConfig, options: PipelineOptions = {}): Promise<RunningPipeline> {
+  const { config } = loaded;
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? createLogger(config.log.level);
+  const instanceId = options.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
+  const schema = config.stateStore.schema;
+  const registry = compileMappings(config.mappings);
+  const rules = compileRules(config.entities, loaded.version);
+  const store = connectStateStore(readStoreUrl(loaded, env));
+  await migrateStateStore(store, schema);
+  const dedup = await createDedup(loaded, store, env, logger);
+  const targets = createTargets(config, env);
+  const crosswalk = new KnexCrosswalk(store, schema);
+  const captured = Object.keys(config.systems).filter((s) => config.systems[s]!.capture);
+  const sources = new Map<string, ChangeSource | null>();
+  const durable = new Map<string, string>();
+  let depth = 0;
+
+  const prom = createMetrics({
+    lagSeconds: () => metrics.lagSeconds(),
+    retainedBytes: async () => Object.fromEntries(await Promise.all([...sources].map(async ([s, src]) => [s, src ? (await src.stats()).retainedBytes : null] as const))),
+    outboxDepth: () => outboxDepth(store, schema),
+    deadLettersOpen: () => openDeadLetters(store, schema),
+  });
+  const metrics = new PipelineMetrics(prom);
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: config.pipeline.maxAttempts };
+  const abort = new AbortController();
+  const { signal } = abort;
+
+  const resolveDeps = {
+    store, schema, registry, rules, dedup, metrics, logger,
+    writableFields: writableFieldsOf(registry),
+    originOf: (system: string) => config.systems[system]?.apply.origin ?? null,
+  };
+  const loops: Promise<void>[] = [];
+  for (const system of captured) {
+    metrics.sourceStarted(system);
+    loops.push(runSourceLoop({
+      system,
+      createSource: sourceFactory(config, system, registry, store, env, logger),
+      handle: (batch) => resolveBatch(batch, resolveDeps),
+      queueDepth: config.pipeline.queueDepth,
+      retry,
+      logger,
+      onDurable: (batch) => durable.set(system, batch.position),
+      onSourceChange: (source) => sources.set(system, source),
+    }, signal));
+  }
+  for (const [target, sink] of targets) {
+    loops.push(runApplyStage({
+      target, sink, store, schema, registry, crosswalk, dedup, instanceId, retry, metrics, logger,
+      batchSize: config.pipeline.applyBatch,
+      concurrency: config.pipeline.applyConcurrency,
+      pollMs: config.pipeline.applyPollMs,
+      leaseMs: config.pipeline.leaseMs,
+    }, signal));
+  }
+  loops.push(housekeeping());
+
+  let failed: unknown = null;
+  const done = Promise.all(loops).then(() => undefined, (error) => {
+    failed = error;
+    logger.error('pipeline failed', { error: errorMessage(error) });
+    abort.abort();
+    throw error;
+  });
+  done.catch(() => {});
+
+  let server: Server | null = null;
+  if (options.serveMetrics !== false) {
+    server = await serveMetrics(prom.registry, {
+      healthy: () => failed === null && !signal.aborted,
+      ready: async () => captured.every((s) => sources.get(s)) && (await store.raw('select 1').then(() => true, () => false)),
+    }, config.metrics.host, config.metrics.port);
+    logger.info('serving /metrics, /healthz and /readyz', { host: config.metrics.host, port: config.metrics.port });
+  }
+  logger.info('pipeline started', { instanceId, sources: captured, targets: [...targets.keys()], dedup: dedup.kind, rulesVersion: rules.version.slice(0, 12) });
+
+  async function housekeeping(): Promise<void> {
+    let lastPrune = 0;
+    while (!signal.aborted) {
+      depth = await outboxDepth(store, schema).catch(() => depth);
+      if (Date.now() - lastPrune > 60_000) {
+        lastPrune = Date.now();
+        await pruneDoneTasks(store, schema, 3_600_000).catch(() => 0);
+      }
+      await sleep(500, signal);
+    }
+  }
+
+  async function drain({ timeoutMs = 120_000 } = {}): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (let quietRounds = 0; quietRounds < 2; ) {
+      if (failed) throw failed;
+      const marks = await Promise.all(captured.map(async (system) => [system, await emitMark(systemUrl(config, system, env))] as const));
+      for (const [system, mark] of marks) {
+        while ((durable.get(system) ?? '') < mark) {
+          if (Date.now() > deadline) throw new Error(`drain timed out waiting for ${system} to reach ${mark}`);
+          if (failed) throw failed;
+          await sleep(50);
+        }
+      }
+      const open = await outboxDepth(store, schema);
+      depth = open;
+      quietRounds = open === 0 ? quietRounds + 1 : 0;
+      if (open > 0) {
+        if (Date.now() > deadline) throw new Error(`drain timed out with ${open} outbox tasks open`);
+        await sleep(100);
+      }
+    }
+  }
+
+  async function stop(): Promise<void> {
+    abort.abort();
+    await done.catch(() => {});
+    await Promise.all([...targets.values()].map((t) => t.close().catch(() => {})));
+    await dedup.close().catch(() => {});
+    await store.destroy();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    logger.info('pipeline stopped', { instanceId });
+  }
+
+  return { stats: () => metrics.snapshot(depth), drain, stop, done };
+}
+
+function readStoreUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {
+  return readSecret(loaded.config.stateStore.url, 'stateStore.url', env);
+}
+
+/** Writes a heartbeat message into a source's WAL and returns its position, for drain(). */
+async function emitMark(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ lsn: string }>(`SELECT pg_logical_emit_message(false, 'tandem.heartbeat', 'drain')::text AS lsn`);
+    const [high, low] = rows[0]!.lsn.split('/') as [string, string];
+    return `${high.padStart(8, '0')}${low.padStart(8, '0')}`.toUpperCase();
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,177 @@
+import type { Knex } from 'knex';
+import { eventIdOf, type ChangeBatch, type ChangeEvent } from '../capture';
+import { resolve, type Decision, type RuleBook } from '../conflict';
+import { errorMessage, TandemError, UnknownTableError } from '../errors';
+import type { Dedup } from '../apply';
+import type { Logger } from '../log';
+import {
+  appendConflicts, enqueueTasks, KnexCrosswalk, lockRecords, markSnapshotted, parkDeadLetters, recordMapKey,
+  saveCheckpoint, saveRecords, type DeadLetter, type NewTask,
+} from '../store';
+import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
+import type { PipelineMetrics } from './metrics';
+
+export interface ResolveStageDeps {
+  store: Knex;
+  schema: string;
+  registry: MappingRegistry;
+  rules: RuleBook;
+  dedup: Dedup | null;
+  /** Replication origin tandem writes into each system with: events carrying it are echoes. */
+  originOf: (system: string) => string | null;
+  /** Canonical fields each system can be written, per entity. */
+  writableFields: (entity: string) => ReadonlyMap<string, ReadonlySet<string>>;
+  metrics: PipelineMetrics;
+  logger: Logger;
+}
+
+/**
+ * Turns one capture batch into durable effects: mapped, keyed, resolved
+ * against the canonical records, and written with the conflicts, outbox tasks
+ * and checkpoint in one state-store transaction.
+ */
+export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): Promise<void> {
+  const { metrics } = deps;
+  metrics.eventsCaptured(batch.system, batch.events.length);
+  const { changes, deadLetters, echoes } = mapEvents(batch, deps);
+  metrics.eventsSkipped('echo', echoes);
+  const fresh = await dropAlreadySeen(changes, deps);
+  metrics.eventsSkipped('redelivered', changes.length - fresh.length);
+
+  const outcome = await deps.store.transaction(async (trx) => {
+    const crosswalk = new KnexCrosswalk(trx, deps.schema);
+    await resolveKeys(fresh, crosswalk);
+    const records = await lockRecords(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
+    const decided = decideAll(fresh, records, deps);
+    const decisions = decided.map((d) => d.decision);
+    const touched = [...records.values()];
+    await saveRecords(trx, deps.schema, touched);
+    const conflicts = decisions.flatMap((d) => d.conflicts);
+    await appendConflicts(trx, deps.schema, conflicts, deps.rules.version);
+    await enqueueTasks(trx, deps.schema, decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId)));
+    await parkDeadLetters(trx, deps.schema, deadLetters);
+    await markSnapshotted(trx, deps.schema, batch.system, batch.completedSnapshots ?? [], batch.position);
+    await saveCheckpoint(trx, deps.schema, batch.system, batch.position, batch.sourceTimeMs);
+    return { decisions, conflicts };
+  });
+
+  for (const letter of deadLetters) deps.logger.warn('event parked in the dead-letter store', { correlationId: letter.correlationId, error: letter.error });
+  for (const conflict of outcome.conflicts) {
+    deps.logger.info('conflict', { correlationId: conflict.correlationId, entity: conflict.entity, key: conflict.key, field: conflict.field, system: conflict.system, rule: conflict.rule, decision: conflict.outcome });
+  }
+  metrics.batchResolved(batch, outcome.decisions, outcome.conflicts, deadLetters.length);
+  if (deps.dedup) await deps.dedup.markEvents(fresh.map((c) => eventIdOf(c.event)));
+}
+
+interface Mapped {
+  changes: CanonicalChange[];
+  deadLetters: DeadLetter[];
+  echoes: number;
+}
+
+function mapEvents(batch: ChangeBatch, deps: ResolveStageDeps): Mapped {
+  const mapped: Mapped = { changes: [], deadLetters: [], echoes: 0 };
+  const origin = deps.originOf(batch.system);
+  for (const event of batch.events) {
+    if (origin !== null && event.source.origin === origin) {
+      mapped.echoes++;
+      continue;
+    }
+    try {
+      const mapping = deps.registry.forTable(batch.system, event.source.schema ?? 'public', event.source.table);
+      if (event.op === 't') {
+        if (mapping.onTruncate === 'dead-letter') mapped.deadLetters.push(eventLetter(event, 'TRUNCATE_NOT_APPLIED', `TRUNCATE of ${mapping.table} is not propagated (onTruncate: dead-letter)`));
+        continue;
+      }
+      mapped.changes.push(mapping.toCanonical(event));
+    } catch (error) {
+      const code = error instanceof TandemError ? error.code : 'EVENT_UNMAPPABLE';
+      if (!(error instanceof TandemError)) deps.logger.error('unexpected mapping failure', { correlationId: event.correlationId, error: errorMessage(error) });
+      mapped.deadLetters.push(eventLetter(event, code, errorMessage(error)));
+      if (error instanceof UnknownTableError) deps.logger.warn(errorMessage(error), { correlationId: event.correlationId });
+    }
+  }
+  return mapped;
+}
+
+function eventLetter(event: ChangeEvent, errorCode: string, error: string): DeadLetter {
+  const { system, schema, table, position } = event.source;
+  return { kind: 'event', system, table: `${schema ?? ''}.${table}`, position, correlationId: event.correlationId, errorCode, error, payload: event };
+}
+
+/** Redis remembers events already resolved: a redelivered batch costs one round trip. */
+async function dropAlreadySeen(changes: CanonicalChange[], deps: ResolveStageDeps): Promise<CanonicalChange[]> {
+  if (!deps.dedup || deps.dedup.kind !== 'redis' || changes.length === 0) return changes;
+  const seen = await deps.dedup.seenEvents(changes.map((c) => eventIdOf(c.event)));
+  return seen.size === 0 ? changes : changes.filter((c) => !seen.has(eventIdOf(c.event)));
+}
+
+/**
+ * Fills each change's canonical key and replaces reference fields' local keys
+ * by canonical keys, linking keys seen for the first time.
+ */
+async function resolveKeys(changes: CanonicalChange[], crosswalk: KnexCrosswalk): Promise<void> {
+  const wanted = new Map<string, { entity: string; system: string; localKeys: Set<string> }>();
+  const want = (entity: string, system: string, localKey: string) => {
+    const group = `${entity}\u0000${system}`;
+    const entry = wanted.get(group) ?? { entity, system, localKeys: new Set<string>() };
+    entry.localKeys.add(localKey);
+    wanted.set(group, entry);
+  };
+  for (const change of changes) {
+    want(change.entity, change.system, change.localKey);
+    for (const ref of Object.values(change.refs)) if (ref.localKey !== null) want(ref.entity, change.system, ref.localKey);
+  }
+  const known = new Map<string, string>();
+  const links: Array<{ entity: string; system: string; localKey: string; canonicalKey: string }> = [];
+  for (const { entity, system, localKeys } of wanted.values()) {
+    const found = await crosswalk.canonicalKeys(entity, system, [...localKeys]);
+    for (const localKey of localKeys) {
+      let canonicalKey = found.get(localKey);
+      if (canonicalKey === undefined) {
+        canonicalKey = newCanonicalKey(system, localKey);
+        links.push({ entity, system, localKey, canonicalKey });
+      }
+      known.set(`${entity}\u0000${system}\u0000${localKey}`, canonicalKey);
+    }
+  }
+  await crosswalk.linkMany(links);
+  const lookup = (entity: string, system: string, localKey: string) => known.get(`${entity}\u0000${system}\u0000${localKey}`)!;
+  for (const change of changes) {
+    change.key = lookup(change.entity, change.system, change.localKey);
+    if (!change.after) continue;
+    for (const [field, ref] of Object.entries(change.refs)) {
+      change.after[field] = ref.localKey === null ? null : lookup(ref.entity, change.system, ref.localKey);
+    }
+  }
+}
+
+function decideAll(changes: CanonicalChange[], records: Map<string, CanonicalRecord>, deps: ResolveStageDeps): Array<{ decision: Decision; change: CanonicalChange }> {
+  const decisions: Array<{ decision: Decision; change: CanonicalChange }> = [];
+  for (const change of changes) {
+    const mapKey = recordMapKey(change.entity, change.key!);
+    const decision = resolve(records.get(mapKey) ?? null, change, {
+      rules: deps.rules.entity(change.entity),
+      fieldsBySystem: deps.writableFields(change.entity),
+      echo: false,
+    });
+    records.set(mapKey, decision.record);
+    decisions.push({ decision, change });
+  }
+  return decisions;
+}
+
+function tasksOf(decision: Decision, correlationId: string): NewTask[] {
+  const { record } = decision;
+  return decision.writes.map((write) => ({
+    target: write.system,
+    entity: record.entity,
+    key: record.key,
+    op: write.op,
+    fields: write.fields,
+    expected: write.expected,
+    record: record.fields,
+    reason: write.reason,
+    correlationId,
+  }));
+}

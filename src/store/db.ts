@@ -1,0 +1,31 @@
+import knexFactory, { type Knex } from 'knex';
+import { StateStoreError } from '../errors';
+import * as initial from './migrations/001_initial';
+
+type Migration = { up(knex: Knex, schema: string): Promise<void> };
+const MIGRATIONS: Array<[string, Migration]> = [['001_initial', initial]];
+
+export function connectStateStore(url: string, poolSize = 10): Knex {
+  return knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: poolSize } });
+}
+
+/** Brings the state store's schema up to date. Safe to run from several instances at once. */
+export async function migrateStateStore(knex: Knex, schema: string): Promise<void> {
+  try {
+    await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
+    await knex.migrate.latest({
+      schemaName: schema,
+      tableName: 'migrations',
+      migrationSource: {
+        getMigrations: async () => MIGRATIONS.map(([name]) => name),
+        getMigrationName: (name: string) => name,
+        getMigration: async (name: string) => {
+          const migration = MIGRATIONS.find(([n]) => n === name)![1];
+          return { up: (k: Knex) => migration.up(k, schema), down: async () => {} };
+        },
+      },
+    });
+  } catch (error) {
+    throw new StateStoreError(`cannot migrate the state store schema ${schema}: ${(error as Error).message}`, {}, { cause: error });
+  }
+}

@@ -1,0 +1,12 @@
+export { connectStateStore, migrateStateStore } from './db';
+export type { RecordKey } from './records';
+export { lockRecords, saveRecords, getRecord, recordMapKey } from './records';
+export { KnexCrosswalk } from './crosswalk-store';
+export type { ChainVerdict } from './conflict-log';
+export { appendConflicts, verifyConflictChain } from './conflict-log';
+export type { NewTask } from './outbox';
+export { enqueueTasks, claimTasks, completeTask, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks } from './outbox';
+export type { Checkpoint } from './checkpoints';
+export { saveCheckpoint, loadCheckpoints, snapshottedTables, markSnapshotted } from './checkpoints';
+export type { DeadLetter } from './dead-letters';
+export { parkDeadLetters, openDeadLetters } from './dead-letters';

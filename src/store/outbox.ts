@@ -1,0 +1,104 @@
+import type { Knex } from 'knex';
+import type { ApplyTask } from '../apply';
+
+export type NewTask = Omit<ApplyTask, 'id' | 'attempts' | 'createdAtMs'>;
+
+export async function enqueueTasks(trx: Knex.Transaction, schema: string, tasks: NewTask[]): Promise<void> {
+  if (tasks.length === 0) return;
+  const rows = tasks.map((t) => ({
+    target: t.target,
+    entity: t.entity,
+    key: t.key,
+    op: t.op,
+    fields: JSON.stringify(t.fields),
+    expected: JSON.stringify(t.expected),
+    record: JSON.stringify(t.record),
+    reason: t.reason,
+    correlation_id: t.correlationId,
+  }));
+  for (let i = 0; i < rows.length; i += 1000) await trx.withSchema(schema).table('outbox').insert(rows.slice(i, i + 1000));
+}
+
+/**
+ * Leases due tasks for one target. Only the oldest open task of each record
+ * is claimable, so a record's writes happen in order and a failing write
+ * holds back later writes to the same record but no other record.
+ * Expired leases (a crashed instance) are taken over.
+ */
+export async function claimTasks(knex: Knex, schema: string, target: string, limit: number, owner: string, leaseMs: number): Promise<ApplyTask[]> {
+  const { rows } = await knex.raw(
+    `UPDATE ??.outbox o SET status = 'inflight', lease_owner = ?, lease_until = now() + (? * interval '1 millisecond'), attempts = o.attempts + 1
+     WHERE o.id IN (
+       SELECT c.id FROM ??.outbox c
+       WHERE c.target = ?
+         AND ((c.status = 'pending' AND c.next_attempt_at <= now()) OR (c.status = 'inflight' AND c.lease_until < now()))
+         AND NOT EXISTS (
+           SELECT 1 FROM ??.outbox p
+           WHERE p.target = c.target AND p.entity = c.entity AND p.key = c.key AND p.id < c.id AND p.status IN ('pending', 'inflight'))
+       ORDER BY c.id LIMIT ? FOR UPDATE SKIP LOCKED)
+     RETURNING o.*`,
+    [schema, owner, leaseMs, schema, target, schema, limit],
+  );
+  return (rows as OutboxRow[]).sort((a, b) => Number(a.id) - Number(b.id)).map(toTask);
+}
+
+export async function completeTask(knex: Knex, schema: string, id: string, owner: string, outcome: string): Promise<void> {
+  await knex.withSchema(schema).table('outbox').where({ id, lease_owner: owner }).update({ status: 'done', outcome, done_at: knex.fn.now(), lease_until: null });
+}
+
+export async function retryTaskLater(knex: Knex, schema: string, id: string, owner: string, error: string, delayMs: number): Promise<void> {
+  await knex.withSchema(schema).table('outbox').where({ id, lease_owner: owner }).update({
+    status: 'pending',
+    last_error: error,
+    lease_until: null,
+    next_attempt_at: knex.raw(`now() + (? * interval '1 millisecond')`, [delayMs]),
+  });
+}
+
+export async function markTaskDead(knex: Knex, schema: string, id: string, owner: string, error: string): Promise<void> {
+  await knex.withSchema(schema).table('outbox').where({ id, lease_owner: owner }).update({ status: 'dead', last_error: error, lease_until: null, done_at: knex.fn.now() });
+}
+
+/** Open tasks (pending or in flight). */
+export async function outboxDepth(knex: Knex, schema: string): Promise<number> {
+  const row = await knex.withSchema(schema).table('outbox').whereIn('status', ['pending', 'inflight']).count<{ count: string }[]>('* as count').first();
+  return Number(row?.count ?? 0);
+}
+
+/** Done tasks are history; keep an hour of it for inspection. */
+export async function pruneDoneTasks(knex: Knex, schema: string, olderThanMs: number): Promise<number> {
+  return knex.withSchema(schema).table('outbox').where('status', 'done').andWhere('done_at', '<', new Date(Date.now() - olderThanMs)).delete();
+}
+
+interface OutboxRow {
+  id: string;
+  target: string;
+  entity: string;
+  key: string;
+  op: 'upsert' | 'delete';
+  fields: ApplyTask['fields'];
+  expected: ApplyTask['expected'];
+  record: ApplyTask['record'];
+  reason: ApplyTask['reason'];
+  correlation_id: string;
+  attempts: number;
+  created_at: Date;
+}
+
+function toTask(row: OutboxRow): ApplyTask {
+  return {
+    id: String(row.id),
+    target: row.target,
+    entity: row.entity,
+    key: row.key,
+    op: row.op,
+    fields: row.fields,
+    expected: row.expected,
+    record: row.record,
+    reason: row.reason,
+    correlationId: row.correlation_id,
+    // attempts before this one: the claim counted this one already
+    attempts: row.attempts - 1,
+    createdAtMs: new Date(row.created_at).getTime(),
+  };
+}

@@ -1,0 +1,83 @@
+import type { Knex } from 'knex';
+import type { CanonicalRecord } from '../transform';
+
+export interface RecordKey {
+  entity: string;
+  key: string;
+}
+
+const keyOf = (r: RecordKey) => `${r.entity}\u0000${r.key}`;
+
+/**
+ * Makes sure a row exists for every key and locks them all, in one sorted
+ * order so two batches touching the same records never deadlock. Rows that
+ * did not exist come back as version 0 (no record yet).
+ */
+export async function lockRecords(trx: Knex.Transaction, schema: string, keys: RecordKey[]): Promise<Map<string, CanonicalRecord>> {
+  const unique = [...new Map(keys.map((k) => [keyOf(k), k])).values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+  const result = new Map<string, CanonicalRecord>();
+  if (unique.length === 0) return result;
+  const entities = unique.map((k) => k.entity);
+  const recordKeys = unique.map((k) => k.key);
+  await trx.raw(
+    `INSERT INTO ??.records (entity, key) SELECT * FROM unnest(?::text[], ?::text[]) ORDER BY 1, 2 ON CONFLICT DO NOTHING`,
+    [schema, entities, recordKeys],
+  );
+  const { rows } = await trx.raw(
+    `SELECT r.* FROM ??.records r JOIN unnest(?::text[], ?::text[]) AS k(entity, key) USING (entity, key)
+     ORDER BY r.entity, r.key FOR UPDATE OF r`,
+    [schema, entities, recordKeys],
+  );
+  for (const row of rows as RecordRow[]) result.set(keyOf(row), fromRow(row));
+  return result;
+}
+
+export function recordMapKey(entity: string, key: string): string {
+  return keyOf({ entity, key });
+}
+
+/** Writes records back; placeholders that nothing filled (version 0) are removed again. */
+export async function saveRecords(trx: Knex.Transaction, schema: string, records: CanonicalRecord[]): Promise<void> {
+  const filled = records.filter((r) => r.version > 0 || Object.keys(r.positions).length > 0);
+  const empty = records.filter((r) => !filled.includes(r));
+  if (filled.length > 0) {
+    await trx.raw(
+      `UPDATE ??.records r SET fields = u.fields, provenance = u.provenance, positions = u.positions, shadows = u.shadows,
+         deleted = u.deleted, version = u.version, updated_at = now()
+       FROM jsonb_to_recordset(?::jsonb) AS u(entity text, key text, fields jsonb, provenance jsonb, positions jsonb, shadows jsonb, deleted boolean, version int)
+       WHERE r.entity = u.entity AND r.key = u.key`,
+      [schema, JSON.stringify(filled.map(toRow))],
+    );
+  }
+  if (empty.length > 0) {
+    await trx.raw(`DELETE FROM ??.records r USING unnest(?::text[], ?::text[]) AS k(entity, key) WHERE r.entity = k.entity AND r.key = k.key AND r.version = 0`, [
+      schema, empty.map((r) => r.entity), empty.map((r) => r.key),
+    ]);
+  }
+}
+
+export async function getRecord(knex: Knex, schema: string, entity: string, key: string): Promise<CanonicalRecord | null> {
+  const row = (await knex.withSchema(schema).table('records').where({ entity, key }).first()) as RecordRow | undefined;
+  return row && row.version > 0 ? fromRow(row) : null;
+}
+
+interface RecordRow {
+  entity: string;
+  key: string;
+  fields: CanonicalRecord['fields'];
+  provenance: CanonicalRecord['provenance'];
+  positions: CanonicalRecord['positions'];
+  shadows: CanonicalRecord['shadows'];
+  deleted: boolean;
+  version: number;
+}
+
+function fromRow(row: RecordRow): CanonicalRecord {
+  const { entity, key, fields, provenance, positions, shadows, deleted, version } = row;
+  return { entity, key, fields, provenance, positions, shadows, deleted, version };
+}
+
+function toRow(record: CanonicalRecord): RecordRow {
+  const { entity, key, fields, provenance, positions, shadows, deleted, version } = record;
+  return { entity, key, fields, provenance, positions, shadows, deleted, version };
+}
