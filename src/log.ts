@@ -24,12 +24,18 @@ const redactFormat = winston.format((info) => {
   return info;
 });
 
-/** Structured JSON logs on stderr (stdout is for command output). */
-export function createLogger(level: string = process.env.TANDEM_LOG_LEVEL ?? 'info'): Logger {
+/**
+ * Structured JSON logs, on stderr (stdout is for command output) or, with
+ * `file`, appended to that file.
+ */
+export function createLogger(level: string = process.env.TANDEM_LOG_LEVEL ?? 'info', options: { file?: string } = {}): Logger {
+  const transport = options.file
+    ? new winston.transports.File({ filename: options.file })
+    : new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug', 'verbose', 'silly'] });
   return winston.createLogger({
     level,
     format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
-    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'debug', 'verbose', 'silly'] })],
+    transports: [transport],
   });
 }
 

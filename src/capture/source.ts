@@ -13,6 +13,13 @@ export interface ChangeBatch {
   position: Position;
   /** Commit time (ms) of the newest transaction in the batch, or of the heartbeat. */
   sourceTimeMs: number;
+  /**
+   * Tables (`schema.table`) whose initial snapshot this batch completes. The
+   * pipeline records them (with the batch, in its state store) and passes
+   * them back to the source on restart, so a finished snapshot is not taken
+   * again. Absent when the batch completes none.
+   */
+  completedSnapshots?: string[];
 }
 
 /** Numbers a source can report for metrics and `tandem status`. */

@@ -36,12 +36,12 @@ export function resolve(current: CanonicalRecord | null, change: CanonicalChange
 }
 
 function resolveUpsert(record: CanonicalRecord, next: CanonicalRecord, change: CanonicalChange, ctx: ResolveContext): Decision {
-  const after = change.after ?? {};
+  const exists = record.version > 0 && !record.deleted;
+  const after = exists ? changedFields(change) : (change.after ?? {});
   const accepted: Fields = {};
   const corrections: PlannedWrite = { system: change.system, op: 'upsert', fields: {}, expected: {}, reason: 'correct' };
   const conflicts: ConflictEntry[] = [];
   const patch: Operation[] = [];
-  const exists = record.version > 0 && !record.deleted;
   if (!exists) {
     // A new record, or one deleted earlier and now recreated: start from nothing.
     next.fields = {};
@@ -76,6 +76,24 @@ function resolveUpsert(record: CanonicalRecord, next: CanonicalRecord, change: C
   const writes = [...propagate(next, change.system, accepted, created, ctx)];
   if (Object.keys(corrections.fields).length > 0) writes.push(queueWrite(next, corrections));
   return { record: next, patch, conflicts, writes, skipped: false };
+}
+
+/**
+ * The fields this change actually changed in its source row. An update's
+ * after-image also carries the columns it left alone; those say nothing about
+ * what the writer wanted, and treating them as edits would let a stale copy
+ * (a value tandem has queued a write for but not yet made) overwrite a newer
+ * one. Without a before-image (REPLICA IDENTITY DEFAULT) every field counts.
+ */
+function changedFields(change: CanonicalChange): Fields {
+  const after = change.after ?? {};
+  const before = change.before;
+  if (!before) return after;
+  const changed: Fields = {};
+  for (const [field, value] of Object.entries(after)) {
+    if (!(field in before) || !sameValue(before[field], value)) changed[field] = value;
+  }
+  return changed;
 }
 
 interface Verdict {

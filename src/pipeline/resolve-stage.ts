@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { eventIdOf, type ChangeBatch, type ChangeEvent } from '../capture';
 import { resolve, type Decision, type RuleBook } from '../conflict';
 import { errorMessage, TandemError, UnknownTableError } from '../errors';
-import type { Dedup } from '../apply';
+import { isTandemOrigin, type Dedup } from '../apply';
 import type { Logger } from '../log';
 import {
   appendConflicts, enqueueTasks, KnexCrosswalk, lockRecords, markSnapshotted, parkDeadLetters, recordMapKey,
@@ -73,7 +73,7 @@ function mapEvents(batch: ChangeBatch, deps: ResolveStageDeps): Mapped {
   const mapped: Mapped = { changes: [], deadLetters: [], echoes: 0 };
   const origin = deps.originOf(batch.system);
   for (const event of batch.events) {
-    if (origin !== null && event.source.origin === origin) {
+    if (origin !== null && event.source.origin !== null && isTandemOrigin(origin, event.source.origin)) {
       mapped.echoes++;
       continue;
     }

@@ -37,7 +37,7 @@ export async function createDedup(loaded: LoadedConfig, store: Knex, env: NodeJS
     throw new ConfigError('no redis configured: set redis.url, or pipeline.allowNoRedis: true to deduplicate in the state store (meant for the embedded demo)', { file: loaded.file, path: 'redis' });
   }
   logger.warn('running without Redis: deduplication falls back to the state store (fine for the demo, slower under load)');
-  return new StoreDedup(store, config.stateStore.schema);
+  return new StoreDedup({ db: store, schema: config.stateStore.schema });
 }
 
 export function createTargets(config: TandemConfig, env: NodeJS.ProcessEnv): Map<string, SqlTarget> {

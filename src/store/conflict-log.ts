@@ -48,24 +48,27 @@ export interface ChainVerdict {
   firstBad?: { id: string; problem: string };
 }
 
-/** Recomputes the whole chain in id order. */
+/** Recomputes the whole chain in id order, a page at a time. */
 export async function verifyConflictChain(knex: Knex, schema: string): Promise<ChainVerdict> {
   let prevHash = GENESIS_HASH;
   let count = 0;
-  const stream = knex.withSchema(schema).table('conflicts').orderBy('id').stream();
-  for await (const row of stream as AsyncIterable<Record<string, unknown>>) {
-    count++;
-    const id = String(row.id);
-    if (row.prev_hash !== prevHash) {
-      stream.destroy();
-      return { ok: false, rows: count, firstBad: { id, problem: 'its link to the previous row is broken (a row before it was removed or this row was inserted out of place)' } };
+  let lastId = '0';
+  for (;;) {
+    const page: Array<Record<string, unknown>> = await knex.withSchema(schema).table('conflicts').where('id', '>', lastId).orderBy('id').limit(1000);
+    if (page.length === 0) break;
+    for (const row of page) {
+      count++;
+      const id = String(row.id);
+      if (row.prev_hash !== prevHash) {
+        return { ok: false, rows: count, firstBad: { id, problem: 'its link to the previous row is broken (a row before it was removed, or this row was inserted out of place)' } };
+      }
+      const content = hashedContent(new Date(row.logged_at as string).toISOString(), row.rules_version as string, entryOf(row));
+      if (chainHash(prevHash, content) !== row.hash) {
+        return { ok: false, rows: count, firstBad: { id, problem: 'its content does not match its hash (the row was altered)' } };
+      }
+      prevHash = row.hash as string;
+      lastId = id;
     }
-    const expected = chainHash(prevHash, hashedContent(new Date(row.logged_at as string).toISOString(), row.rules_version as string, entryOf(row)));
-    if (expected !== row.hash) {
-      stream.destroy();
-      return { ok: false, rows: count, firstBad: { id, problem: 'its content does not match its hash (the row was altered)' } };
-    }
-    prevHash = row.hash as string;
   }
   const head = await knex.withSchema(schema).table('conflict_chain_head').where({ id: 1 }).first();
   if (head && head.hash !== prevHash) {

@@ -108,6 +108,25 @@ describe('resolver: ownership', () => {
   });
 });
 
+describe('resolver: what an update changed', () => {
+  it('ignores columns an update left alone, so a stale copy never overwrites a newer value', () => {
+    // CRM renamed the customer; before tandem's write reached ERP, ERP changed
+    // the credit limit. ERP's after-image still shows the old name.
+    const { record, decisions } = run([
+      { system: 'erp', seq: 1, commitTimeMs: 1000, after: { name: 'Base', credit_limit: '1.00' } },
+      { system: 'crm', seq: 1, commitTimeMs: 2000, after: { name: 'New', credit_limit: '1.00' }, before: { name: 'Base', credit_limit: '1.00' } },
+      { system: 'erp', seq: 2, commitTimeMs: 3000, after: { name: 'Base', credit_limit: '2.00' }, before: { name: 'Base', credit_limit: '1.00' } },
+    ]);
+    expect(record!.fields).toEqual({ name: 'New', credit_limit: '2.00' });
+    expect(decisions[2]!.conflicts).toEqual([]);
+    expect(decisions[2]!.writes).toEqual([
+      { system: 'crm', op: 'upsert', fields: { credit_limit: '2.00' }, expected: { credit_limit: '1.00' }, reason: 'propagate' },
+    ]);
+    // The write queued for ERP is still expected to land: ERP's shadow keeps it.
+    expect(record!.shadows.erp!.name).toBe('New');
+  });
+});
+
 describe('resolver: latest-wins', () => {
   it('a concurrent older change loses and gets the winner written back; the conflict is logged', () => {
     const { record, decisions } = run([

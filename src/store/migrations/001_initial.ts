@@ -7,9 +7,10 @@ import type { Knex } from 'knex';
  */
 export async function up(knex: Knex, schema: string): Promise<void> {
   await knex.raw('CREATE SCHEMA IF NOT EXISTS ??', [schema]);
-  const s = knex.schema.withSchema(schema);
+  // A fresh builder per statement: a schema builder accumulates the statements it runs.
+  const s = () => knex.schema.withSchema(schema);
 
-  await s.createTable('records', (t) => {
+  await s().createTable('records', (t) => {
     t.text('entity').notNullable();
     t.text('key').notNullable();
     t.jsonb('fields').notNullable().defaultTo('{}');
@@ -22,7 +23,7 @@ export async function up(knex: Knex, schema: string): Promise<void> {
     t.primary(['entity', 'key']);
   });
 
-  await s.createTable('crosswalk', (t) => {
+  await s().createTable('crosswalk', (t) => {
     t.text('entity').notNullable();
     t.text('system').notNullable();
     t.text('local_key').notNullable();
@@ -34,7 +35,7 @@ export async function up(knex: Knex, schema: string): Promise<void> {
 
   // Append-only, hash-chained. The shape carries everything the auditor
   // tooling needs, so later policies add rows, not columns.
-  await s.createTable('conflicts', (t) => {
+  await s().createTable('conflicts', (t) => {
     t.bigIncrements('id').primary();
     t.timestamp('logged_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.text('correlation_id').notNullable();
@@ -66,21 +67,21 @@ export async function up(knex: Knex, schema: string): Promise<void> {
     END $$`, [schema]);
   await knex.raw('CREATE TRIGGER conflicts_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON ??.conflicts FOR EACH STATEMENT EXECUTE FUNCTION ??.refuse_change()', [schema, schema]);
   // One row holding the newest hash: appenders lock it, so the chain never forks.
-  await s.createTable('conflict_chain_head', (t) => {
+  await s().createTable('conflict_chain_head', (t) => {
     t.integer('id').primary();
     t.text('hash').notNullable();
     t.bigInteger('last_id').notNullable();
   });
   await knex.withSchema(schema).table('conflict_chain_head').insert({ id: 1, hash: 'genesis', last_id: 0 });
 
-  await s.createTable('checkpoints', (t) => {
+  await s().createTable('checkpoints', (t) => {
     t.text('system').primary();
     t.text('position').notNullable();
     t.timestamp('source_time', { useTz: true });
     t.timestamp('updated_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
 
-  await s.createTable('snapshots', (t) => {
+  await s().createTable('snapshots', (t) => {
     t.text('system').notNullable();
     t.text('source_table').notNullable();
     t.text('position').notNullable();
@@ -88,7 +89,7 @@ export async function up(knex: Knex, schema: string): Promise<void> {
     t.primary(['system', 'source_table']);
   });
 
-  await s.createTable('outbox', (t) => {
+  await s().createTable('outbox', (t) => {
     t.bigIncrements('id').primary();
     t.text('target').notNullable();
     t.text('entity').notNullable();
@@ -113,7 +114,7 @@ export async function up(knex: Knex, schema: string): Promise<void> {
   await knex.raw(`CREATE INDEX outbox_open ON ??.outbox (target, entity, key, id) WHERE status IN ('pending', 'inflight')`, [schema]);
   await knex.raw(`CREATE INDEX outbox_due ON ??.outbox (next_attempt_at, id) WHERE status = 'pending'`, [schema]);
 
-  await s.createTable('dead_letters', (t) => {
+  await s().createTable('dead_letters', (t) => {
     t.bigIncrements('id').primary();
     t.text('kind').notNullable(); // 'event' (could not be decoded/mapped) or 'task' (could not be applied)
     t.text('system');
@@ -130,7 +131,7 @@ export async function up(knex: Knex, schema: string): Promise<void> {
   });
 
   // Used for deduplication when no Redis is configured (the embedded demo only).
-  await s.createTable('dedup', (t) => {
+  await s().createTable('dedup', (t) => {
     t.text('kind').notNullable();
     t.text('id').notNullable();
     t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());

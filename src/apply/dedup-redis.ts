@@ -1,0 +1,87 @@
+import { Redis } from 'ioredis';
+import type { Row } from '../capture';
+import type { Dedup } from './dedup';
+import { DEFAULT_DEDUP_TTL_SECONDS, rowFingerprint } from './dedup-fingerprint';
+
+export interface RedisDedupOptions {
+  url: string;
+  /** Prepended to every key, e.g. `tandem:`. */
+  keyPrefix?: string;
+  ttlSeconds?: number;
+}
+
+/**
+ * Dedup in Redis, shared by every tandem instance of a consumer group. Marks
+ * expire (TTL) so the keyspace stays bounded.
+ */
+export class RedisDedup implements Dedup {
+  readonly kind = 'redis' as const;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly ttl: number;
+
+  constructor(options: RedisDedupOptions) {
+    this.redis = new Redis(options.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    this.prefix = options.keyPrefix ?? 'tandem:';
+    this.ttl = options.ttlSeconds ?? DEFAULT_DEDUP_TTL_SECONDS;
+  }
+
+  async seenEvents(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const values = await this.redis.mget(ids.map((id) => this.eventKey(id)));
+    return new Set(ids.filter((_, i) => values[i] !== null));
+  }
+
+  async markEvents(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.set(this.eventKey(id), '1', 'EX', this.ttl, 'NX');
+    await execOrThrow(pipeline);
+  }
+
+  async wasApplied(taskId: string): Promise<boolean> {
+    return (await this.redis.exists(this.taskKey(taskId))) === 1;
+  }
+
+  async markApplied(taskId: string): Promise<void> {
+    await this.redis.set(this.taskKey(taskId), '1', 'EX', this.ttl, 'NX');
+  }
+
+  /**
+   * A set of fingerprints per row, not one value: two quick writes to one row
+   * both echo, and the first echo must not be missed because the second
+   * write replaced its fingerprint.
+   */
+  async rememberWrite(system: string, table: string, localKey: string, row: Row): Promise<void> {
+    const key = this.echoKey(system, table, localKey);
+    await execOrThrow(this.redis.multi().sadd(key, rowFingerprint(row)).expire(key, this.ttl));
+  }
+
+  /** SREM is atomic: of two instances seeing the same echo, one consumes it. */
+  async isEchoWrite(system: string, table: string, localKey: string, row: Row): Promise<boolean> {
+    return (await this.redis.srem(this.echoKey(system, table, localKey), rowFingerprint(row))) === 1;
+  }
+
+  async close(): Promise<void> {
+    await this.redis.quit();
+  }
+
+  private eventKey(id: string): string {
+    return `${this.prefix}event:${id}`;
+  }
+
+  private taskKey(id: string): string {
+    return `${this.prefix}task:${id}`;
+  }
+
+  private echoKey(system: string, table: string, localKey: string): string {
+    return `${this.prefix}echo:${system}:${table}:${localKey}`;
+  }
+}
+
+/** A pipeline reports per-command errors in its result instead of rejecting. */
+async function execOrThrow(pipeline: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<void> {
+  const results = (await pipeline.exec()) ?? [];
+  const failed = results.find(([error]) => error !== null);
+  if (failed?.[0]) throw failed[0];
+}

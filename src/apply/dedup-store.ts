@@ -1,0 +1,86 @@
+import type { Knex } from 'knex';
+import type { Row } from '../capture';
+import type { Dedup } from './dedup';
+import { rowFingerprint } from './dedup-fingerprint';
+
+export interface StoreDedupOptions {
+  /** The state store's knex (owned by the caller: `close()` leaves it open). */
+  db: Knex;
+  /** State store schema (default `tandem`). */
+  schema?: string;
+}
+
+/** Rows per statement, well under PostgreSQL's 65535 bind parameters. */
+const CHUNK = 1000;
+
+/**
+ * Dedup in the state store's `dedup` table, for running without Redis (the
+ * embedded demo). Nothing expires by itself: call `prune`.
+ */
+export class StoreDedup implements Dedup {
+  readonly kind = 'state-store' as const;
+  private readonly db: Knex;
+  private readonly schema: string;
+
+  constructor(options: StoreDedupOptions) {
+    this.db = options.db;
+    this.schema = options.schema ?? 'tandem';
+  }
+
+  async seenEvents(ids: string[]): Promise<Set<string>> {
+    const seen = new Set<string>();
+    for (const chunk of chunks([...new Set(ids)])) {
+      const rows: { id: string }[] = await this.table().select('id').where('kind', 'event').whereIn('id', chunk);
+      for (const row of rows) seen.add(row.id);
+    }
+    return seen;
+  }
+
+  async markEvents(ids: string[]): Promise<void> {
+    for (const chunk of chunks([...new Set(ids)])) await this.insert(chunk.map((id) => ({ kind: 'event', id })));
+  }
+
+  async wasApplied(taskId: string): Promise<boolean> {
+    return (await this.table().first('id').where({ kind: 'task', id: taskId })) !== undefined;
+  }
+
+  async markApplied(taskId: string): Promise<void> {
+    await this.insert([{ kind: 'task', id: taskId }]);
+  }
+
+  async rememberWrite(system: string, table: string, localKey: string, row: Row): Promise<void> {
+    await this.insert([{ kind: 'echo', id: echoId(system, table, localKey, row) }]);
+  }
+
+  /** DELETE … RETURNING: of two instances seeing the same echo, one consumes it. */
+  async isEchoWrite(system: string, table: string, localKey: string, row: Row): Promise<boolean> {
+    const deleted = await this.table().where({ kind: 'echo', id: echoId(system, table, localKey, row) }).delete(['id']);
+    return deleted.length > 0;
+  }
+
+  /** Forgets marks and fingerprints older than `olderThan`; returns how many. */
+  async prune(olderThan: Date): Promise<number> {
+    return Number(await this.table().where('created_at', '<', olderThan).delete());
+  }
+
+  /** The knex belongs to the state store. */
+  async close(): Promise<void> {}
+
+  private table(): Knex.QueryBuilder {
+    return this.db.withSchema(this.schema).table('dedup');
+  }
+
+  private async insert(rows: { kind: string; id: string }[]): Promise<void> {
+    if (rows.length > 0) await this.table().insert(rows).onConflict(['kind', 'id']).ignore();
+  }
+}
+
+function echoId(system: string, table: string, localKey: string, row: Row): string {
+  return `${system}:${table}:${localKey}:${rowFingerprint(row)}`;
+}
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
+}

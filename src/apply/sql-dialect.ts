@@ -1,0 +1,181 @@
+/**
+ * What differs between PostgreSQL and MySQL/MariaDB targets: the knex pool
+ * (session setup, type parsing), the shape of raw results and their column
+ * types, null-safe equality, and how values must be bound.
+ */
+import knex, { type Knex } from 'knex';
+import pg from 'pg';
+import type { Row, Value } from '../capture';
+import { originSlotName } from './origin';
+import { toMysqlDateTime, type ColumnKind } from './sql-values';
+
+export type SqlType = 'postgres' | 'mysql';
+
+export interface PoolOptions {
+  type: SqlType;
+  connectionString: string;
+  origin: string;
+  poolSize: number;
+}
+
+/** Rows of a raw query with the kind of each column, from the driver's metadata. */
+export interface RawResult {
+  rows: Record<string, unknown>[];
+  kinds: Map<string, ColumnKind>;
+}
+
+export function createPool(options: PoolOptions): Knex {
+  return options.type === 'postgres' ? pgPool(options) : mysqlPool(options);
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+/** date, time, timestamp, timestamptz, timetz and their arrays: kept as text, never a local-time JS Date. */
+const PG_TEXT_OIDS = new Set([1082, 1083, 1114, 1184, 1266, 1182, 1183, 1115, 1185, 1270]);
+const PG_DECIMAL_OIDS = new Set([20, 21, 23, 26, 700, 701, 1700, 1016, 1005, 1007, 1021, 1022, 1231]);
+const PG_INSTANT_OIDS = new Set([1114, 1184, 1115, 1185]);
+
+function pgTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) => unknown {
+  if (PG_TEXT_OIDS.has(oid)) return (value) => value;
+  return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text');
+}
+
+function pgPool(options: PoolOptions): Knex {
+  return knex({
+    client: 'pg',
+    connection: { connectionString: options.connectionString, types: { getTypeParser: pgTypeParser } as never },
+    pool: {
+      min: 0,
+      max: options.poolSize,
+      afterCreate: (conn: pg.Client, done: (error: Error | null, conn: pg.Client) => void) => {
+        setUpPgSession(conn, options.origin).then(() => done(null, conn), (error: Error) => done(error, conn));
+      },
+    },
+  });
+}
+
+/**
+ * Once per pooled connection: UTC session (timestamptz text comes back in
+ * one zone), hex bytea, and a replication origin. With the origin set up,
+ * every transaction of this session is marked with it in the WAL, pgoutput
+ * sends an Origin message before its changes, and capture knows the change
+ * for tandem's own echo (see `isTandemOrigin`).
+ */
+async function setUpPgSession(conn: pg.Client, origin: string): Promise<void> {
+  await conn.query(`SET TIME ZONE 'UTC'; SET bytea_output = 'hex'; SET DateStyle = 'ISO'`);
+  // An origin is held by one session at a time, so each connection claims the first free slot name.
+  for (let n = 0; n < MAX_ORIGIN_SLOTS; n++) {
+    const name = originSlotName(origin, n);
+    await ensureOrigin(conn, name);
+    try {
+      await conn.query('SELECT pg_replication_origin_session_setup($1)', [name]);
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '55006') throw error; // object_in_use: try the next slot
+    }
+  }
+  throw new Error(`no free replication origin among ${MAX_ORIGIN_SLOTS} slots of "${origin}"`);
+}
+
+/** More than any sane pool size times instance count; each active origin uses a replication slot's worth of memory. */
+const MAX_ORIGIN_SLOTS = 64;
+
+async function ensureOrigin(conn: pg.Client, name: string): Promise<void> {
+  try {
+    await conn.query(
+      'SELECT pg_replication_origin_create($1) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = $1)',
+      [name],
+    );
+  } catch (error) {
+    // Another connection created it between our check and our insert.
+    if ((error as { code?: string }).code !== '23505') throw error;
+  }
+}
+
+// ------------------------------------------------------------- MySQL/MariaDB
+
+/*
+ * MySQL and MariaDB have no replication origin a session can tag its binlog
+ * events with (`sql_log_bin = 0` would hide tandem's writes from every other
+ * replica too). Echoes of writes to them are recognised by the fingerprints
+ * the outbox worker stores through `Dedup.rememberWrite`.
+ */
+function mysqlPool(options: PoolOptions): Knex {
+  return knex({
+    client: 'mysql2',
+    connection: {
+      uri: options.connectionString,
+      // Exact numbers and dates as text, as the canonical form carries them.
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      multipleStatements: false,
+    } as Knex.MySql2ConnectionConfig,
+    pool: {
+      min: 0,
+      max: options.poolSize,
+      afterCreate: (conn: MysqlCallbackConnection, done: (error: Error | null, conn: MysqlCallbackConnection) => void) => {
+        // TIMESTAMP columns convert through the session zone: UTC keeps instants instants.
+        conn.query(`SET time_zone = '+00:00'`, (error) => done(error, conn));
+      },
+    },
+  });
+}
+
+interface MysqlCallbackConnection {
+  query(sql: string, callback: (error: Error | null) => void): void;
+}
+
+// MySQL column type codes (mysql2 `columnType`).
+const MYSQL_DECIMAL_TYPES = new Set([0, 1, 2, 3, 4, 5, 8, 9, 13, 16, 246]);
+const MYSQL_INSTANT_TYPES = new Set([7, 12, 17, 18]);
+
+// ------------------------------------------------------------------- results
+
+export function rawResult(type: SqlType, raw: unknown): RawResult {
+  if (type === 'postgres') {
+    const res = raw as { rows: Record<string, unknown>[]; fields: { name: string; dataTypeID: number }[] };
+    return { rows: res.rows, kinds: kindsOf(res.fields.map((f) => [f.name, pgKind(f.dataTypeID)])) };
+  }
+  const [rows, fields] = raw as [Record<string, unknown>[], { name: string; columnType?: number; type?: number }[]];
+  return { rows, kinds: kindsOf(fields.map((f) => [f.name, mysqlKind(f.columnType ?? f.type ?? -1)])) };
+}
+
+function kindsOf(entries: [string, ColumnKind][]): Map<string, ColumnKind> {
+  return new Map(entries);
+}
+
+function pgKind(oid: number): ColumnKind {
+  return PG_DECIMAL_OIDS.has(oid) ? 'decimal' : PG_INSTANT_OIDS.has(oid) ? 'instant' : 'other';
+}
+
+function mysqlKind(type: number): ColumnKind {
+  return MYSQL_DECIMAL_TYPES.has(type) ? 'decimal' : MYSQL_INSTANT_TYPES.has(type) ? 'instant' : 'other';
+}
+
+/** SQL operator for "equal, and NULL equals NULL". */
+export function nullSafeEquals(type: SqlType): string {
+  return type === 'postgres' ? 'IS NOT DISTINCT FROM' : '<=>';
+}
+
+/**
+ * Values ready to bind. mysql2 would expand an object into `k = v` pairs, so
+ * JSON values are sent as JSON text; zoned instants become UTC DATETIME text
+ * for instant columns (kinds, when known). pg serialises objects itself.
+ */
+export function bindableRow(type: SqlType, row: Row, kinds?: Map<string, ColumnKind>): Row {
+  if (type === 'postgres') return row;
+  const out: Row = {};
+  for (const [column, value] of Object.entries(row)) out[column] = mysqlBindable(value, kinds?.get(column));
+  return out;
+}
+
+function mysqlBindable(value: Value, kind: ColumnKind | undefined): Value {
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  return kind === 'instant' ? toMysqlDateTime(value) : value;
+}
+
+/** Whether a MySQL row holds zoned instant text that may need converting (then column kinds are looked up). */
+export function hasZonedInstants(type: SqlType, row: Row): boolean {
+  return type === 'mysql' && Object.values(row).some((v) => typeof v === 'string' && toMysqlDateTime(v) !== v);
+}

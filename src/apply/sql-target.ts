@@ -1,0 +1,256 @@
+/**
+ * Applies outbox tasks to a SQL database (PostgreSQL, MySQL/MariaDB) through
+ * the table mapping that also reads it. Every step is safe to repeat: a
+ * redelivered task finds its values in place ('already-applied'), a retried
+ * insert finds the row its first attempt made.
+ */
+import type { Knex } from 'knex';
+import type { Row } from '../capture';
+import { ApplyError } from '../errors';
+import type { Crosswalk, FieldBinding, Fields, Mapping } from '../transform';
+import { deterministicUuid } from './deterministic-uuid';
+import type { ApplyOutcome, ApplyTask } from './task';
+import { createPool, rawResult, type SqlType } from './sql-dialect';
+import { toApplyError, type ApplyWhere } from './sql-errors';
+import { isAlreadyApplied, planUpdate } from './sql-plan';
+import { resolveRefs, type RefScope, type ResolvedFields } from './sql-refs';
+import { deleteRow, insertRow, lockMatchingRows, lockRow, updateRow, type TableScope } from './sql-rows';
+
+export interface SqlTargetOptions {
+  /** Configured system name (crosswalk and log context). */
+  system: string;
+  type: SqlType;
+  connectionString: string;
+  /** Replication origin tagging tandem's writes (PostgreSQL). */
+  origin: string;
+  /** Write a field only if the target still holds the value tandem expects there. */
+  conditional: boolean;
+  poolSize: number;
+}
+
+export interface SqlApplyContext {
+  mapping: Mapping;
+  crosswalk: Crosswalk;
+  /** Mappings of referenced entities in this system (to read reference columns as local keys). */
+  refMappings: (entity: string) => Mapping | undefined;
+}
+
+/** What an upsert wants written, prepared before the target transaction opens. */
+interface UpsertPlanInput {
+  task: ApplyTask;
+  ctx: SqlApplyContext;
+  bindings: FieldBinding[];
+  wanted: Fields;
+  expected: ResolvedFields;
+}
+
+/** Rows adopted per retried insert are chosen among this many candidates. */
+const ADOPT_CANDIDATES = 10;
+
+export class SqlTarget {
+  readonly system: string;
+  readonly type: SqlType;
+  private readonly db: Knex;
+  private readonly conditional: boolean;
+  private flavourMemo: Promise<'mariadb' | 'mysql'> | undefined;
+
+  constructor(options: SqlTargetOptions) {
+    this.system = options.system;
+    this.type = options.type;
+    this.conditional = options.conditional;
+    this.db = createPool(options);
+  }
+
+  async apply(task: ApplyTask, ctx: SqlApplyContext): Promise<ApplyOutcome> {
+    const where: ApplyWhere = {
+      system: this.system, table: ctx.mapping.table, entity: task.entity, key: task.key, correlationId: task.correlationId,
+    };
+    try {
+      return task.op === 'delete' ? await this.remove(task, ctx) : await this.upsert(task, ctx);
+    } catch (error) {
+      throw toApplyError(error, where);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  private async remove(task: ApplyTask, ctx: SqlApplyContext): Promise<ApplyOutcome> {
+    const localKey = await this.knownLocalKey(task, ctx);
+    if (localKey === null) return { status: 'deleted', localKey: null };
+    await this.db.transaction((trx) => deleteRow(this.scope(trx, ctx), ctx.mapping.keyRow(localKey)));
+    return { status: 'deleted', localKey };
+  }
+
+  private async upsert(task: ApplyTask, ctx: SqlApplyContext): Promise<ApplyOutcome> {
+    const refs = this.refScope(task, ctx);
+    const bindings = writableBindings(ctx.mapping, task.fields);
+    const wanted = await resolveRefs(refs, pick(task.fields, bindings), 'require');
+    const expected = this.conditional ? await resolveRefs(refs, task.expected, 'lenient') : { fields: {}, unresolved: new Set<string>() };
+    const input: UpsertPlanInput = { task, ctx, bindings, wanted: wanted.fields, expected };
+
+    const localKey = await this.knownLocalKey(task, ctx);
+    if (localKey !== null) return this.db.transaction((trx) => this.upsertKnown(this.scope(trx, ctx), localKey, input));
+
+    const row = await this.recordRow(task, ctx);
+    const outcome = await this.db.transaction((trx) => this.upsertNew(this.scope(trx, ctx), row, input));
+    // After commit: a crash before this line is what the deterministic keys and adoption are for.
+    if (outcome.localKey !== null) await ctx.crosswalk.link(task.entity, this.system, outcome.localKey, task.key);
+    return outcome;
+  }
+
+  /** The target has a row for this record (crosswalk): update it, or put it back if it is gone. */
+  private async upsertKnown(scope: TableScope, localKey: string, input: UpsertPlanInput): Promise<ApplyOutcome> {
+    const where = scope.mapping.keyRow(localKey);
+    const updated = await this.updateExisting(scope, where, localKey, input);
+    if (updated) return updated;
+    // Same key as before, whatever the key generation: the crosswalk already names it.
+    const row = { ...(await this.recordRow(input.task, input.ctx)), ...where };
+    await insertRow(scope, row, [], this.flavour);
+    return { status: 'applied', localKey };
+  }
+
+  private async upsertNew(scope: TableScope, row: Row, input: UpsertPlanInput): Promise<ApplyOutcome> {
+    const { mapping } = scope;
+    switch (mapping.keyGenerated) {
+      case 'none':
+        return this.upsertByKey(scope, keyOfRecord(mapping, row, input.task), row, input);
+      case 'uuid': {
+        const keyRow = { [singleKeyColumn(mapping, input.task)]: deterministicUuid(this.system, input.task.entity, input.task.key) };
+        return this.upsertByKey(scope, keyRow, { ...row, ...keyRow }, input);
+      }
+      case 'database':
+        return this.insertGenerated(scope, omit(row, mapping.keyColumns), input);
+    }
+  }
+
+  /** The key is known before inserting: a row already there under it is the row to update. */
+  private async upsertByKey(scope: TableScope, keyRow: Row, row: Row, input: UpsertPlanInput): Promise<ApplyOutcome> {
+    const localKey = scope.mapping.localKeyOf(keyRow);
+    const updated = await this.updateExisting(scope, keyRow, localKey, input);
+    if (updated) return updated;
+    await insertRow(scope, row, [], this.flavour);
+    return { status: 'applied', localKey };
+  }
+
+  private async insertGenerated(scope: TableScope, values: Row, input: UpsertPlanInput): Promise<ApplyOutcome> {
+    const { mapping } = scope;
+    if (input.task.attempts > 0) {
+      const adopted = await this.findAdoptable(scope, values, input);
+      if (adopted) {
+        const localKey = mapping.localKeyOf(adopted);
+        return (await this.updateExisting(scope, adopted, localKey, input)) ?? { status: 'applied', localKey };
+      }
+    }
+    const keyRow = await insertRow(scope, values, mapping.keyColumns, this.flavour);
+    return { status: 'applied', localKey: mapping.localKeyOf(keyRow) };
+  }
+
+  /**
+   * A retried database-keyed insert: the first attempt may have committed its
+   * row and crashed before linking it. A row holding exactly the record's
+   * values and linked to no other record is that row.
+   */
+  private async findAdoptable(scope: TableScope, values: Row, input: UpsertPlanInput): Promise<Row | null> {
+    if (Object.keys(values).length === 0) return null;
+    const { mapping } = scope;
+    const candidates = await lockMatchingRows(scope, mapping.keyColumns, values, ADOPT_CANDIDATES);
+    if (candidates.length === 0) return null;
+    const localKeys = candidates.map((row) => mapping.localKeyOf(row));
+    const linked = await input.ctx.crosswalk.canonicalKeys(input.task.entity, this.system, localKeys);
+    const index = localKeys.findIndex((k) => (linked.get(k) ?? input.task.key) === input.task.key);
+    return index < 0 ? null : (candidates[index] ?? null);
+  }
+
+  /** Locks and updates the row at `where`; null when there is no such row. */
+  private async updateExisting(scope: TableScope, where: Row, localKey: string, input: UpsertPlanInput): Promise<ApplyOutcome | null> {
+    const columns = [...scope.mapping.keyColumns, ...input.bindings.map((b) => b.column)];
+    const locked = await lockRow(scope, columns, where);
+    const values = locked?.rows[0];
+    if (!locked || !values) return null;
+    const plan = planUpdate({
+      bindings: input.bindings, wanted: input.wanted, expected: input.expected,
+      current: { values, kinds: locked.kinds }, conditional: this.conditional, refMappings: input.ctx.refMappings,
+    });
+    if (isAlreadyApplied(plan)) return { status: 'already-applied', localKey };
+    if (Object.keys(plan.write).length === 0) return { status: 'superseded', localKey, fields: plan.superseded };
+    await updateRow(scope, where, scope.mapping.toRow(plan.write), locked.kinds);
+    return { status: 'applied', localKey };
+  }
+
+  /** The whole record as a row (the changes on top), references resolved: for inserts. */
+  private async recordRow(task: ApplyTask, ctx: SqlApplyContext): Promise<Row> {
+    const record = { ...task.record, ...task.fields };
+    const resolved = await resolveRefs(this.refScope(task, ctx), pick(record, writableBindings(ctx.mapping, record)), 'require');
+    return ctx.mapping.toRow(resolved.fields);
+  }
+
+  private async knownLocalKey(task: ApplyTask, ctx: SqlApplyContext): Promise<string | null> {
+    const found = await ctx.crosswalk.localKeys(task.entity, this.system, [task.key]);
+    return found.get(task.key) ?? null;
+  }
+
+  private scope(trx: Knex.Transaction, ctx: SqlApplyContext): TableScope {
+    return { trx, type: this.type, mapping: ctx.mapping };
+  }
+
+  private refScope(task: ApplyTask, ctx: SqlApplyContext): RefScope {
+    return {
+      mapping: ctx.mapping, crosswalk: ctx.crosswalk,
+      context: { system: this.system, table: ctx.mapping.table, entity: task.entity, key: task.key, correlationId: task.correlationId },
+    };
+  }
+
+  /** MariaDB or MySQL proper (they differ in INSERT … RETURNING); asked once. */
+  private readonly flavour = (): Promise<'mariadb' | 'mysql'> => {
+    this.flavourMemo ??= this.db.raw('SELECT VERSION() AS v').then(
+      (res: unknown) => (/mariadb/i.test(String(rawResult('mysql', res).rows[0]?.['v'])) ? 'mariadb' : 'mysql'),
+      (error: unknown) => {
+        this.flavourMemo = undefined;
+        throw error;
+      },
+    );
+    return this.flavourMemo;
+  };
+}
+
+/** Bindings tandem may write for the fields present (read-only columns never are). */
+function writableBindings(mapping: Mapping, fields: Fields): FieldBinding[] {
+  return mapping.fields.filter((b) => !b.readOnly && b.field in fields);
+}
+
+function pick(fields: Fields, bindings: FieldBinding[]): Fields {
+  return Object.fromEntries(bindings.map((b) => [b.field, fields[b.field] ?? null]));
+}
+
+function omit(row: Row, columns: string[]): Row {
+  return Object.fromEntries(Object.entries(row).filter(([column]) => !columns.includes(column)));
+}
+
+/** Natural keys ('none'): the key columns come from the record's own fields. */
+function keyOfRecord(mapping: Mapping, row: Row, task: ApplyTask): Row {
+  const keyRow: Row = {};
+  for (const column of mapping.keyColumns) {
+    const value = row[column];
+    if (value === undefined || value === null) {
+      throw rejected(task, mapping, `the record has no value for key column ${column} (key generation 'none')`);
+    }
+    keyRow[column] = value;
+  }
+  return keyRow;
+}
+
+function singleKeyColumn(mapping: Mapping, task: ApplyTask): string {
+  const [column, ...rest] = mapping.keyColumns;
+  if (column === undefined || rest.length > 0) {
+    throw rejected(task, mapping, `key generation 'uuid' needs exactly one key column, not ${mapping.keyColumns.length}`);
+  }
+  return column;
+}
+
+function rejected(task: ApplyTask, mapping: Mapping, reason: string): ApplyError {
+  return new ApplyError(`${mapping.system}: cannot insert ${task.entity} ${task.key} into ${mapping.table}: ${reason}`, {
+    retriable: false, system: mapping.system, table: mapping.table, entity: task.entity, key: task.key, correlationId: task.correlationId,
+  });
+}

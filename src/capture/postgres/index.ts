@@ -1,0 +1,2 @@
+export { createPostgresSource } from './source';
+export type { PostgresSourceOptions, LogFn, LogLevel } from './options';

@@ -1,0 +1,26 @@
+/** Options of the native PostgreSQL source (see `postgresCapture` in src/config/spec.ts). */
+
+export type LogLevel = 'info' | 'warn' | 'error' | 'debug';
+export type LogFn = (level: LogLevel, message: string, meta?: Record<string, unknown>) => void;
+
+export interface PostgresSourceOptions {
+  /** Configured system name, e.g. `erp`. */
+  system: string;
+  /** A user with the REPLICATION attribute (or superuser) that may create publications. */
+  connectionString: string;
+  slot: string;
+  publication: string;
+  /** Qualified `schema.table` names to capture (`table` alone means `public.table`). */
+  tables: string[];
+  /** Heartbeat interval; 0 disables heartbeats. */
+  heartbeatMs: number;
+  /** Standby status updates at least this often (keep well below wal_sender_timeout). */
+  statusIntervalMs: number;
+  snapshot: 'initial' | 'never';
+  maxBatchEvents: number;
+  /** A partly filled batch of committed transactions is handed on after this long. */
+  maxBatchDelayMs: number;
+  /** Tables whose snapshot is already done (from the pipeline's state store). */
+  snapshotted: ReadonlySet<string>;
+  log?: LogFn;
+}

@@ -1,0 +1,73 @@
+/** Helpers for the PostgreSQL source integration tests. */
+import pg from 'pg';
+import type { ChangeBatch, ChangeEvent, ChangeSource } from '../../src/capture';
+import { createPostgresSource, type PostgresSourceOptions } from '../../src/capture';
+import { waitFor } from '../support';
+
+export function sourceOptions(url: string, over: Partial<PostgresSourceOptions>): PostgresSourceOptions {
+  return {
+    system: 'erp', connectionString: url, slot: 'tandem_slot', publication: 'tandem_pub', tables: [],
+    heartbeatMs: 0, statusIntervalMs: 200, snapshot: 'never', maxBatchEvents: 100, maxBatchDelayMs: 10,
+    snapshotted: new Set(), ...over,
+  };
+}
+
+/** Runs a source and collects its batches; acknowledges each one when `autoAck`. */
+export class Consumer {
+  readonly batches: ChangeBatch[] = [];
+  readonly done: Promise<void>;
+  error: unknown = null;
+  readonly source: ChangeSource;
+
+  constructor(options: PostgresSourceOptions, autoAck = false) {
+    const source = createPostgresSource(options);
+    this.source = source;
+    this.done = (async () => {
+      try {
+        for await (const batch of source.batches()) {
+          this.batches.push(batch);
+          if (autoAck) await source.acknowledge(batch.position);
+        }
+      } catch (error) {
+        this.error = error;
+      }
+    })();
+  }
+
+  get events(): ChangeEvent[] {
+    return this.batches.flatMap((b) => b.events);
+  }
+
+  async waitForEvents(count: number, timeoutMs = 15_000): Promise<ChangeEvent[]> {
+    await waitFor(() => {
+      if (this.error) throw this.error;
+      return this.events.length >= count;
+    }, { timeoutMs, message: () => `expected ${count} events, have ${this.events.length} (error: ${String(this.error)})` });
+    return this.events;
+  }
+
+  async stop(): Promise<void> {
+    await this.source.stop();
+    await this.done;
+  }
+}
+
+export async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function sql(url: string, ...statements: string[]): Promise<void> {
+  await withClient(url, async (client) => {
+    for (const statement of statements) await client.query(statement);
+  });
+}
+
+export async function slotActive(url: string, slot: string): Promise<boolean> {
+  return withClient(url, async (c) => (await c.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows[0]?.active === true);
+}
