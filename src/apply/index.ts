@@ -1,5 +1,5 @@
 export { SqlTarget } from './sql-target';
-export type { SqlTargetOptions, SqlApplyContext } from './sql-target';
+export type { SqlTargetOptions, SqlApplyContext, BatchResult } from './sql-target';
 export type { Dedup } from './dedup';
 export { RedisDedup, StoreDedup, rowFingerprint, canonicalJson, DEFAULT_DEDUP_TTL_SECONDS } from './dedup';
 export type { RedisDedupOptions, StoreDedupOptions } from './dedup';

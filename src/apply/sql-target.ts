@@ -35,6 +35,9 @@ export interface SqlApplyContext {
   refMappings: (entity: string) => Mapping | undefined;
 }
 
+/** One task's end in `applyBatch`: an outcome, or the error it failed with. */
+export type BatchResult = { task: ApplyTask; outcome: ApplyOutcome; error?: undefined } | { task: ApplyTask; outcome?: undefined; error: unknown };
+
 /** What an upsert wants written, prepared before the target transaction opens. */
 interface UpsertPlanInput {
   task: ApplyTask;
@@ -70,6 +73,22 @@ export class SqlTarget {
     } catch (error) {
       throw toApplyError(error, where);
     }
+  }
+
+  /**
+   * Applies several tasks of one entity. The effect is that of `apply` on
+   * each in turn; one task's failure is reported for that task alone.
+   */
+  async applyBatch(tasks: ApplyTask[], ctx: SqlApplyContext): Promise<BatchResult[]> {
+    const results: BatchResult[] = [];
+    for (const task of tasks) {
+      try {
+        results.push({ task, outcome: await this.apply(task, ctx) });
+      } catch (error) {
+        results.push({ task, error });
+      }
+    }
+    return results;
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,9 @@ export const EXIT_USAGE = 2;
 /** Prints an error for a person and returns the exit code it means. */
 export function reportError(error: unknown): number {
   if (error instanceof ConfigError) {
-    process.stderr.write(`tandem: configuration error: ${errorMessage(error)}\n`);
+    const { file, path } = error.context;
+    const where = [file, path].filter(Boolean).join(': ');
+    process.stderr.write(`tandem: configuration error${where ? ` in ${where}` : ''}: ${error.message}\n`);
     return EXIT_USAGE;
   }
   process.stderr.write(`tandem: ${errorMessage(error)}\n`);

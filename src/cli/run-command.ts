@@ -1,4 +1,5 @@
 import { loadConfig } from '../config';
+import { ConfigError } from '../errors';
 import { createLogger } from '../log';
 import { startPipeline } from '../pipeline';
 import { EXIT_FAILURE, EXIT_OK } from './exit';
@@ -8,7 +9,11 @@ export async function runService(configFile: string): Promise<number> {
   const loaded = loadConfig(configFile);
   const logger = createLogger(loaded.config.log.level);
   if (loaded.overrides.length > 0) logger.info('settings overridden from the environment', { variables: loaded.overrides });
-  const pipeline = await startPipeline(loaded, { logger });
+  const pipeline = await startPipeline(loaded, { logger }).catch((error: unknown) => {
+    // Secrets are read at start: say which configuration file asked for them.
+    if (error instanceof ConfigError && !error.context.file) throw new ConfigError(error.message, { ...error.context, file: loaded.file }, { cause: error });
+    throw error;
+  });
   const stopped = new Promise<number>((resolve) => {
     const onSignal = (signal: string) => {
       logger.info('stopping: finishing in-flight work', { signal });

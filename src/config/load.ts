@@ -59,7 +59,6 @@ function describeIssues(error: z.ZodError, root: unknown, lines: LineCounter): s
 }
 
 function expected(issue: z.ZodIssue): string {
-  if (issue.code === 'invalid_type') return ` (expected ${issue.expected}, got ${issue.received})`;
   if (issue.code === 'invalid_enum_value') return ` (expected one of ${issue.options.join(', ')})`;
   if (issue.code === 'unrecognized_keys') return ` (allowed keys are listed in the README)`;
   if (issue.code === 'invalid_union') return ' (see the README for the accepted forms)';

@@ -1,9 +1,9 @@
 import type { Knex } from 'knex';
-import type { ApplyTask, Dedup, SqlTarget } from '../apply';
-import { errorMessage, isRetriable, TandemError } from '../errors';
+import type { ApplyTask, BatchResult, Dedup, SqlTarget } from '../apply';
+import { DependencyPendingError, errorMessage, isRetriable, TandemError } from '../errors';
 import type { Logger } from '../log';
 import { backoffDelay, sleep, type RetryPolicy } from '../retry';
-import { claimTasks, completeTask, markTaskDead, parkDeadLetters, retryTaskLater, type KnexCrosswalk } from '../store';
+import { claimTasks, completeTasks, markTaskDead, parkDeadLetters, retryTaskLater, type KnexCrosswalk } from '../store';
 import type { MappingRegistry } from '../transform';
 import { forEachConcurrently } from './bounded-queue';
 import type { PipelineMetrics } from './metrics';
@@ -26,10 +26,13 @@ export interface ApplyStageDeps {
   logger: Logger;
 }
 
+/** Tasks handed to the target in one call. */
+const CHUNK = 100;
+
 /**
  * Delivers one target's outbox tasks until `signal` aborts. A claim returns at
- * most one task per record, so different records are written in parallel and
- * one record's writes in order.
+ * most one task per record, so the tasks of a claim can be written in
+ * parallel and each record's writes still happen in order.
  */
 export async function runApplyStage(deps: ApplyStageDeps, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
@@ -38,42 +41,52 @@ export async function runApplyStage(deps: ApplyStageDeps, signal: AbortSignal): 
       await sleep(deps.pollMs, signal);
       continue;
     }
-    await forEachConcurrently(tasks, deps.concurrency, (task) => applyOne(task, deps));
+    await forEachConcurrently(chunksByEntity(tasks), deps.concurrency, (chunk) => applyChunk(chunk, deps));
   }
 }
 
-async function applyOne(task: ApplyTask, deps: ApplyStageDeps): Promise<void> {
+function chunksByEntity(tasks: ApplyTask[]): ApplyTask[][] {
+  const byEntity = new Map<string, ApplyTask[]>();
+  for (const task of tasks) byEntity.set(task.entity, [...(byEntity.get(task.entity) ?? []), task]);
+  const chunks: ApplyTask[][] = [];
+  for (const group of byEntity.values()) for (let i = 0; i < group.length; i += CHUNK) chunks.push(group.slice(i, i + CHUNK));
+  return chunks;
+}
+
+async function applyChunk(tasks: ApplyTask[], deps: ApplyStageDeps): Promise<void> {
+  const entity = tasks[0]!.entity;
+  const applied = await Promise.all(tasks.map((t) => deps.dedup.wasApplied(t.id)));
+  const done: Array<{ id: string; outcome: string }> = [];
+  const todo: ApplyTask[] = [];
+  tasks.forEach((task, i) => (applied[i] ? done.push({ id: task.id, outcome: 'already-applied' }) : todo.push(task)));
+
+  const mapping = deps.registry.forSystemEntity(deps.target, entity);
+  const results: BatchResult[] = mapping
+    ? await deps.sink.applyBatch(todo, { mapping, crosswalk: deps.crosswalk, refMappings: (e) => deps.registry.forSystemEntity(deps.target, e) })
+    : todo.map((task) => ({ task, error: new TandemError(`system ${deps.target} has no mapping for entity ${entity}`, { system: deps.target, entity }) }));
+
+  const succeeded = results.filter((r) => r.outcome !== undefined);
+  await Promise.all(succeeded.map((r) => deps.dedup.markApplied(r.task.id)));
+  for (const r of succeeded) done.push({ id: r.task.id, outcome: r.outcome!.status });
+  await completeTasks(deps.store, deps.schema, deps.instanceId, done);
+  for (const { outcome } of done) deps.metrics.taskFinished(deps.target, outcome);
+  for (const r of results) if (r.error !== undefined) await failed(r.task, r.error, deps);
+}
+
+async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps): Promise<void> {
   const log = { correlationId: task.correlationId, target: task.target, entity: task.entity, key: task.key, taskId: task.id };
-  if (await deps.dedup.wasApplied(task.id)) {
-    await completeTask(deps.store, deps.schema, task.id, deps.instanceId, 'already-applied');
-    deps.metrics.taskFinished(task.target, 'already-applied');
-    return;
-  }
-  try {
-    const mapping = deps.registry.forSystemEntity(task.target, task.entity);
-    if (!mapping) throw new TandemError(`system ${task.target} has no mapping for entity ${task.entity}`, log);
-    const outcome = await deps.sink.apply(task, {
-      mapping,
-      crosswalk: deps.crosswalk,
-      refMappings: (entity) => deps.registry.forSystemEntity(task.target, entity),
-    });
-    await deps.dedup.markApplied(task.id);
-    await completeTask(deps.store, deps.schema, task.id, deps.instanceId, outcome.status);
-    deps.metrics.taskFinished(task.target, outcome.status);
-    deps.logger.debug('task applied', { ...log, outcome: outcome.status });
-  } catch (error) {
-    await failed(task, error, deps, log);
-  }
-}
-
-async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps, log: Record<string, string>): Promise<void> {
   const attempts = task.attempts + 1;
   const message = errorMessage(error);
-  if (isRetriable(error) && attempts < deps.retry.maxAttempts) {
+  // A header can take a while to arrive (it may wait for its own customer):
+  // dependency waits get a longer allowance than failures.
+  const allowed = error instanceof DependencyPendingError ? deps.retry.maxAttempts * 5 : deps.retry.maxAttempts;
+  if (isRetriable(error) && attempts < allowed) {
     const delayMs = backoffDelay(deps.retry, attempts);
     await retryTaskLater(deps.store, deps.schema, task.id, deps.instanceId, message, delayMs);
-    deps.metrics.taskFinished(task.target, 'retry');
-    deps.logger.warn('apply failed, will retry', { ...log, attempts, delayMs, error: message });
+    // A line waiting for its header is expected, not a failure.
+    const waiting = error instanceof DependencyPendingError;
+    deps.metrics.taskFinished(task.target, waiting ? 'waiting' : 'retry');
+    deps.logger.log(waiting ? 'debug' : 'warn', waiting ? 'apply waits for a referenced record' : 'apply failed, will retry', { ...log, attempts, delayMs, error: message });
     return;
   }
   await deps.store.transaction(async (trx) => {

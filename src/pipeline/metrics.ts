@@ -7,7 +7,7 @@ import type { PipelineStats } from './types';
 export class PipelineMetrics {
   private readonly counts: PipelineStats = {
     events: { captured: 0, mapped: 0, resolved: 0, skipped: 0, deadLettered: 0 },
-    tasks: { applied: 0, superseded: 0, failed: 0, deadLettered: 0 },
+    tasks: { applied: 0, superseded: 0, waiting: 0, failed: 0, deadLettered: 0 },
     lagSeconds: {},
     conflicts: 0,
     outboxDepth: 0,
@@ -49,6 +49,7 @@ export class PipelineMetrics {
     if (outcome === 'superseded') this.counts.tasks.superseded++;
     else if (outcome === 'dead') this.counts.tasks.deadLettered++;
     else if (outcome === 'retry') this.counts.tasks.failed++;
+    else if (outcome === 'waiting') this.counts.tasks.waiting++;
     else this.counts.tasks.applied++;
     this.prom?.tasks.inc({ target, outcome });
   }

@@ -4,7 +4,8 @@ import type { Logger } from '../log';
 export interface PipelineStats {
   /** Events counted at each stage since start. */
   events: { captured: number; mapped: number; resolved: number; skipped: number; deadLettered: number };
-  tasks: { applied: number; superseded: number; failed: number; deadLettered: number };
+  /** `waiting`: retries of writes whose referenced record (an order line's header) was not in the target yet. */
+  tasks: { applied: number; superseded: number; waiting: number; failed: number; deadLettered: number };
   /** Seconds between the newest source commit (or heartbeat) handled and now, per captured system. */
   lagSeconds: Record<string, number>;
   conflicts: number;

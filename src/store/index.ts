@@ -5,7 +5,7 @@ export { KnexCrosswalk } from './crosswalk-store';
 export type { ChainVerdict } from './conflict-log';
 export { appendConflicts, verifyConflictChain } from './conflict-log';
 export type { NewTask } from './outbox';
-export { enqueueTasks, claimTasks, completeTask, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks } from './outbox';
+export { enqueueTasks, claimTasks, completeTask, completeTasks, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks } from './outbox';
 export type { Checkpoint } from './checkpoints';
 export { saveCheckpoint, loadCheckpoints, snapshottedTables, markSnapshotted } from './checkpoints';
 export type { DeadLetter } from './dead-letters';

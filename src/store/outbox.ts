@@ -102,3 +102,14 @@ function toTask(row: OutboxRow): ApplyTask {
     createdAtMs: new Date(row.created_at).getTime(),
   };
 }
+
+/** Marks many tasks done at once, each with its outcome. */
+export async function completeTasks(knex: Knex, schema: string, owner: string, done: Array<{ id: string; outcome: string }>): Promise<void> {
+  if (done.length === 0) return;
+  await knex.raw(
+    `UPDATE ??.outbox o SET status = 'done', outcome = d.outcome, done_at = now(), lease_until = NULL
+     FROM unnest(?::bigint[], ?::text[]) AS d(id, outcome)
+     WHERE o.id = d.id AND o.lease_owner = ?`,
+    [schema, done.map((d) => d.id), done.map((d) => d.outcome), owner],
+  );
+}
