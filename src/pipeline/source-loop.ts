@@ -43,8 +43,10 @@ async function runOnce(deps: SourceLoopDeps, signal: AbortSignal): Promise<void>
   const source = await deps.createSource();
   deps.onSourceChange(source);
   const queue = new BoundedQueue<ChangeBatch>(deps.queueDepth);
-  const stopSource = () => void source.stop();
-  signal.addEventListener('abort', stopSource, { once: true });
+  // On stop, take no new batches but finish and acknowledge the queued ones
+  // while the source is still connected; the source closes afterwards.
+  const stopTaking = () => queue.close();
+  signal.addEventListener('abort', stopTaking, { once: true });
   const capture = (async () => {
     try {
       for await (const batch of source.batches()) await queue.push(batch);
@@ -60,7 +62,7 @@ async function runOnce(deps: SourceLoopDeps, signal: AbortSignal): Promise<void>
       deps.onDurable(batch);
     }
   } finally {
-    signal.removeEventListener('abort', stopSource);
+    signal.removeEventListener('abort', stopTaking);
     await source.stop().catch(() => {});
     queue.close();
     await capture;
