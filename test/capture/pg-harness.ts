@@ -4,9 +4,17 @@ import type { ChangeBatch, ChangeEvent, ChangeSource } from '../../src/capture';
 import { createPostgresSource, type PostgresSourceOptions } from '../../src/capture';
 import { waitFor } from '../support';
 
+/**
+ * The slot of the test database at `url`. Slots are cluster-wide and test
+ * files run in parallel, so each test database gets its own slot name.
+ */
+export function slotOf(url: string): string {
+  return `slot_${decodeURIComponent(new URL(url).pathname.slice(1))}`.slice(0, 63);
+}
+
 export function sourceOptions(url: string, over: Partial<PostgresSourceOptions>): PostgresSourceOptions {
   return {
-    system: 'erp', connectionString: url, slot: 'tandem_slot', publication: 'tandem_pub', tables: [],
+    system: 'erp', connectionString: url, slot: slotOf(url), publication: 'tandem_pub', tables: [],
     heartbeatMs: 0, statusIntervalMs: 200, snapshot: 'never', maxBatchEvents: 100, maxBatchDelayMs: 10,
     snapshotted: new Set(), ...over,
   };

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createPgDatabase, requireEnv, TEST_ENV, waitFor, type TestDatabase } from '../support';
 import { CaptureError } from '../../src/errors';
-import { Consumer, slotActive, sourceOptions, sql, withClient } from './pg-harness';
+import { Consumer, slotActive, slotOf, sourceOptions, sql, withClient } from './pg-harness';
 
 const adminUrl = requireEnv(TEST_ENV.pg);
 
@@ -27,7 +27,7 @@ describe('postgres pgoutput source', () => {
       `ALTER TABLE t_full REPLICA IDENTITY FULL`,
     );
     const consumer = open(new Consumer(sourceOptions(url, { tables: ['public.t_types', 'public.t_full'] })));
-    await waitFor(() => slotActive(url, 'tandem_slot'), { message: 'slot never became active' });
+    await waitFor(() => slotActive(url, slotOf(url)), { message: 'slot never became active' });
 
     await sql(url,
       `INSERT INTO t_types VALUES (1, '12345678901234.5678', 9007199254740993, -32768, 'NaN', 1.1, true,
@@ -137,7 +137,7 @@ describe('postgres pgoutput source', () => {
     await sql(url, `CREATE TABLE t (id int PRIMARY KEY)`);
     const options = sourceOptions(url, { tables: ['public.t'], maxBatchEvents: 1 });
     const first = open(new Consumer(options));
-    await waitFor(() => slotActive(url, 'tandem_slot'));
+    await waitFor(() => slotActive(url, slotOf(url)));
     await sql(url, 'INSERT INTO t VALUES (1)', 'INSERT INTO t VALUES (2)', 'INSERT INTO t VALUES (3)', 'INSERT INTO t VALUES (4), (5)');
     await first.waitForEvents(5);
     expect(first.batches.map((b) => b.events.map((e) => e.after!.id))).toEqual([[1], [2], [3], [4], [5]]);
@@ -145,7 +145,7 @@ describe('postgres pgoutput source', () => {
     await first.stop();
 
     const second = open(new Consumer(options));
-    await waitFor(() => slotActive(url, 'tandem_slot'));
+    await waitFor(() => slotActive(url, slotOf(url)));
     await sql(url, 'INSERT INTO t VALUES (6)');
     await second.waitForEvents(4);
     await new Promise((r) => setTimeout(r, 300));
@@ -162,7 +162,7 @@ describe('postgres pgoutput source', () => {
     expect(third.events.map((e) => e.after!.id)).toEqual([4, 5, 6]);
 
     // Losing the connection ends the iteration with a (retriable) CaptureError.
-    await sql(url, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = 'tandem_slot'`);
+    await sql(url, `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = '${slotOf(url)}'`);
     await third.done;
     expect(third.error).toBeInstanceOf(CaptureError);
   });
@@ -171,9 +171,9 @@ describe('postgres pgoutput source', () => {
     const { url } = await newDb();
     await sql(url, `CREATE TABLE t (id int PRIMARY KEY)`, `CREATE TABLE unpublished (id serial PRIMARY KEY, pad text)`);
     const consumer = open(new Consumer(sourceOptions(url, { tables: ['public.t'], heartbeatMs: 150, statusIntervalMs: 100 }), true));
-    await waitFor(() => slotActive(url, 'tandem_slot'));
+    await waitFor(() => slotActive(url, slotOf(url)));
     const flushed = () => withClient(url, async (c) =>
-      (await c.query(`SELECT (confirmed_flush_lsn - '0/0')::text AS n FROM pg_replication_slots WHERE slot_name = 'tandem_slot'`)).rows[0].n as string);
+      (await c.query(`SELECT (confirmed_flush_lsn - '0/0')::text AS n FROM pg_replication_slots WHERE slot_name = '${slotOf(url)}'`)).rows[0].n as string);
     const before = BigInt(await flushed());
     await sql(url, `INSERT INTO unpublished (pad) SELECT repeat('x', 100) FROM generate_series(1, 1000)`);
     const walAfterWrites = BigInt(await withClient(url, async (c) => (await c.query(`SELECT (pg_current_wal_lsn() - '0/0')::text AS n`)).rows[0].n as string));
@@ -186,15 +186,17 @@ describe('postgres pgoutput source', () => {
     const stats = await consumer.source.stats();
     expect(stats.retainedBytes).toEqual(expect.any(Number));
 
+    // Origins are cluster-wide, and one session at a time may hold one: use our own.
+    const origin = `origin_${slotOf(url)}`;
     await withClient(url, async (c) => {
-      // Origins are cluster-wide and other tests may use 'tandem' too: create it only when missing.
-      await c.query(`SELECT pg_replication_origin_create('tandem') WHERE pg_replication_origin_oid('tandem') IS NULL`).catch(() => undefined);
-      await c.query(`SELECT pg_replication_origin_session_setup('tandem')`);
+      await c.query('SELECT pg_replication_origin_create($1)', [origin]);
+      await c.query('SELECT pg_replication_origin_session_setup($1)', [origin]);
       await c.query('INSERT INTO t VALUES (1)');
     });
     await sql(url, 'INSERT INTO t VALUES (2)');
     const events = await consumer.waitForEvents(2);
-    expect(events.map((e) => [e.after!.id, e.source.origin])).toEqual([[1, 'tandem'], [2, null]]);
+    expect(events.map((e) => [e.after!.id, e.source.origin])).toEqual([[1, origin], [2, null]]);
+    await sql(url, `SELECT pg_replication_origin_drop('${origin}')`);
     const positions = consumer.batches.map((b) => b.position);
     expect([...positions].sort()).toEqual(positions);
   });
