@@ -46,10 +46,24 @@ export function checkConsistency(config: TandemConfig): Problem[] {
     entity.priority.forEach((system, i) => {
       if (!systems.has(system)) problems.push({ path: `${at}.priority[${i}]`, message: `unknown system "${system}"` });
     });
-    for (const [field, rule] of Object.entries(entity.fields)) {
-      if (rule.owner && !systems.has(rule.owner)) problems.push({ path: `${at}.fields.${field}.owner`, message: `unknown system "${rule.owner}"` });
-      if (!mappedFields.get(name)?.has(field)) problems.push({ path: `${at}.fields.${field}`, message: `no mapping of entity ${name} has a field ${field}` });
-      if (rule.owner && rule.policy === 'latest-wins') problems.push({ path: `${at}.fields.${field}`, message: 'a field has either an owner or the latest-wins policy, not both' });
+    const ruled = new Map<string, string>();
+    const rules = [
+      ...Object.entries(entity.fields).map(([field, rule]) => ({ fields: [field], rule, path: `${at}.fields.${field}` })),
+      ...Object.entries(entity.groups).map(([group, rule]) => ({ fields: rule.fields, rule, path: `${at}.groups.${group}` })),
+    ];
+    for (const { fields, rule, path } of rules) {
+      if (rule.owner && !systems.has(rule.owner)) problems.push({ path: `${path}.owner`, message: `unknown system "${rule.owner}"` });
+      if (rule.owner && rule.policy && rule.policy !== 'owner') problems.push({ path, message: `a field has either an owner or the ${rule.policy} policy, not both` });
+      if (rule.transitions && rule.policy && rule.policy !== 'owner') problems.push({ path: `${path}.transitions`, message: 'transitions apply to owned (workflow) fields only' });
+      for (const system of Object.keys(rule.transitions ?? {})) {
+        if (!systems.has(system)) problems.push({ path: `${path}.transitions.${system}`, message: `unknown system "${system}"` });
+      }
+      for (const field of fields) {
+        if (!mappedFields.get(name)?.has(field)) problems.push({ path, message: `no mapping of entity ${name} has a field ${field}` });
+        const other = ruled.get(field);
+        if (other) problems.push({ path, message: `field ${field} already has a rule at ${other}` });
+        ruled.set(field, path);
+      }
     }
     if (!mappedFields.has(name)) problems.push({ path: at, message: `no mapping maps entity ${name}` });
   }

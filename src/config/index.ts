@@ -1,5 +1,5 @@
 export { configSpec, mappingSpec, entitySpec, converterSpec, secretRef } from './spec';
-export type { TandemConfig, SystemConfig, MappingSpec, EntitySpec, ConverterSpec, SecretRef } from './spec';
+export type { TandemConfig, SystemConfig, MappingSpec, EntitySpec, FieldRuleSpec, ConverterSpec, SecretRef } from './spec';
 export { loadConfig, parseConfig, readSecret, formatPath, configDir } from './load';
 export type { LoadedConfig } from './load';
 export { envSettings, envVariableName } from './env';

@@ -101,20 +101,40 @@ export const mappingSpec = z
   .strict();
 export type MappingSpec = z.infer<typeof mappingSpec>;
 
+/** `from -> to`; `*` stands for any state. */
+const transition = z
+  .string()
+  .regex(/^\s*[^\s>]+\s*->\s*[^\s>]+\s*$/, 'a transition is written "from -> to" (* for any state)');
+
 const fieldRule = z
   .object({
     owner: identifier.optional(),
-    policy: z.enum(['owner', 'latest-wins']).optional(),
+    /**
+     * owner: only the owner changes it. Shared fields: latest-wins (later
+     * commit), max, min, first-wins (the system that set it first), manual
+     * (held for a person to decide).
+     */
+    policy: z.enum(['owner', 'latest-wins', 'max', 'min', 'first-wins', 'manual']).optional(),
     /** Write the kept value back to a system whose change was rejected. */
     correct: z.boolean().optional(),
+    /**
+     * A workflow-state field: the transitions each non-owning system may
+     * make. The owner may make any; anything else is a conflict.
+     */
+    transitions: z.record(identifier, z.array(transition)).optional(),
   })
   .strict();
+export type FieldRuleSpec = z.infer<typeof fieldRule>;
+
+const fieldGroup = fieldRule.extend({ fields: z.array(identifier).min(1) }).strict();
 
 export const entitySpec = z
   .object({
     /** Default owner of every field and of the record's existence (creates and deletes). */
     owner: identifier,
     fields: z.record(identifier, fieldRule).default({}),
+    /** One rule for several fields at once (an address, a price block). */
+    groups: z.record(identifier, fieldGroup).default({}),
     /** Write owned values back to offenders unless a field rule says otherwise. */
     correct: z.boolean().default(true),
     /** Systems in priority order, for ties under latest-wins. */

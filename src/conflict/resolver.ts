@@ -1,8 +1,8 @@
 import type { Operation } from 'fast-json-patch';
 import type { Value } from '../capture';
-import type { CanonicalChange, CanonicalRecord, Fields } from '../transform';
+import { compareDecimal, type CanonicalChange, type CanonicalRecord, type Fields } from '../transform';
 import type { ConflictEntry, Decision, PlannedWrite } from './decision';
-import type { EntityRules, FieldRule } from './rules';
+import { allowsTransition, type EntityRules, type FieldRule } from './rules';
 import { sameValue } from './values';
 
 /** What the resolver needs to know besides the record and the change. */
@@ -109,17 +109,64 @@ function judge(rule: FieldRule, record: CanonicalRecord, change: CanonicalChange
   // A field nobody has set yet takes its first value from whoever sends it,
   // so a record created in a non-owning system (an order entered in CRM) is complete.
   if (currentValue === undefined) return { accept: true, correct: false, logAs: null, rule: rule.name };
-  if (rule.kind === 'owner') {
-    if (rule.owner === change.system) return { accept: true, correct: false, logAs: null, rule: rule.name };
-    return { accept: false, correct: rule.correct, logAs: 'rejected', rule: rule.name };
-  }
+  const system = change.system;
   const provenance = record.provenance[field];
-  const sawCurrent = change.before !== null && field in change.before && sameValue(change.before[field], currentValue);
-  const concurrent = provenance !== undefined && provenance.system !== change.system && !sawCurrent;
-  if (!concurrent) return { accept: true, correct: false, logAs: null, rule: rule.name };
-  const wins = isLater(change, provenance, rule.priority);
-  // Shared fields always converge: the loser gets the winner's value.
+  switch (rule.kind) {
+    case 'owner': {
+      const allowed = rule.owner === system || allowsTransition(rule.transitions.get(system), stateText(currentValue), stateText(value));
+      return allowed ? accepted(rule) : { accept: false, correct: rule.correct, logAs: 'rejected', rule: rule.name };
+    }
+    case 'latest-wins': {
+      const sawCurrent = change.before !== null && field in change.before && sameValue(change.before[field], currentValue);
+      const concurrent = provenance !== undefined && provenance.system !== system && !sawCurrent;
+      if (!concurrent) return accepted(rule);
+      // Shared fields always converge: the loser gets the winner's value.
+      return decided(rule, isLater(change, provenance, rule.priority));
+    }
+    case 'max':
+    case 'min': {
+      const order = compareValues(value, currentValue);
+      return decided(rule, rule.kind === 'max' ? order > 0 : order < 0);
+    }
+    case 'first-wins':
+      return decided(rule, provenance === undefined || provenance.system === system);
+    case 'manual':
+      // The current value stays until a person decides (`tandem conflicts resolve`).
+      return { accept: false, correct: false, logAs: 'held', rule: rule.name };
+  }
+}
+
+function accepted(rule: FieldRule): Verdict {
+  return { accept: true, correct: false, logAs: null, rule: rule.name };
+}
+
+/** A shared-field decision: logged either way, and the loser always gets the kept value. */
+function decided(rule: FieldRule, wins: boolean): Verdict {
   return { accept: wins, correct: !wins, logAs: wins ? 'accepted' : 'rejected', rule: rule.name };
+}
+
+function stateText(value: Value | undefined): string {
+  return typeof value === 'string' ? value : JSON.stringify(value ?? null);
+}
+
+/**
+ * Orders two values of one field: numbers and decimal strings by value,
+ * other strings (ISO dates and times included) as text. null is lowest.
+ */
+export function compareValues(a: Value, b: Value): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? -1 : 1;
+  const na = numeric(a);
+  const nb = numeric(b);
+  if (na !== null && nb !== null) return compareDecimal(na, nb);
+  const ta = stateText(a);
+  const tb = stateText(b);
+  return ta < tb ? -1 : ta > tb ? 1 : 0;
+}
+
+function numeric(value: Value): string | null {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'string' && /^[+-]?\d+(\.\d+)?$/.test(value)) return value;
+  return null;
 }
 
 function isLater(change: CanonicalChange, provenance: { system: string; commitTimeMs: number }, priority: readonly string[]): boolean {
