@@ -56,7 +56,7 @@ function refsByEntity(mapping: Mapping, fields: Fields): Map<string, Map<string,
   return groups;
 }
 
-function keyText(value: Value): string {
+export function keyText(value: Value): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 

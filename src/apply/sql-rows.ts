@@ -13,14 +13,14 @@ export interface TableScope {
   mapping: Mapping;
 }
 
-function table(scope: TableScope): Knex.QueryBuilder {
+export function table(scope: TableScope): Knex.QueryBuilder {
   const { trx, mapping } = scope;
   const builder = mapping.schema ? trx.withSchema(mapping.schema) : trx;
   return builder.table(mapping.tableName);
 }
 
 /** Runs a built query raw, so the driver's column metadata comes back with the rows. */
-async function runRaw(scope: TableScope, query: Knex.QueryBuilder): Promise<RawResult> {
+export async function runRaw(scope: TableScope, query: Knex.QueryBuilder): Promise<RawResult> {
   const { sql, bindings } = query.toSQL();
   return rawResult(scope.type, await scope.trx.raw(sql, bindings));
 }
@@ -85,12 +85,12 @@ export async function deleteRow(scope: TableScope, where: Row): Promise<number> 
 }
 
 /** `row` ready to bind, looking the column kinds up only when a value may need converting. */
-async function bindable(scope: TableScope, row: Row): Promise<Row> {
+export async function bindable(scope: TableScope, row: Row): Promise<Row> {
   return bindableRow(scope.type, row, hasZonedInstants(scope.type, row) ? await columnKinds(scope, Object.keys(row)) : undefined);
 }
 
 /** Column kinds of `columns` without reading a row (MySQL writes of zoned instants). */
-async function columnKinds(scope: TableScope, columns: string[]): Promise<RawResult['kinds']> {
+export async function columnKinds(scope: TableScope, columns: string[]): Promise<RawResult['kinds']> {
   return (await runRaw(scope, table(scope).select(columns).whereRaw('1 = 0'))).kinds;
 }
 

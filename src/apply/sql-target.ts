@@ -6,15 +6,20 @@
  */
 import type { Knex } from 'knex';
 import type { Row } from '../capture';
-import { ApplyError } from '../errors';
-import type { Crosswalk, FieldBinding, Fields, Mapping } from '../transform';
 import { deterministicUuid } from './deterministic-uuid';
 import type { ApplyOutcome, ApplyTask } from './task';
+import { applyBulk, type BatchHost, type BatchResult } from './sql-batch';
+import { pgColumnTypes } from './sql-bulk-rows';
 import { createPool, rawResult, type SqlType } from './sql-dialect';
 import { toApplyError, type ApplyWhere } from './sql-errors';
 import { isAlreadyApplied, planUpdate } from './sql-plan';
-import { resolveRefs, type RefScope, type ResolvedFields } from './sql-refs';
 import { deleteRow, insertRow, lockMatchingRows, lockRow, updateRow, type TableScope } from './sql-rows';
+import {
+  keyOfRecord, omit, recordRow, singleKeyColumn, upsertInput, type SqlApplyContext, type UpsertPlanInput,
+} from './sql-upsert-input';
+
+export type { SqlApplyContext } from './sql-upsert-input';
+export type { BatchResult } from './sql-batch';
 
 export interface SqlTargetOptions {
   /** Configured system name (crosswalk and log context). */
@@ -28,25 +33,6 @@ export interface SqlTargetOptions {
   poolSize: number;
 }
 
-export interface SqlApplyContext {
-  mapping: Mapping;
-  crosswalk: Crosswalk;
-  /** Mappings of referenced entities in this system (to read reference columns as local keys). */
-  refMappings: (entity: string) => Mapping | undefined;
-}
-
-/** One task's end in `applyBatch`: an outcome, or the error it failed with. */
-export type BatchResult = { task: ApplyTask; outcome: ApplyOutcome; error?: undefined } | { task: ApplyTask; outcome?: undefined; error: unknown };
-
-/** What an upsert wants written, prepared before the target transaction opens. */
-interface UpsertPlanInput {
-  task: ApplyTask;
-  ctx: SqlApplyContext;
-  bindings: FieldBinding[];
-  wanted: Fields;
-  expected: ResolvedFields;
-}
-
 /** Rows adopted per retried insert are chosen among this many candidates. */
 const ADOPT_CANDIDATES = 10;
 
@@ -56,6 +42,8 @@ export class SqlTarget {
   private readonly db: Knex;
   private readonly conditional: boolean;
   private flavourMemo: Promise<'mariadb' | 'mysql'> | undefined;
+  /** PostgreSQL column types per table, read once (bulk updates cast to them). */
+  private readonly columnTypesMemo = new Map<string, Promise<Map<string, string>>>();
 
   constructor(options: SqlTargetOptions) {
     this.system = options.system;
@@ -80,15 +68,7 @@ export class SqlTarget {
    * each in turn; one task's failure is reported for that task alone.
    */
   async applyBatch(tasks: ApplyTask[], ctx: SqlApplyContext): Promise<BatchResult[]> {
-    const results: BatchResult[] = [];
-    for (const task of tasks) {
-      try {
-        results.push({ task, outcome: await this.apply(task, ctx) });
-      } catch (error) {
-        results.push({ task, error });
-      }
-    }
-    return results;
+    return applyBulk(this.batchHost, tasks, ctx);
   }
 
   async close(): Promise<void> {
@@ -103,11 +83,7 @@ export class SqlTarget {
   }
 
   private async upsert(task: ApplyTask, ctx: SqlApplyContext): Promise<ApplyOutcome> {
-    const refs = this.refScope(task, ctx);
-    const bindings = writableBindings(ctx.mapping, task.fields);
-    const wanted = await resolveRefs(refs, pick(task.fields, bindings), 'require');
-    const expected = this.conditional ? await resolveRefs(refs, task.expected, 'lenient') : { fields: {}, unresolved: new Set<string>() };
-    const input: UpsertPlanInput = { task, ctx, bindings, wanted: wanted.fields, expected };
+    const input = await upsertInput(this.system, this.conditional, task, ctx);
 
     const localKey = await this.knownLocalKey(task, ctx);
     if (localKey !== null) return this.db.transaction((trx) => this.upsertKnown(this.scope(trx, ctx), localKey, input));
@@ -198,11 +174,8 @@ export class SqlTarget {
     return { status: 'applied', localKey };
   }
 
-  /** The whole record as a row (the changes on top), references resolved: for inserts. */
-  private async recordRow(task: ApplyTask, ctx: SqlApplyContext): Promise<Row> {
-    const record = { ...task.record, ...task.fields };
-    const resolved = await resolveRefs(this.refScope(task, ctx), pick(record, writableBindings(ctx.mapping, record)), 'require');
-    return ctx.mapping.toRow(resolved.fields);
+  private recordRow(task: ApplyTask, ctx: SqlApplyContext): Promise<Row> {
+    return recordRow(this.system, task, ctx);
   }
 
   private async knownLocalKey(task: ApplyTask, ctx: SqlApplyContext): Promise<string | null> {
@@ -214,11 +187,25 @@ export class SqlTarget {
     return { trx, type: this.type, mapping: ctx.mapping };
   }
 
-  private refScope(task: ApplyTask, ctx: SqlApplyContext): RefScope {
+  /** What the bulk path (sql-batch.ts) uses of this target. */
+  private get batchHost(): BatchHost {
     return {
-      mapping: ctx.mapping, crosswalk: ctx.crosswalk,
-      context: { system: this.system, table: ctx.mapping.table, entity: task.entity, key: task.key, correlationId: task.correlationId },
+      system: this.system, type: this.type, db: this.db, conditional: this.conditional,
+      apply: (task, ctx) => this.apply(task, ctx),
+      insertGenerated: (scope, values, input) => this.insertGenerated(scope, values, input),
+      columnTypes: (scope) => this.columnTypes(scope),
     };
+  }
+
+  private columnTypes(scope: TableScope): Promise<Map<string, string>> {
+    const table = scope.mapping.table;
+    let memo = this.columnTypesMemo.get(table);
+    if (!memo) {
+      memo = pgColumnTypes(scope);
+      memo.catch(() => this.columnTypesMemo.delete(table));
+      this.columnTypesMemo.set(table, memo);
+    }
+    return memo;
   }
 
   /** MariaDB or MySQL proper (they differ in INSERT … RETURNING); asked once. */
@@ -232,44 +219,4 @@ export class SqlTarget {
     );
     return this.flavourMemo;
   };
-}
-
-/** Bindings tandem may write for the fields present (read-only columns never are). */
-function writableBindings(mapping: Mapping, fields: Fields): FieldBinding[] {
-  return mapping.fields.filter((b) => !b.readOnly && b.field in fields);
-}
-
-function pick(fields: Fields, bindings: FieldBinding[]): Fields {
-  return Object.fromEntries(bindings.map((b) => [b.field, fields[b.field] ?? null]));
-}
-
-function omit(row: Row, columns: string[]): Row {
-  return Object.fromEntries(Object.entries(row).filter(([column]) => !columns.includes(column)));
-}
-
-/** Natural keys ('none'): the key columns come from the record's own fields. */
-function keyOfRecord(mapping: Mapping, row: Row, task: ApplyTask): Row {
-  const keyRow: Row = {};
-  for (const column of mapping.keyColumns) {
-    const value = row[column];
-    if (value === undefined || value === null) {
-      throw rejected(task, mapping, `the record has no value for key column ${column} (key generation 'none')`);
-    }
-    keyRow[column] = value;
-  }
-  return keyRow;
-}
-
-function singleKeyColumn(mapping: Mapping, task: ApplyTask): string {
-  const [column, ...rest] = mapping.keyColumns;
-  if (column === undefined || rest.length > 0) {
-    throw rejected(task, mapping, `key generation 'uuid' needs exactly one key column, not ${mapping.keyColumns.length}`);
-  }
-  return column;
-}
-
-function rejected(task: ApplyTask, mapping: Mapping, reason: string): ApplyError {
-  return new ApplyError(`${mapping.system}: cannot insert ${task.entity} ${task.key} into ${mapping.table}: ${reason}`, {
-    retriable: false, system: mapping.system, table: mapping.table, entity: task.entity, key: task.key, correlationId: task.correlationId,
-  });
 }
