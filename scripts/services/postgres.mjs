@@ -75,7 +75,8 @@ const server = spawn(
     '-c', 'max_wal_senders=64',
     '-c', 'max_connections=300',
     '-c', 'fsync=off',
-    '-c', 'synchronous_commit=off',
+    // Not synchronous_commit=off: logical decoding reads only flushed WAL, so
+    // asynchronous commits would reach the tests' replication streams late.
     '-c', 'full_page_writes=off',
     '-c', 'shared_buffers=128MB'],
   { ...ids, env, stdio: ['ignore', 'inherit', 'inherit'] },
