@@ -37,6 +37,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
     .action(async (opts: { config: string }) => setExit(await printStatus(opts.config)));
 
+  program
+    .command('decode [file]')
+    .description('Print, one JSON line per message, what tandem makes of Debezium messages: a value file (with --key its key file) or a JSON array of {key, value}; "-" or no file reads stdin.')
+    .option('-k, --key <file>', 'key file of the single message in <file>')
+    .option('-t, --topic <name>', 'topic the message came from (heartbeat topics are recognised by name)')
+    .option('--system <name>', 'tandem system name (default: the connector\u2019s source.name)')
+    .action(async (file: string | undefined, opts: { key?: string; topic?: string; system?: string }) => {
+      const { runDecode } = await import('./decode-command');
+      setExit(await runDecode(file, opts));
+    });
+
   return program;
 }
 
