@@ -47,6 +47,11 @@ export class ConfigError extends TandemError {
   override readonly code: string = 'CONFIG_INVALID';
 }
 
+/** A command was given something it cannot act on (an unknown id, a bad option value). Exit code 2. */
+export class UsageError extends TandemError {
+  override readonly code: string = 'USAGE';
+}
+
 /** An event that cannot be decoded or mapped. Parked, never retried. */
 export class DecodeError extends TandemError {
   override readonly code: string = 'EVENT_UNDECODABLE';

@@ -1,4 +1,4 @@
-import { ConfigError, errorMessage } from '../errors';
+import { ConfigError, errorMessage, UsageError } from '../errors';
 
 export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
@@ -13,5 +13,5 @@ export function reportError(error: unknown): number {
     return EXIT_USAGE;
   }
   process.stderr.write(`tandem: ${errorMessage(error)}\n`);
-  return EXIT_FAILURE;
+  return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
 }

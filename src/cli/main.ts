@@ -1,5 +1,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { addConflictsCommands } from './conflicts';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit';
+import { addRulesCommands } from './rules';
 import { runService } from './run-command';
 import { printStatus } from './status-command';
 
@@ -47,6 +49,9 @@ export function buildProgram(setExit: (code: number) => void): Command {
       const { runDecode } = await import('./decode-command');
       setExit(await runDecode(file, opts));
     });
+
+  addConflictsCommands(program, setExit);
+  addRulesCommands(program, setExit);
 
   return program;
 }

@@ -1,6 +1,8 @@
 export { configSpec, mappingSpec, entitySpec, converterSpec, secretRef } from './spec';
 export type { TandemConfig, SystemConfig, MappingSpec, EntitySpec, FieldRuleSpec, ConverterSpec, SecretRef } from './spec';
-export { loadConfig, parseConfig, readSecret, formatPath, configDir } from './load';
-export type { LoadedConfig } from './load';
+export { loadConfig, parseConfig, parseConfigSource, readSecret, formatPath, configDir } from './load';
+export type { LoadedConfig, ConfigSource } from './load';
+export { checkConsistency } from './consistency';
+export type { Problem } from './consistency';
 export { envSettings, envVariableName } from './env';
 export { qualified } from './consistency';

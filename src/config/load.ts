@@ -28,6 +28,27 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
 }
 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const source = parseConfigSource(text, file, env);
+  const problems = checkConsistency(source.config);
+  if (problems.length > 0) {
+    const text = problems.map((p) => `${p.path} (line ${source.lineOf(p.path) ?? '?'}): ${p.message}`);
+    throw new ConfigError(`configuration is inconsistent:\n  ${text.join('\n  ')}`, { file });
+  }
+  return { config: source.config, file: source.file, version: source.version, overrides: source.overrides };
+}
+
+/** A configuration that is valid YAML and matches the spec, not yet cross-checked. */
+export interface ConfigSource extends LoadedConfig {
+  /** The line a path (`entities.customer.fields.name`) starts on, or the nearest enclosing one's. */
+  lineOf(path: string): number | undefined;
+}
+
+/**
+ * Parses and validates against the spec, throwing ConfigError with lines for
+ * what is malformed; cross-checks are left to the caller (`tandem rules check`
+ * reports them all instead of failing on the first).
+ */
+export function parseConfigSource(text: string, file: string, env: NodeJS.ProcessEnv = process.env): ConfigSource {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length > 0) {
@@ -41,12 +62,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (!parsed.success) {
     throw new ConfigError(describeIssues(parsed.error, doc.contents, lines), { file });
   }
-  const problems = checkConsistency(parsed.data);
-  if (problems.length > 0) {
-    const text = problems.map((p) => `${p.path} (line ${lineOf(doc.contents, p.path.split(/[.[\]]+/).filter(Boolean), lines) ?? '?'}): ${p.message}`);
-    throw new ConfigError(`configuration is inconsistent:\n  ${text.join('\n  ')}`, { file });
-  }
-  return { config: parsed.data, file: isAbsolute(file) ? file : resolve(file), version: sha256(text), overrides };
+  return {
+    config: parsed.data, file: isAbsolute(file) ? file : resolve(file), version: sha256(text), overrides,
+    lineOf: (path) => lineOf(doc.contents, path.split(/[.[\]]+/).filter(Boolean), lines),
+  };
 }
 
 function describeIssues(error: z.ZodError, root: unknown, lines: LineCounter): string {

@@ -167,6 +167,11 @@ export const configSpec = z
       })
       .strict()
       .default({}),
+    /**
+     * The change journal (canonical changes as resolved), kept this many hours
+     * so `tandem rules simulate` can replay a proposed rule change.
+     */
+    journal: z.object({ retentionHours: z.number().min(0).default(168) }).strict().default({}),
     metrics: z
       .object({ port: z.number().int().min(0).max(65535).default(9464), host: z.string().default('127.0.0.1') })
       .strict()

@@ -9,7 +9,9 @@ export type ConflictOutcome =
   /** Two systems changed a shared field concurrently and this change won. */
   | 'accepted'
   /** Held for a person to decide (manual review); the current value stays. */
-  | 'held';
+  | 'held'
+  /** A person decided a held entry (`tandem conflicts resolve`); the rule names the held entry's id. */
+  | 'resolved';
 
 /** One row of the conflict log, before it is chained and stored. */
 export interface ConflictEntry {

@@ -73,7 +73,7 @@ function resolveUpsert(record: CanonicalRecord, next: CanonicalRecord, change: C
   const created = !exists;
   const changed = patch.length > 0 || created;
   if (changed) next.version = record.version + 1;
-  const writes = [...propagate(next, change.system, accepted, created, ctx)];
+  const writes = [...planPropagation(next, change.system, accepted, created, ctx.fieldsBySystem)];
   if (Object.keys(corrections.fields).length > 0) writes.push(queueWrite(next, corrections));
   return { record: next, patch, conflicts, writes, skipped: false };
 }
@@ -85,7 +85,7 @@ function resolveUpsert(record: CanonicalRecord, next: CanonicalRecord, change: C
  * (a value tandem has queued a write for but not yet made) overwrite a newer
  * one. Without a before-image (REPLICA IDENTITY DEFAULT) every field counts.
  */
-function changedFields(change: CanonicalChange): Fields {
+export function changedFields(change: CanonicalChange): Fields {
   const after = change.after ?? {};
   const before = change.before;
   if (!before) return after;
@@ -204,8 +204,16 @@ function resolveDelete(record: CanonicalRecord, next: CanonicalRecord, change: C
   return { record: next, patch, conflicts: [], writes, skipped: false };
 }
 
-function* propagate(next: CanonicalRecord, source: string, accepted: Fields, created: boolean, ctx: ResolveContext): Generator<PlannedWrite> {
-  for (const [system, mapped] of ctx.fieldsBySystem) {
+/**
+ * The writes that carry accepted values to every other system mapping them,
+ * each conditional on what tandem last knew that system to hold (its shadow),
+ * which the write then updates. Also used by `tandem conflicts resolve`, whose
+ * source (`manual`) is no system, so every mapping system gets the value.
+ */
+export function* planPropagation(
+  next: CanonicalRecord, source: string, accepted: Fields, created: boolean, fieldsBySystem: ResolveContext['fieldsBySystem'],
+): Generator<PlannedWrite> {
+  for (const [system, mapped] of fieldsBySystem) {
     if (system === source) continue;
     const fields: Fields = {};
     for (const [field, value] of Object.entries(accepted)) if (mapped.has(field)) fields[field] = value;

@@ -8,7 +8,7 @@ import { errorMessage } from '../errors';
 import { createLogger } from '../log';
 import { createMetrics, serveMetrics } from '../metrics';
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
-import { connectStateStore, KnexCrosswalk, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks } from '../store';
+import { connectStateStore, KnexCrosswalk, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal } from '../store';
 import { compileMappings } from '../transform';
 import { runApplyStage } from './apply-stage';
 import { PipelineMetrics } from './metrics';
@@ -103,6 +103,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
       if (Date.now() - lastPrune > 60_000) {
         lastPrune = Date.now();
         await pruneDoneTasks(store, schema, 3_600_000).catch(() => 0);
+        await pruneJournal(store, schema, config.journal.retentionHours * 3_600_000).catch(() => 0);
       }
       await sleep(500, signal);
     }

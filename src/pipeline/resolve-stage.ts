@@ -5,7 +5,7 @@ import { errorMessage, TandemError, UnknownTableError } from '../errors';
 import { isTandemOrigin, type Dedup } from '../apply';
 import type { Logger } from '../log';
 import {
-  appendConflicts, enqueueTasks, KnexCrosswalk, lockRecords, markSnapshotted, parkDeadLetters, recordMapKey,
+  appendConflicts, appendJournal, enqueueTasks, KnexCrosswalk, lockRecords, markSnapshotted, parkDeadLetters, recordMapKey,
   saveCheckpoint, saveRecords, type DeadLetter, type NewTask,
 } from '../store';
 import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
@@ -42,6 +42,8 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     const crosswalk = new KnexCrosswalk(trx, deps.schema);
     await resolveKeys(fresh, crosswalk);
     const records = await lockRecords(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
+    // After the locks: a record's journal rows then come in the order its changes were resolved.
+    await appendJournal(trx, deps.schema, fresh);
     const decided = decideAll(fresh, records, deps);
     const decisions = decided.map((d) => d.decision);
     const touched = [...records.values()];
@@ -161,7 +163,8 @@ function decideAll(changes: CanonicalChange[], records: Map<string, CanonicalRec
   return decisions;
 }
 
-function tasksOf(decision: Decision, correlationId: string): NewTask[] {
+/** The outbox tasks that carry out a decision's planned writes (also used by `tandem conflicts resolve`). */
+export function tasksOf(decision: Decision, correlationId: string): NewTask[] {
   const { record } = decision;
   return decision.writes.map((write) => ({
     target: write.system,

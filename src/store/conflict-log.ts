@@ -3,10 +3,11 @@ import { chainEntries, chainHash, hashedContent, GENESIS_HASH, type ConflictEntr
 
 /**
  * Appends entries to the hash-chained conflict log. Locks the chain head so
- * that concurrent batches extend one chain, never two branches.
+ * that concurrent batches extend one chain, never two branches. Returns the
+ * new rows' ids, in order.
  */
-export async function appendConflicts(trx: Knex.Transaction, schema: string, entries: ConflictEntry[], rulesVersion: string): Promise<void> {
-  if (entries.length === 0) return;
+export async function appendConflicts(trx: Knex.Transaction, schema: string, entries: ConflictEntry[], rulesVersion: string): Promise<string[]> {
+  if (entries.length === 0) return [];
   const head = await trx.withSchema(schema).table('conflict_chain_head').where({ id: 1 }).forUpdate().first();
   const chained = chainEntries(head.hash as string, entries, rulesVersion, new Date());
   const rows = chained.map(({ loggedAt, entry, prevHash, hash }) => ({
@@ -34,6 +35,7 @@ export async function appendConflicts(trx: Knex.Transaction, schema: string, ent
   }));
   const inserted: Array<{ id: string }> = await trx.withSchema(schema).table('conflicts').insert(rows).returning('id');
   await trx.withSchema(schema).table('conflict_chain_head').where({ id: 1 }).update({ hash: chained.at(-1)!.hash, last_id: inserted.at(-1)!.id });
+  return inserted.map((r) => String(r.id));
 }
 
 /** JSON for a jsonb column: SQL NULL for "no value", JSON null for a null value. */
@@ -71,6 +73,11 @@ export async function verifyConflictChain(knex: Knex, schema: string): Promise<C
     }
   }
   const head = await knex.withSchema(schema).table('conflict_chain_head').where({ id: 1 }).first();
+  if (head && BigInt(lastId) > BigInt(head.last_id)) {
+    // Rows past the head were not appended by tandem (which moves the head in the same transaction).
+    const [extra] = await knex.withSchema(schema).table('conflicts').where('id', '>', head.last_id).orderBy('id').limit(1).select('id');
+    return { ok: false, rows: count, firstBad: { id: String(extra.id), problem: 'it lies beyond the chain head: it was inserted out of place, not appended by tandem' } };
+  }
   if (head && head.hash !== prevHash) {
     return { ok: false, rows: count, firstBad: { id: String(head.last_id), problem: 'the newest rows were removed (the chain head names a later hash)' } };
   }

@@ -1,9 +1,10 @@
 import knexFactory, { type Knex } from 'knex';
 import { StateStoreError } from '../errors';
 import * as initial from './migrations/001_initial';
+import * as reviewJournal from './migrations/002_review_journal';
 
 type Migration = { up(knex: Knex, schema: string): Promise<void> };
-const MIGRATIONS: Array<[string, Migration]> = [['001_initial', initial]];
+const MIGRATIONS: Array<[string, Migration]> = [['001_initial', initial], ['002_review_journal', reviewJournal]];
 
 export function connectStateStore(url: string, poolSize = 10): Knex {
   return knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: poolSize } });

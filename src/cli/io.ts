@@ -1,0 +1,46 @@
+import { ConfigError, errorMessage, UsageError } from '../errors';
+import { EXIT_FAILURE, EXIT_USAGE } from './exit';
+
+/** Where a command writes: the process's streams, or a buffer in tests. */
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+export const processIo: Io = {
+  out: (text) => void process.stdout.write(text),
+  err: (text) => void process.stderr.write(text),
+};
+
+/** An Io that keeps what is written, for running commands in-process. */
+export function bufferIo(): Io & { stdout: () => string; stderr: () => string } {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out: (t) => void out.push(t), err: (t) => void err.push(t), stdout: () => out.join(''), stderr: () => err.join('') };
+}
+
+/**
+ * Runs a command body and turns what it throws into a message and an exit
+ * code, so in-process callers (tests) get the same codes as the binary.
+ */
+export async function runReporting(io: Io, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      const { file, path } = error.context;
+      const where = [file, path].filter(Boolean).join(': ');
+      io.err(`tandem: configuration error${where ? ` in ${where}` : ''}: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.err(`tandem: ${errorMessage(error)}\n`);
+    return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}
+
+/** A plain text table: headers, a rule, and left-aligned columns. */
+export function formatTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n';
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('');
+}
