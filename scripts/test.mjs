@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // `npm test`: runs the whole vitest suite once against real servers.
 //
-// If TANDEM_TEST_PG_URL, TANDEM_TEST_MYSQL_URL and TANDEM_TEST_REDIS_URL are
-// all set, they are used as they are. Otherwise scripts/services.sh starts the
-// servers, their env file is read, and the servers this run started are stopped
-// again at the end (also on failure or Ctrl-C). Extra arguments go to vitest
+// If TANDEM_TEST_PG_URL, TANDEM_TEST_MYSQL_URL, TANDEM_TEST_REDIS_URL,
+// TANDEM_TEST_KAFKA_BROKERS and TANDEM_TEST_KAFKA_CONNECT_URL are all set, they
+// are used as they are. Otherwise scripts/services.sh starts the servers (Kafka
+// and Connect through scripts/kafka.sh), their env file is read, and the servers
+// this run started are stopped again at the end (also on failure or Ctrl-C).
+// Extra arguments go to vitest
 // (e.g. `npm test -- test/capture`). Exit code: vitest's.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -14,8 +16,11 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const servicesSh = path.join(root, 'scripts', 'services.sh');
 const envFile = path.join(root, '.tandem', 'services', 'env');
-const ENV_NAMES = ['TANDEM_TEST_PG_URL', 'TANDEM_TEST_MYSQL_URL', 'TANDEM_TEST_REDIS_URL'];
-const SERVICES = ['postgres', 'mariadb', 'redis'];
+const ENV_NAMES = [
+  'TANDEM_TEST_PG_URL', 'TANDEM_TEST_MYSQL_URL', 'TANDEM_TEST_REDIS_URL',
+  'TANDEM_TEST_KAFKA_BROKERS', 'TANDEM_TEST_KAFKA_CONNECT_URL', // scripts/kafka.sh
+];
+const SERVICES = ['postgres', 'mariadb', 'redis', 'kafka'];
 
 const say = (msg) => console.log(`[test] ${msg}`);
 
@@ -65,7 +70,7 @@ async function main() {
   const missing = ENV_NAMES.filter((name) => !process.env[name]);
   try {
     if (missing.length === 0) {
-      say('using the servers from TANDEM_TEST_PG_URL, TANDEM_TEST_MYSQL_URL, TANDEM_TEST_REDIS_URL');
+      say(`using the servers from ${ENV_NAMES.join(', ')}`);
     } else {
       say(`${missing.join(', ')} not set: starting the test servers (scripts/services.sh start)`);
       const before = await runningServices();

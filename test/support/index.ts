@@ -4,3 +4,14 @@ export { createMysqlDatabase, dropMysqlDatabase } from './mysql';
 export { redisPrefix, flushPrefix } from './redis';
 export { waitFor, type WaitForOptions } from './wait';
 export { uniqueName } from './names';
+export {
+  requireKafka,
+  uniqueTopic,
+  registerConnector,
+  connectorStatus,
+  waitForConnectorRunning,
+  deleteConnector,
+  KAFKA_TEST_ENV,
+  type TestKafka,
+  type ConnectorStatus,
+} from './kafka';
