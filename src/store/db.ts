@@ -2,9 +2,14 @@ import knexFactory, { type Knex } from 'knex';
 import { StateStoreError } from '../errors';
 import * as initial from './migrations/001_initial';
 import * as reviewJournal from './migrations/002_review_journal';
+import * as outboxClaimIndex from './migrations/003_outbox_claim_index';
 
 type Migration = { up(knex: Knex, schema: string): Promise<void> };
-const MIGRATIONS: Array<[string, Migration]> = [['001_initial', initial], ['002_review_journal', reviewJournal]];
+const MIGRATIONS: Array<[string, Migration]> = [
+  ['001_initial', initial],
+  ['002_review_journal', reviewJournal],
+  ['003_outbox_claim_index', outboxClaimIndex],
+];
 
 export function connectStateStore(url: string, poolSize = 10): Knex {
   return knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: poolSize } });

@@ -26,18 +26,21 @@ export async function enqueueTasks(trx: Knex.Transaction, schema: string, tasks:
  * Expired leases (a crashed instance) are taken over.
  */
 export async function claimTasks(knex: Knex, schema: string, target: string, limit: number, owner: string, leaseMs: number): Promise<ApplyTask[]> {
+  // Walks the target's open tasks in id order (index outbox_claim); a task is
+  // claimable when it is due and no older open task exists for its record.
   const { rows } = await knex.raw(
-    `UPDATE ??.outbox o SET status = 'inflight', lease_owner = ?, lease_until = now() + (? * interval '1 millisecond'), attempts = o.attempts + 1
-     WHERE o.id IN (
+    `WITH claimable AS (
        SELECT c.id FROM ??.outbox c
-       WHERE c.target = ?
+       WHERE c.target = ? AND c.status IN ('pending', 'inflight')
          AND ((c.status = 'pending' AND c.next_attempt_at <= now()) OR (c.status = 'inflight' AND c.lease_until < now()))
          AND NOT EXISTS (
            SELECT 1 FROM ??.outbox p
            WHERE p.target = c.target AND p.entity = c.entity AND p.key = c.key AND p.id < c.id AND p.status IN ('pending', 'inflight'))
        ORDER BY c.id LIMIT ? FOR UPDATE SKIP LOCKED)
+     UPDATE ??.outbox o SET status = 'inflight', lease_owner = ?, lease_until = now() + (? * interval '1 millisecond'), attempts = o.attempts + 1
+     FROM claimable WHERE o.id = claimable.id
      RETURNING o.*`,
-    [schema, owner, leaseMs, schema, target, schema, limit],
+    [schema, target, schema, limit, schema, owner, leaseMs],
   );
   return (rows as OutboxRow[]).sort((a, b) => Number(a.id) - Number(b.id)).map(toTask);
 }
