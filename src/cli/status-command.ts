@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { loadConfig, readSecret, type TandemConfig } from '../config';
+import { loadConfig, readSecret, type PostgresCaptureConfig, type TandemConfig } from '../config';
 import { connectStateStore, loadCheckpoints } from '../store';
 import { EXIT_OK } from './exit';
 
@@ -10,10 +10,11 @@ export async function printStatus(configFile: string): Promise<number> {
   const store = connectStateStore(readSecret(config.stateStore.url, 'stateStore.url'), 2);
   try {
     const checkpoints = new Map((await loadCheckpoints(store, schema)).map((c) => [c.system, c]));
-    const sourceRows = await Promise.all(Object.entries(config.systems).filter(([, s]) => s.capture).map(async ([system, spec]) => {
+    const sourceRows = await Promise.all(Object.entries(config.systems).filter(([, s]) => s.capture || s.debezium).map(async ([system, spec]) => {
       const checkpoint = checkpoints.get(system);
       const lag = checkpoint?.sourceTime ? ((Date.now() - checkpoint.sourceTime.getTime()) / 1000).toFixed(1) : '-';
-      const retained = await slotRetainedBytes(readSecret(spec.url, `systems.${system}.url`), spec.capture!.slot).catch((e: Error) => `error: ${e.message}`);
+      const slot = spec.type === 'postgres' && spec.capture ? (spec.capture as PostgresCaptureConfig).slot : null;
+      const retained = slot === null ? 'n/a' : await slotRetainedBytes(readSecret(spec.url, `systems.${system}.url`), slot).catch((e: Error) => `error: ${e.message}`);
       return [system, checkpoint?.position ?? '-', lag, typeof retained === 'number' ? formatBytes(retained) : retained ?? 'no slot'];
     }));
     printTable(['source', 'position', 'lag (s)', 'slot retained WAL'], sourceRows);

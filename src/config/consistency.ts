@@ -69,8 +69,11 @@ export function checkConsistency(config: TandemConfig): Problem[] {
   }
 
   for (const [name, system] of Object.entries(config.systems)) {
-    if (system.capture && system.type !== 'postgres') {
-      problems.push({ path: `systems.${name}.capture`, message: `native capture is available for postgres systems only (this one is ${system.type})` });
+    if (system.capture && system.debezium) {
+      problems.push({ path: `systems.${name}`, message: 'a system is captured natively (capture) or through Debezium (debezium), not both' });
+    }
+    if (system.debezium && !config.kafka) {
+      problems.push({ path: `systems.${name}.debezium`, message: 'capture through Debezium needs the top-level kafka section (brokers)' });
     }
   }
   return problems;

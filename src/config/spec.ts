@@ -45,15 +45,92 @@ const applySettings = z
   })
   .strict();
 
-const systemSpec = z
+/** Native MySQL/MariaDB capture: the row-based binlog, read as a replica would. */
+const mysqlCapture = z
   .object({
-    type: z.enum(['postgres', 'mysql']),
-    url: secretRef,
-    /** Capture this system's changes (PostgreSQL only for now). */
-    capture: postgresCapture.optional(),
-    apply: applySettings.default({}),
+    /** Replica server id tandem registers with; unique among the server's replicas. */
+    serverId: z.number().int().min(1).max(4_294_967_295),
+    /** Write heartbeats into the binlog (a row in `tandem_heartbeat`) this often; 0 disables. */
+    heartbeatMs: z.number().int().min(0).default(10_000),
+    snapshot: z.enum(['initial', 'never']).default('initial'),
+    maxBatchEvents: z.number().int().min(1).default(2_000),
+    maxBatchDelayMs: z.number().int().min(0).default(50),
   })
   .strict();
+
+/** Native SQL Server capture: polls the CDC change tables of the mapped tables. */
+const sqlserverCapture = z
+  .object({
+    pollIntervalMs: z.number().int().min(10).default(500),
+    /** Capture instance per mapped table (`schema.table` → instance); default `<schema>_<table>`. */
+    captureInstances: z.record(z.string(), z.string()).default({}),
+    snapshot: z.enum(['initial', 'never']).default('initial'),
+    maxBatchEvents: z.number().int().min(1).default(2_000),
+  })
+  .strict();
+
+const CAPTURE_SPECS = { postgres: postgresCapture, mysql: mysqlCapture, sqlserver: sqlserverCapture } as const;
+export type PostgresCaptureConfig = z.infer<typeof postgresCapture>;
+export type MysqlCaptureConfig = z.infer<typeof mysqlCapture>;
+export type SqlserverCaptureConfig = z.infer<typeof sqlserverCapture>;
+
+/** Capture through Debezium connectors that publish to Kafka (see the top-level `kafka` section). */
+const debeziumCapture = z
+  .object({
+    /** The connector's `topic.prefix`: change topics are `<prefix>.<schema>.<table>` (or `<prefix>.<db>.<table>`). */
+    topicPrefix: z.string().min(1),
+    connector: z.enum(['postgresql', 'mysql', 'mariadb', 'sqlserver']),
+    /** Topics to read; default: one per mapped table, named from the prefix. */
+    topics: z.array(z.string().min(1)).optional(),
+    /** Or a regular expression of topics to subscribe to. */
+    topicPattern: z.string().min(1).optional(),
+    /** Debezium's heartbeat topic prefix (`heartbeat.interval.ms` on the connector). */
+    heartbeatTopicPrefix: z.string().default('__debezium-heartbeat'),
+    /** What a message that cannot be decoded does: park it in the dead-letter store and go on. */
+    maxBatchEvents: z.number().int().min(1).default(2_000),
+  })
+  .strict();
+export type DebeziumCaptureConfig = z.infer<typeof debeziumCapture>;
+
+const systemSpec = z
+  .object({
+    type: z.enum(['postgres', 'mysql', 'sqlserver']),
+    url: secretRef,
+    /** Native capture of this system's changes; its form depends on `type`. */
+    capture: z.unknown().optional(),
+    /** Or capture through Debezium and Kafka. */
+    debezium: debeziumCapture.optional(),
+    apply: applySettings.default({}),
+  })
+  .strict()
+  .transform((system, ctx) => {
+    if (system.capture === undefined) return { ...system, capture: undefined };
+    const parsed = CAPTURE_SPECS[system.type].safeParse(system.capture);
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['capture', ...issue.path] } as z.IssueData);
+      return z.NEVER;
+    }
+    return { ...system, capture: parsed.data as PostgresCaptureConfig | MysqlCaptureConfig | SqlserverCaptureConfig };
+  });
+
+const kafkaSpec = z
+  .object({
+    brokers: z.array(z.string().min(1)).min(1),
+    clientId: z.string().default('tandem'),
+    /** Consumer group: every tandem instance of one deployment uses the same. */
+    groupId: z.string().min(1).default('tandem'),
+    ssl: z.union([z.boolean(), z.object({ ca: secretRef.optional(), cert: secretRef.optional(), key: secretRef.optional(), rejectUnauthorized: z.boolean().default(true) }).strict()]).default(false),
+    sasl: z
+      .object({ mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']), username: z.string().min(1), password: secretRef })
+      .strict()
+      .optional(),
+    sessionTimeoutMs: z.number().int().min(1000).default(30_000),
+    /** Partitions processed at once per instance. */
+    partitionsConsumedConcurrently: z.number().int().min(1).default(4),
+    fromBeginning: z.boolean().default(true),
+  })
+  .strict();
+export type KafkaConfig = z.infer<typeof kafkaSpec>;
 
 /** A converter step in a field mapping: a name, or a name with options. */
 export const converterSpec = z.union([
@@ -147,6 +224,7 @@ export const configSpec = z
   .object({
     stateStore: z.object({ url: secretRef, schema: identifier.default('tandem') }).strict(),
     redis: z.object({ url: secretRef, keyPrefix: z.string().default('tandem:') }).strict().optional(),
+    kafka: kafkaSpec.optional(),
     systems: z.record(identifier, systemSpec),
     entities: z.record(identifier, entitySpec),
     mappings: z.array(mappingSpec).min(1),

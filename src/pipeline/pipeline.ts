@@ -13,7 +13,7 @@ import { compileMappings } from '../transform';
 import { runApplyStage } from './apply-stage';
 import { PipelineMetrics } from './metrics';
 import { resolveBatch } from './resolve-stage';
-import { createDedup, createTargets, sourceFactory, systemUrl, writableFieldsOf } from './runtime';
+import { capturedSystems, createDedup, createTargets, sourceFactory, systemUrl, writableFieldsOf } from './runtime';
 import { runSourceLoop } from './source-loop';
 import type { PipelineOptions, RunningPipeline } from './types';
 
@@ -31,7 +31,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const dedup = await createDedup(loaded, store, env, logger);
   const targets = createTargets(config, env);
   const crosswalk = new KnexCrosswalk(store, schema);
-  const captured = Object.keys(config.systems).filter((s) => config.systems[s]!.capture);
+  const captured = capturedSystems(config);
   const sources = new Map<string, ChangeSource | null>();
   const durable = new Map<string, string>();
   let depth = 0;
