@@ -48,7 +48,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const { signal } = abort;
 
   const resolveDeps = {
-    store, schema, registry, rules, dedup, metrics, logger,
+    store, schema, registry, rules, dedup, metrics, logger, crosswalk,
     writableFields: writableFieldsOf(registry),
     originOf: (system: string) => config.systems[system]?.apply.origin ?? null,
   };

@@ -23,6 +23,8 @@ export interface ResolveStageDeps {
   writableFields: (entity: string) => ReadonlyMap<string, ReadonlySet<string>>;
   metrics: PipelineMetrics;
   logger: Logger;
+  /** The crosswalk shared with the apply stage (its cache of committed links). */
+  crosswalk?: KnexCrosswalk;
 }
 
 /**
@@ -34,12 +36,15 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
   const { metrics } = deps;
   metrics.eventsCaptured(batch.system, batch.events.length);
   const { changes, deadLetters, echoes } = mapEvents(batch, deps);
+  deadLetters.push(...undecodableLetters(batch));
   metrics.eventsSkipped('echo', echoes);
   const fresh = await dropAlreadySeen(changes, deps);
   metrics.eventsSkipped('redelivered', changes.length - fresh.length);
 
+  const committed: Array<{ remember(): void }> = [];
   const outcome = await deps.store.transaction(async (trx) => {
-    const crosswalk = new KnexCrosswalk(trx, deps.schema);
+    const crosswalk = (deps.crosswalk ?? new KnexCrosswalk(deps.store, deps.schema)).withTransaction(trx);
+    committed.push(crosswalk.committedLinks());
     await resolveKeys(fresh, crosswalk);
     const records = await lockRecords(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
     // After the locks: a record's journal rows then come in the order its changes were resolved.
@@ -57,6 +62,7 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     return { decisions, conflicts };
   });
 
+  for (const links of committed) links.remember();
   for (const letter of deadLetters) deps.logger.warn('event parked in the dead-letter store', { correlationId: letter.correlationId, error: letter.error });
   for (const conflict of outcome.conflicts) {
     deps.logger.info('conflict', { correlationId: conflict.correlationId, entity: conflict.entity, key: conflict.key, field: conflict.field, system: conflict.system, rule: conflict.rule, decision: conflict.outcome });
@@ -94,6 +100,14 @@ function mapEvents(batch: ChangeBatch, deps: ResolveStageDeps): Mapped {
     }
   }
   return mapped;
+}
+
+/** Messages the source could not decode, parked with the batch (raw bytes and coordinates as the payload). */
+function undecodableLetters(batch: ChangeBatch): DeadLetter[] {
+  return (batch.undecodable ?? []).map((m) => ({
+    kind: 'event', system: batch.system, table: m.table, position: m.position,
+    correlationId: `${batch.system}@${m.position}`, errorCode: m.errorCode, error: m.error, payload: m.raw,
+  }));
 }
 
 function eventLetter(event: ChangeEvent, errorCode: string, error: string): DeadLetter {

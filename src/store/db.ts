@@ -3,12 +3,14 @@ import { StateStoreError } from '../errors';
 import * as initial from './migrations/001_initial';
 import * as reviewJournal from './migrations/002_review_journal';
 import * as outboxClaimIndex from './migrations/003_outbox_claim_index';
+import * as outboxStatistics from './migrations/004_outbox_statistics';
 
 type Migration = { up(knex: Knex, schema: string): Promise<void> };
 const MIGRATIONS: Array<[string, Migration]> = [
   ['001_initial', initial],
   ['002_review_journal', reviewJournal],
   ['003_outbox_claim_index', outboxClaimIndex],
+  ['004_outbox_statistics', outboxStatistics],
 ];
 
 export function connectStateStore(url: string, poolSize = 10): Knex {

@@ -1,7 +1,8 @@
 export { connectStateStore, migrateStateStore } from './db';
 export type { RecordKey } from './records';
 export { lockRecords, saveRecords, getRecord, recordMapKey } from './records';
-export { KnexCrosswalk } from './crosswalk-store';
+export { KnexCrosswalk, CrosswalkCache } from './crosswalk-store';
+export type { Link } from './crosswalk-store';
 export type { ChainVerdict } from './conflict-log';
 export type { ConflictRow, ConflictFilter } from './conflict-query';
 export { queryConflicts, getConflict, getReview, pendingReviews, insertReview } from './conflict-query';

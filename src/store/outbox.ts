@@ -10,13 +10,23 @@ export async function enqueueTasks(trx: Knex.Transaction, schema: string, tasks:
     entity: t.entity,
     key: t.key,
     op: t.op,
-    fields: JSON.stringify(t.fields),
-    expected: JSON.stringify(t.expected),
-    record: JSON.stringify(t.record),
+    fields: t.fields,
+    expected: t.expected,
+    record: t.record,
     reason: t.reason,
     correlation_id: t.correlationId,
   }));
-  for (let i = 0; i < rows.length; i += 1000) await trx.withSchema(schema).table('outbox').insert(rows.slice(i, i + 1000));
+  // One jsonb parameter for the whole batch: cheaper to bind and parse than
+  // ten parameters a row, and never near the bind-parameter limit.
+  await trx.raw(
+    `INSERT INTO ??.outbox (target, entity, key, op, fields, expected, record, reason, correlation_id)
+     SELECT target, entity, key, op, fields, expected, record, reason, correlation_id
+     FROM ROWS FROM (jsonb_to_recordset(?::jsonb) AS (target text, entity text, key text, op text, fields jsonb,
+       expected jsonb, record jsonb, reason text, correlation_id text)) WITH ORDINALITY AS t(target, entity, key, op, fields, expected, record, reason, correlation_id, n)
+     -- ids follow the batch's order: a record's tasks are applied in id order
+     ORDER BY n`,
+    [schema, JSON.stringify(rows)],
+  );
 }
 
 /**
@@ -27,16 +37,21 @@ export async function enqueueTasks(trx: Knex.Transaction, schema: string, tasks:
  */
 export async function claimTasks(knex: Knex, schema: string, target: string, limit: number, owner: string, leaseMs: number): Promise<ApplyTask[]> {
   // Walks the target's open tasks in id order (index outbox_claim); a task is
-  // claimable when it is due and no older open task exists for its record.
+  // claimable when it is due and is the oldest open task of its record. The
+  // "oldest" test is a scalar subquery on purpose: the planner cannot turn it
+  // into a join, so it stays one index probe per candidate even when the
+  // table's statistics still describe an empty outbox (as NOT EXISTS did not:
+  // 4.7 s per claim of 500 from 20,000 open tasks before ANALYZE, 2 ms after).
   const { rows } = await knex.raw(
     `WITH claimable AS (
        SELECT c.id FROM ??.outbox c
        WHERE c.target = ? AND c.status IN ('pending', 'inflight')
          AND ((c.status = 'pending' AND c.next_attempt_at <= now()) OR (c.status = 'inflight' AND c.lease_until < now()))
-         AND NOT EXISTS (
-           SELECT 1 FROM ??.outbox p
-           WHERE p.target = c.target AND p.entity = c.entity AND p.key = c.key AND p.id < c.id AND p.status IN ('pending', 'inflight'))
-       ORDER BY c.id LIMIT ? FOR UPDATE SKIP LOCKED)
+         AND c.id = (
+           SELECT p.id FROM ??.outbox p
+           WHERE p.target = c.target AND p.entity = c.entity AND p.key = c.key AND p.status IN ('pending', 'inflight')
+           ORDER BY p.id LIMIT 1)
+       ORDER BY c.id LIMIT ? FOR UPDATE OF c SKIP LOCKED)
      UPDATE ??.outbox o SET status = 'inflight', lease_owner = ?, lease_until = now() + (? * interval '1 millisecond'), attempts = o.attempts + 1
      FROM claimable WHERE o.id = claimable.id
      RETURNING o.*`,
