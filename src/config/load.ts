@@ -15,6 +15,8 @@ export interface LoadedConfig {
   version: string;
   /** Environment variables that overrode settings. */
   overrides: string[];
+  /** The line a path (`systems.crm.url`) starts on, for messages about it. */
+  lineOf?: (path: string) => number | undefined;
 }
 
 export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -34,7 +36,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     const text = problems.map((p) => `${p.path} (line ${source.lineOf(p.path) ?? '?'}): ${p.message}`);
     throw new ConfigError(`configuration is inconsistent:\n  ${text.join('\n  ')}`, { file });
   }
-  return { config: source.config, file: source.file, version: source.version, overrides: source.overrides };
+  return { config: source.config, file: source.file, version: source.version, overrides: source.overrides, lineOf: source.lineOf };
 }
 
 /** A configuration that is valid YAML and matches the spec, not yet cross-checked. */
@@ -69,12 +71,37 @@ export function parseConfigSource(text: string, file: string, env: NodeJS.Proces
 }
 
 function describeIssues(error: z.ZodError, root: unknown, lines: LineCounter): string {
-  const described = error.issues.slice(0, 10).map((issue) => {
+  const described = error.issues.slice(0, 10).map((reported) => {
+    const issue = deepestIssue(reported);
     const path = issue.path.map(String);
     const line = lineOf(root, path, lines);
-    return `${formatPath(path) || '(top level)'}${line ? ` (line ${line})` : ''}: ${issue.message}${expected(issue)}`;
+    return `${formatPath(path) || '(top level)'}${line ? ` (line ${line})` : ''}: ${issue.message}${expected(issue)}${hint(path)}`;
   });
   return `invalid configuration:\n  ${described.join('\n  ')}`;
+}
+
+/**
+ * A value that matches none of a union's forms (a field mapping is a column
+ * name or an object) is reported by zod at the union; the form that got
+ * furthest names the real problem (e.g. `convert[1]`).
+ */
+function deepestIssue(issue: z.ZodIssue): z.ZodIssue {
+  if (issue.code !== 'invalid_union') return issue;
+  let best: z.ZodIssue = issue;
+  for (const union of issue.unionErrors) {
+    for (const sub of union.issues) {
+      const candidate = deepestIssue(sub);
+      if (candidate.path.length > best.path.length) best = candidate;
+    }
+  }
+  return best;
+}
+
+const CONVERTERS = 'trim, upper, lower, empty-to-null, {decimal: {scale: N}}, {enum: {source: canonical}}, {factor: N}, {timezone: Area/City}';
+
+function hint(path: string[]): string {
+  const at = path.lastIndexOf('convert');
+  return at >= 0 && at >= path.length - 3 ? ` (converters: ${CONVERTERS})` : '';
 }
 
 function expected(issue: z.ZodIssue): string {
@@ -123,4 +150,28 @@ export function configDir(loaded: LoadedConfig): string {
 
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Reads every secret the configuration names, so a missing one is reported
+ * (as a configuration error, exit 2) before anything is connected.
+ */
+export function readAllSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): void {
+  const { config } = loaded;
+  const refs: Array<[string, SecretRef | undefined]> = [
+    ['stateStore.url', config.stateStore.url],
+    ['redis.url', config.redis?.url],
+    ['kafka.sasl.password', config.kafka?.sasl?.password],
+    ...Object.entries(config.systems).map(([name, system]) => [`systems.${name}.url`, system.url] as [string, SecretRef]),
+  ];
+  for (const [path, ref] of refs) {
+    if (!ref) continue;
+    try {
+      readSecret(ref, path, env, dirname(loaded.file));
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      const line = loaded.lineOf?.(path);
+      throw new ConfigError(error.message, { file: loaded.file, path: line ? `${path} (line ${line})` : path }, { cause: error });
+    }
+  }
 }

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import pg from 'pg';
 import type { ChangeSource } from '../capture';
 import { compileRules } from '../conflict';
-import { readSecret, type LoadedConfig } from '../config';
+import { readAllSecrets, readSecret, type LoadedConfig } from '../config';
 import { errorMessage } from '../errors';
 import { createLogger } from '../log';
 import { createMetrics, serveMetrics } from '../metrics';
@@ -24,6 +24,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const logger = options.logger ?? createLogger(config.log.level);
   const instanceId = options.instanceId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
   const schema = config.stateStore.schema;
+  readAllSecrets(loaded, env);
   const registry = compileMappings(config.mappings);
   const rules = compileRules(config.entities, loaded.version);
   const store = connectStateStore(readStoreUrl(loaded, env));

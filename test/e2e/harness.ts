@@ -220,7 +220,7 @@ mappings:
     key: { columns: [order_no], generated: database }
     fields:
       customer: { column: cust_no, ref: customer }
-      status: status
+      status: { column: status, convert: [{ enum: { new: new, rel: released, hold: on_hold } }] }
       note: { column: note, convert: [empty-to-null] }
   - system: crm
     table: public.orders

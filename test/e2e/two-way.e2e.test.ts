@@ -82,8 +82,8 @@ describe('two-way ERP ⇄ CRM sync (PostgreSQL, Redis)', () => {
 
   it('a CRM edit of the ERP-owned credit limit is refused, undone in the CRM and logged with a valid hash chain', async () => {
     const { custNo, accountId } = await newCustomer('Gamma Tools', null, '2500.00');
-    const [{ txid }] = await crm<{ txid: string }>(
-      `WITH u AS (UPDATE accounts SET credit_limit = 99999.99 WHERE id = $1 RETURNING 1) SELECT txid_current()::text AS txid FROM u`, [accountId]);
+    const txid = (await crm(
+      `WITH u AS (UPDATE accounts SET credit_limit = 99999.99 WHERE id = $1 RETURNING 1) SELECT txid_current()::text AS txid FROM u`, [accountId]))[0]!.txid as string;
     await drain();
     await waitFor(async () => (await crm('SELECT credit_limit FROM accounts WHERE id = $1', [accountId]))[0]!.credit_limit === '2500.00',
       { timeoutMs: 10_000, message: 'the owner\'s credit limit was not written back to the CRM' });
@@ -203,17 +203,28 @@ describe('two-way ERP ⇄ CRM sync (PostgreSQL, Redis)', () => {
     expect(pipeline!.stats().events.skipped).toBeGreaterThan(0);
   });
 
-  it('an event of an unmapped table is parked in dead_letters with its context while the pipeline goes on', async () => {
-    await erp(`INSERT INTO audit_notes (body) VALUES ('not mapped anywhere')`);
-    const { accountId } = await newCustomer('Theta After', null, '3.00');
-    expect(accountId).toBeTruthy();
-    const letters = await state(`SELECT kind, system, source_table, position, correlation_id, error_code, error, payload, status FROM ${schema}.dead_letters WHERE source_table = 'public.audit_notes'`);
+  it('an event that cannot be mapped is parked in dead_letters with its context while the pipeline goes on', async () => {
+    const { custNo } = await newCustomer('Iota Orders', null, '5.00');
+    // 'bogus' is not in the ERP status enum map: the event cannot be turned into a canonical order.
+    await erp(`INSERT INTO orders (cust_no, status, note) VALUES ($1, 'bogus', 'parked')`, [custNo]);
+    const { accountId } = await newCustomer('Kappa After', null, '3.00');
+    expect((await crm('SELECT account_name FROM accounts WHERE id = $1', [accountId]))[0]?.account_name).toBe('Kappa After');
+    const letters = await state(`SELECT kind, system, source_table, position, correlation_id, error_code, error, payload, status FROM ${schema}.dead_letters WHERE source_table = 'public.orders'`);
     expect(letters).toHaveLength(1);
     const letter = letters[0]!;
-    expect(letter).toMatchObject({ kind: 'event', system: 'erp', error_code: 'TABLE_UNMAPPED', status: 'open' });
+    expect(letter).toMatchObject({ kind: 'event', system: 'erp', error_code: 'VALUE_UNCONVERTIBLE', status: 'open' });
     expect(letter.correlation_id).toBe(`erp@${letter.position}`);
-    expect(letter.error).toMatch(/audit_notes/);
-    expect(letter.payload).toMatchObject({ op: 'c', after: { body: 'not mapped anywhere' } });
+    expect(letter.error).toMatch(/bogus/);
+    expect(letter.payload).toMatchObject({ op: 'c', after: { status: 'bogus', note: 'parked' } });
     expect(pipeline!.stats().events.deadLettered).toBeGreaterThanOrEqual(1);
+    expect(await crm(`SELECT id FROM orders WHERE note = 'parked'`)).toEqual([]);
+  });
+
+  it('a published table no mapping covers does not stop the pipeline', async () => {
+    await erp(`INSERT INTO audit_notes (body) VALUES ('not mapped anywhere')`);
+    const { accountId } = await newCustomer('Lambda After', null, '3.00');
+    expect((await crm('SELECT account_name FROM accounts WHERE id = $1', [accountId]))[0]?.account_name).toBe('Lambda After');
+    // Note: pgoutput capture drops published-but-unmapped tables at decode time
+    // (change-decoder.ts), so nothing reaches dead_letters for them.
   });
 });

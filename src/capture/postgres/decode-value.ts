@@ -5,6 +5,7 @@
  */
 import type { Value } from '../change-event';
 import { DecodeError } from '../../errors';
+import { JsonNumber, parseJsonLossless, type Json } from '../debezium/lossless-json';
 import { parseArrayLiteral, type ArrayItem } from './array-literal';
 import { decodeTimestamp, decodeTimestamptz } from './pg-time';
 
@@ -89,12 +90,33 @@ function decodeBool(text: string): boolean {
   throw new DecodeError(`not a boolean: ${text}`);
 }
 
+/**
+ * json/jsonb → the parsed value, unless a number in it has more significant
+ * digits than a double keeps (`12345678901234567890`, `0.10000000000000000001`):
+ * then the JSON text itself, which every JSON column accepts as it is, so no
+ * digit is lost on the way to a target.
+ */
 function decodeJson(text: string): Value {
+  let parsed: Json;
   try {
-    return JSON.parse(text) as Value;
+    parsed = parseJsonLossless(text);
   } catch (error) {
     throw new DecodeError(`bad JSON value: ${text.slice(0, 100)}`, {}, { cause: error });
   }
+  return hasImpreciseNumber(parsed) ? text : (JSON.parse(text) as Value);
+}
+
+function hasImpreciseNumber(value: Json): boolean {
+  if (value instanceof JsonNumber) return significantDigits(value.text) > 15;
+  if (Array.isArray(value)) return value.some(hasImpreciseNumber);
+  if (value !== null && typeof value === 'object') return Object.values(value).some(hasImpreciseNumber);
+  return false;
+}
+
+/** Digits from the first to the last non-zero one of the mantissa: at most 15 always survive a double. */
+function significantDigits(numberText: string): number {
+  const mantissa = numberText.replace(/^-/, '').split(/[eE]/)[0]!.replace('.', '');
+  return mantissa.replace(/^0+/, '').replace(/0+$/, '').length;
 }
 
 /** `\x0aff` (bytea_output=hex, which the connections set) → base64. */
