@@ -11,7 +11,9 @@
 #   scripts/services.sh install   apt-get install mariadb-server / redis-server / a JDK 17 and maven if missing
 #
 # Ports (override with TANDEM_PG_PORT, TANDEM_MYSQL_PORT, TANDEM_REDIS_PORT):
-#   PostgreSQL 54330 (postgres/postgres), MariaDB 33069 (tandem/tandem), Redis 63799;
+#   PostgreSQL 25432 (postgres/postgres), MariaDB 23306 (tandem/tandem), Redis 63799 —
+#   all outside the kernel's ephemeral port range (32768–60999), where a busy
+#   machine's outgoing connections could already hold the port;
 #   Kafka 19092 and Connect 18083 (see scripts/kafka.sh for theirs).
 # TANDEM_SERVICES_KAFKA=0 leaves Kafka out of `start` (its tests then fail).
 # TANDEM_SERVICES_TIMEOUT (seconds, default 60) bounds each server's start-up.
@@ -25,8 +27,8 @@ export DEBIAN_FRONTEND=noninteractive
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SERVICES_DIR="$ROOT/.tandem/services"
 ENV_FILE="$SERVICES_DIR/env"
-PG_PORT="${TANDEM_PG_PORT:-54330}"
-MYSQL_PORT="${TANDEM_MYSQL_PORT:-33069}"
+PG_PORT="${TANDEM_PG_PORT:-25432}"
+MYSQL_PORT="${TANDEM_MYSQL_PORT:-23306}"
 REDIS_PORT="${TANDEM_REDIS_PORT:-63799}"
 TIMEOUT="${TANDEM_SERVICES_TIMEOUT:-60}"
 MYSQL_USER=tandem
