@@ -4,8 +4,8 @@
  * as the dialect allows.
  */
 import type { Knex } from 'knex';
-import type { Row } from '../capture';
-import { bindableRow, hasZonedInstants, rawResult, type RawResult } from './sql-dialect';
+import type { Row, Value } from '../capture';
+import { bindableRow, needsColumnKinds, rawResult, sqlServerRowsPerStatement, type RawResult } from './sql-dialect';
 import { columnKinds, runRaw, table, updateRow, valuesOf, type TableScope } from './sql-rows';
 
 /** One row's update: its key columns and the columns to set. */
@@ -24,7 +24,7 @@ export interface LockedRows {
 export async function lockRows(scope: TableScope, columns: string[], keys: Row[]): Promise<LockedRows> {
   const { keyColumns } = scope.mapping;
   if (keys.length === 0) return { byKey: new Map(), kinds: new Map() };
-  const query = whereKeys(table(scope).select([...new Set([...keyColumns, ...columns])]), keyColumns, keys);
+  const query = whereKeys(scope, table(scope).select([...new Set([...keyColumns, ...columns])]), keyColumns, keys);
   const result = await runRaw(scope, query.orderBy(keyColumns).forUpdate());
   const byKey = new Map(result.rows.map((row) => [scope.mapping.localKeyOf(valuesOf(pickColumns(row, keyColumns))), row]));
   return { byKey, kinds: result.kinds };
@@ -55,7 +55,10 @@ async function updateFromValues(scope: TableScope, updates: RowUpdate[], types: 
   const cast = (column: string): string => `CAST(? AS ${castType(scope, types, column)})`;
   const tuple = `(${all.map(cast).join(', ')})`;
   const bindings: unknown[] = [...tableIdentifiers(scope), ...columns.flatMap((c, i) => [c, `c${i}`])];
-  for (const u of updates) bindings.push(...keys.map((k) => u.where[k] ?? null), ...columns.map((c) => u.set[c] ?? null));
+  // An array bound for a json/jsonb column must travel as JSON text (see postgresBindable).
+  const isJson = (c: string) => /\."?jsonb?"?$/.test(types.get(c) ?? '');
+  const bind = (c: string, v: Value | undefined) => (Array.isArray(v) && isJson(c) ? JSON.stringify(v) : (v ?? null));
+  for (const u of updates) bindings.push(...keys.map((k) => u.where[k] ?? null), ...columns.map((c) => bind(c, u.set[c])));
   bindings.push(...keys.flatMap((k, i) => [k, `k${i}`]));
   const sql =
     `UPDATE ${tableSql(scope)} AS t SET ${columns.map(() => '?? = v.??').join(', ')}` +
@@ -67,15 +70,22 @@ async function updateFromValues(scope: TableScope, updates: RowUpdate[], types: 
 /** Inserts rows in one statement (missing columns take their defaults). */
 export async function insertRows(scope: TableScope, rows: Row[]): Promise<void> {
   if (rows.length === 0) return;
-  const zoned = rows.some((row) => hasZonedInstants(scope.type, row));
+  const zoned = rows.some((row) => needsColumnKinds(scope.type, row));
   const kinds = zoned ? await columnKinds(scope, [...new Set(rows.flatMap((r) => Object.keys(r)))]) : undefined;
-  await table(scope).insert(rows.map((row) => bindableRow(scope.type, row, kinds)));
+  const bound = rows.map((row) => bindableRow(scope.type, row, kinds));
+  if (scope.type === 'sqlserver') {
+    // At most 2100 parameters (and 1000 rows) per statement.
+    const size = Math.min(1000, sqlServerRowsPerStatement(new Set(rows.flatMap((r) => Object.keys(r))).size));
+    for (let i = 0; i < bound.length; i += size) await table(scope).insert(bound.slice(i, i + size));
+    return;
+  }
+  await table(scope).insert(bound);
 }
 
 /** Deletes the rows with the given keys in one statement. */
 export async function deleteRows(scope: TableScope, keys: Row[]): Promise<void> {
   if (keys.length === 0) return;
-  await whereKeys(table(scope), scope.mapping.keyColumns, keys).delete();
+  await whereKeys(scope, table(scope), scope.mapping.keyColumns, keys).delete();
 }
 
 /**
@@ -98,9 +108,15 @@ function castType(scope: TableScope, types: Map<string, string>, column: string)
 }
 
 /** `key IN (…)`, or `(a, b) IN ((…), …)` for a composite key. */
-function whereKeys(query: Knex.QueryBuilder, keyColumns: string[], keys: Row[]): Knex.QueryBuilder {
+function whereKeys(scope: TableScope, query: Knex.QueryBuilder, keyColumns: string[], keys: Row[]): Knex.QueryBuilder {
   const [only] = keyColumns;
   if (keyColumns.length === 1 && only !== undefined) return query.whereIn(only, keys.map((k) => k[only] ?? null) as never);
+  if (scope.type === 'sqlserver') {
+    // No row-value IN in SQL Server: (a = ? AND b = ?) OR …
+    return query.where((outer) => {
+      for (const k of keys) outer.orWhere((inner) => { for (const c of keyColumns) inner.where(c, k[c] ?? null); });
+    });
+  }
   return query.whereIn(keyColumns, keys.map((k) => keyColumns.map((c) => k[c] ?? null)) as never);
 }
 

@@ -1,15 +1,17 @@
 /**
- * What differs between PostgreSQL and MySQL/MariaDB targets: the knex pool
+ * What differs between PostgreSQL, MySQL/MariaDB and SQL Server targets: the knex pool
  * (session setup, type parsing), the shape of raw results and their column
  * types, null-safe equality, and how values must be bound.
  */
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Row, Value } from '../capture';
+import { parseSqlServerConnectionString } from '../capture/sqlserver/connection-string';
+import type { Mapping } from '../transform';
 import { originSlotName } from './origin';
-import { toMysqlDateTime, type ColumnKind } from './sql-values';
+import { toMysqlDateTime, toSqlServerDateTime, type ColumnKind } from './sql-values';
 
-export type SqlType = 'postgres' | 'mysql';
+export type SqlType = 'postgres' | 'mysql' | 'sqlserver';
 
 export interface PoolOptions {
   type: SqlType;
@@ -25,6 +27,7 @@ export interface RawResult {
 }
 
 export function createPool(options: PoolOptions): Knex {
+  if (options.type === 'sqlserver') return sqlServerPool(options);
   return options.type === 'postgres' ? pgPool(options) : mysqlPool(options);
 }
 
@@ -130,6 +133,69 @@ interface MysqlCallbackConnection {
 const MYSQL_DECIMAL_TYPES = new Set([0, 1, 2, 3, 4, 5, 8, 9, 13, 16, 246]);
 const MYSQL_INSTANT_TYPES = new Set([7, 12, 17, 18]);
 
+// ---------------------------------------------------------------- SQL Server
+
+/*
+ * knex's `mssql` client drives tedious itself. Like MySQL, SQL Server has no
+ * origin a session can tag its changes with: echoes of tandem's writes are
+ * recognised by the fingerprints stored through `Dedup.rememberWrite`.
+ * useUTC: datetime2 values read back with their wall time in UTC fields, and
+ * Date bindings (never made here) would be sent as UTC.
+ */
+function sqlServerPool(options: PoolOptions): Knex {
+  const c = parseSqlServerConnectionString(options.connectionString);
+  return knex({
+    client: 'mssql',
+    connection: {
+      server: c.server, port: c.port, user: c.user, password: c.password, database: c.database,
+      options: { encrypt: c.encrypt, trustServerCertificate: c.trustServerCertificate, useUTC: true, appName: 'tandem' },
+    } as Knex.MsSqlConnectionConfig,
+    pool: { min: 0, max: options.poolSize },
+  });
+}
+
+const SQLSERVER_DECIMAL_TYPES = new Set(['tinyint', 'smallint', 'int', 'bigint', 'decimal', 'numeric', 'money', 'smallmoney', 'real', 'float', 'bit']);
+const SQLSERVER_INSTANT_TYPES = new Set(['datetime2', 'datetimeoffset', 'datetime', 'smalldatetime']);
+
+/**
+ * knex's mssql client returns rows without column metadata, so column kinds
+ * come from the catalog, once per mapped table (a mapping belongs to one target).
+ */
+const sqlServerKindsMemo = new WeakMap<Mapping, Promise<Map<string, ColumnKind>>>();
+
+export function sqlServerColumnKinds(trx: Knex.Transaction | Knex, mapping: Mapping): Promise<Map<string, ColumnKind>> {
+  let memo = sqlServerKindsMemo.get(mapping);
+  if (!memo) {
+    const name = `${quoteSqlServer(mapping.schema)}.${quoteSqlServer(mapping.tableName)}`;
+    memo = Promise.resolve(trx.raw(
+      'SELECT c.name AS name, t.name AS type FROM sys.columns AS c JOIN sys.types AS t ON t.user_type_id = c.user_type_id WHERE c.object_id = OBJECT_ID(?)',
+      [name],
+    )).then((rows: Array<{ name: string; type: string }>) => new Map(rows.map((r) => [r.name, sqlServerKind(r.type)])));
+    memo.catch(() => sqlServerKindsMemo.delete(mapping));
+    sqlServerKindsMemo.set(mapping, memo);
+  }
+  return memo;
+}
+
+function sqlServerKind(type: string): ColumnKind {
+  const t = type.toLowerCase();
+  return SQLSERVER_DECIMAL_TYPES.has(t) ? 'decimal' : SQLSERVER_INSTANT_TYPES.has(t) ? 'instant' : 'other';
+}
+
+export function quoteSqlServer(name: string): string {
+  return `[${name.replace(/]/g, ']]')}]`;
+}
+
+/** knex's mssql `forUpdate()` is `with (UPDLOCK)`: row locks, so concurrent batches on other rows do not block. */
+export function sqlServerLocking(sql: string): string {
+  return sql.replace(/with \(UPDLOCK\)/g, 'with (UPDLOCK, ROWLOCK)');
+}
+
+/** SQL Server takes at most 2100 parameters per statement: rows per multi-row INSERT. */
+export function sqlServerRowsPerStatement(columns: number): number {
+  return Math.max(1, Math.floor(2000 / Math.max(1, columns)));
+}
+
 // ------------------------------------------------------------------- results
 
 export function rawResult(type: SqlType, raw: unknown): RawResult {
@@ -137,6 +203,7 @@ export function rawResult(type: SqlType, raw: unknown): RawResult {
     const res = raw as { rows: Record<string, unknown>[]; fields: { name: string; dataTypeID: number }[] };
     return { rows: res.rows, kinds: kindsOf(res.fields.map((f) => [f.name, pgKind(f.dataTypeID)])) };
   }
+  if (type === 'sqlserver') return { rows: raw as Record<string, unknown>[], kinds: new Map() };
   const [rows, fields] = raw as [Record<string, unknown>[], { name: string; columnType?: number; type?: number }[]];
   return { rows, kinds: kindsOf(fields.map((f) => [f.name, mysqlKind(f.columnType ?? f.type ?? -1)])) };
 }
@@ -145,7 +212,10 @@ function kindsOf(entries: [string, ColumnKind][]): Map<string, ColumnKind> {
   return new Map(entries);
 }
 
+const PG_JSON_OIDS = new Set([114, 3802]);
+
 function pgKind(oid: number): ColumnKind {
+  if (PG_JSON_OIDS.has(oid)) return 'json';
   return PG_DECIMAL_OIDS.has(oid) ? 'decimal' : PG_INSTANT_OIDS.has(oid) ? 'instant' : 'other';
 }
 
@@ -155,7 +225,8 @@ function mysqlKind(type: number): ColumnKind {
 
 /** SQL operator for "equal, and NULL equals NULL". */
 export function nullSafeEquals(type: SqlType): string {
-  return type === 'postgres' ? 'IS NOT DISTINCT FROM' : '<=>';
+  // SQL Server before 2022 has neither: sql-rows.ts compares NULL with IS NULL there.
+  return type === 'postgres' ? 'IS NOT DISTINCT FROM' : type === 'sqlserver' ? '=' : '<=>';
 }
 
 /**
@@ -164,10 +235,22 @@ export function nullSafeEquals(type: SqlType): string {
  * for instant columns (kinds, when known). pg serialises objects itself.
  */
 export function bindableRow(type: SqlType, row: Row, kinds?: Map<string, ColumnKind>): Row {
-  if (type === 'postgres') return row;
+  if (type === 'postgres') return postgresBindable(row, kinds);
   const out: Row = {};
-  for (const [column, value] of Object.entries(row)) out[column] = mysqlBindable(value, kinds?.get(column));
+  const bind = type === 'sqlserver' ? sqlServerBindable : mysqlBindable;
+  for (const [column, value] of Object.entries(row)) out[column] = bind(value, kinds?.get(column));
   return out;
+}
+
+/**
+ * SQL Server: JSON as text; zoned instants as UTC ISO text without a zone for
+ * instant columns (a string with an offset cast to datetime2 would keep the
+ * wall time and drop the offset; to datetimeoffset, text without a zone is
+ * UTC). Decimals stay strings: bound as nvarchar, converted exactly.
+ */
+function sqlServerBindable(value: Value, kind: ColumnKind | undefined): Value {
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  return kind === 'instant' ? toSqlServerDateTime(value) : value;
 }
 
 function mysqlBindable(value: Value, kind: ColumnKind | undefined): Value {
@@ -175,7 +258,26 @@ function mysqlBindable(value: Value, kind: ColumnKind | undefined): Value {
   return kind === 'instant' ? toMysqlDateTime(value) : value;
 }
 
+/**
+ * pg sends a JavaScript array as an SQL array literal, right for int[] and
+ * text[] columns but wrong for json/jsonb, where it must be JSON text (else
+ * `[1, 2]` arrives as the array literal `{1,2}`, or fails).
+ */
+function postgresBindable(row: Row, kinds: Map<string, ColumnKind> | undefined): Row {
+  if (!kinds) return row;
+  const out: Row = {};
+  for (const [column, value] of Object.entries(row)) out[column] = Array.isArray(value) && kinds.get(column) === 'json' ? JSON.stringify(value) : value;
+  return out;
+}
+
+/** Whether binding `row` needs the columns' kinds (zoned instants for MySQL/SQL Server, arrays for PostgreSQL json). */
+export function needsColumnKinds(type: SqlType, row: Row): boolean {
+  if (type === 'postgres') return Object.values(row).some(Array.isArray);
+  return hasZonedInstants(type, row);
+}
+
 /** Whether a MySQL row holds zoned instant text that may need converting (then column kinds are looked up). */
 export function hasZonedInstants(type: SqlType, row: Row): boolean {
+  if (type === 'sqlserver') return Object.values(row).some((v) => typeof v === 'string' && toSqlServerDateTime(v) !== v);
   return type === 'mysql' && Object.values(row).some((v) => typeof v === 'string' && toMysqlDateTime(v) !== v);
 }

@@ -4,7 +4,9 @@
 import type { Knex } from 'knex';
 import type { Row } from '../capture';
 import type { Mapping } from '../transform';
-import { bindableRow, hasZonedInstants, nullSafeEquals, rawResult, type RawResult, type SqlType } from './sql-dialect';
+import {
+  bindableRow, needsColumnKinds, nullSafeEquals, rawResult, sqlServerColumnKinds, sqlServerLocking, type RawResult, type SqlType,
+} from './sql-dialect';
 import { toValue } from './sql-values';
 
 export interface TableScope {
@@ -22,6 +24,11 @@ export function table(scope: TableScope): Knex.QueryBuilder {
 /** Runs a built query raw, so the driver's column metadata comes back with the rows. */
 export async function runRaw(scope: TableScope, query: Knex.QueryBuilder): Promise<RawResult> {
   const { sql, bindings } = query.toSQL();
+  if (scope.type === 'sqlserver') {
+    // No column metadata from knex's mssql client: kinds from the catalog.
+    const rows = rawResult(scope.type, await scope.trx.raw(sqlServerLocking(sql), bindings)).rows;
+    return { rows, kinds: await sqlServerColumnKinds(scope.trx, scope.mapping) };
+  }
   return rawResult(scope.type, await scope.trx.raw(sql, bindings));
 }
 
@@ -39,7 +46,8 @@ export async function lockMatchingRows(scope: TableScope, keyColumns: string[], 
   const op = nullSafeEquals(scope.type);
   let query = table(scope).select(keyColumns);
   for (const [column, value] of Object.entries(await bindable(scope, values))) {
-    query = query.whereRaw(`?? ${op} ?`, [column, value]);
+    if (scope.type === 'sqlserver' && value === null) query = query.whereNull(column); // no null-safe operator before 2022
+    else query = query.whereRaw(`?? ${op} ?`, [column, value]);
   }
   const result = await runRaw(scope, query.orderBy(keyColumns).limit(limit).forUpdate());
   return result.rows.map(valuesOf);
@@ -52,7 +60,8 @@ export async function insertRow(scope: TableScope, row: Row, returning: string[]
     await table(scope).insert(bound);
     return {};
   }
-  if (scope.type === 'postgres') {
+  if (scope.type === 'postgres' || scope.type === 'sqlserver') {
+    // SQL Server: knex writes RETURNING as OUTPUT inserted.<column>.
     const rows = (await table(scope).insert(bound, returning)) as Record<string, unknown>[];
     return valuesOf(rows[0] ?? {});
   }
@@ -86,7 +95,7 @@ export async function deleteRow(scope: TableScope, where: Row): Promise<number> 
 
 /** `row` ready to bind, looking the column kinds up only when a value may need converting. */
 export async function bindable(scope: TableScope, row: Row): Promise<Row> {
-  return bindableRow(scope.type, row, hasZonedInstants(scope.type, row) ? await columnKinds(scope, Object.keys(row)) : undefined);
+  return bindableRow(scope.type, row, needsColumnKinds(scope.type, row) ? await columnKinds(scope, Object.keys(row)) : undefined);
 }
 
 /** Column kinds of `columns` without reading a row (MySQL writes of zoned instants). */

@@ -7,7 +7,8 @@
 import type { Value } from '../capture';
 
 /** What a column holds, as far as comparing values is concerned. */
-export type ColumnKind = 'decimal' | 'instant' | 'other';
+/** `json`: a json/jsonb column, where an array is a JSON array, not an SQL array. */
+export type ColumnKind = 'decimal' | 'instant' | 'json' | 'other';
 
 /** A raw driver value → `Value` (bytes as base64, like capture; dates as ISO text). */
 export function toValue(raw: unknown): Value {
@@ -124,6 +125,21 @@ function utcSeconds(year: number, month: number, day: number, hour: number, minu
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, 0);
   return date.getTime() / 1000;
+}
+
+/**
+ * An instant with a zone → SQL Server datetime2/datetimeoffset text in UTC,
+ * ISO with `T` (read the same whatever the session language), fraction up to
+ * 7 digits with trailing zeros dropped (so whole milliseconds also fit a
+ * `datetime` column). Values without a zone, or not instants, are unchanged.
+ */
+export function toSqlServerDateTime(value: Value): Value {
+  if (typeof value !== 'string' || !/(Z|[+-]\d{2}(:?\d{2}){0,2})$/i.test(value.trim())) return value;
+  const parts = parseInstant(value);
+  if (!parts) return value;
+  const iso = new Date(parts.seconds * 1000).toISOString().slice(0, 19);
+  const fraction = parts.fraction.slice(0, 7).replace(/0+$/, '');
+  return fraction ? `${iso}.${fraction}` : iso;
 }
 
 /**
