@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Integration tests are named after the servers they need; everything else
 // under test/ is a unit test. `npm test` runs both (see scripts/test.mjs);
 // `npm run test:unit` runs only the unit project and needs no servers.
-const integration = ['test/**/*.{pg,mysql,redis,kafka,e2e}.test.ts'];
+const integration = ['test/**/*.{pg,mysql,redis,kafka,e2e,mssql}.test.ts'];
 
 export default defineConfig({
   test: {

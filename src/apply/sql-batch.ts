@@ -15,7 +15,7 @@ import type { ApplyOutcome, ApplyTask } from './task';
 import { BatchCrosswalk } from './sql-batch-crosswalk';
 import { deleteRows, insertRows, lockRows, updateRows, type LockedRows, type RowUpdate } from './sql-bulk-rows';
 import type { SqlType } from './sql-dialect';
-import { isTransientDbError, toApplyError } from './sql-errors';
+import { isTransientDbError, sqlServerErrorNumber, toApplyError } from './sql-errors';
 import { isAlreadyApplied, planUpdate } from './sql-plan';
 import { keyText } from './sql-refs';
 import type { TableScope } from './sql-rows';
@@ -281,9 +281,14 @@ async function recover(batch: Batch, work: Work[], error: unknown): Promise<void
 
 const LOCK_CONFLICTS = new Set(['40P01', '40001', '55P03', 'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT']);
 
+/** SQL Server error numbers: deadlock victim, lock request time out. */
+const SQLSERVER_LOCK_CONFLICTS = new Set([1205, 1222]);
+
 function isLockConflict(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && LOCK_CONFLICTS.has(code);
+  if (typeof code === 'string' && LOCK_CONFLICTS.has(code)) return true;
+  const number = sqlServerErrorNumber(error);
+  return number !== undefined && SQLSERVER_LOCK_CONFLICTS.has(number);
 }
 
 function failed(batch: Batch, task: ApplyTask, error: unknown): BatchResult {

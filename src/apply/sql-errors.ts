@@ -1,5 +1,5 @@
 /**
- * Driver errors (pg, mysql2, knex pool) → ApplyError. The one question that
+ * Driver errors (pg, mysql2, tedious/mssql, knex pool) → ApplyError. The one question that
  * matters to the outbox worker is whether trying again can help: a lost
  * connection or a deadlock can, a constraint violation or a missing column
  * cannot and must go to the dead letters.
@@ -33,6 +33,26 @@ function pgTransient(state: string): boolean {
   return /^(08|53|57|58)/.test(state) || state === '40001' || state === '40P01' || state === '55P03';
 }
 
+/**
+ * SQL Server error numbers (tedious `number`, on the error or its
+ * `originalError`): deadlock victim 1205, lock timeout 1222, timeout -2,
+ * database/server unavailable or failing over (4060, 40197, 40501, 40613,
+ * 49918–49920, 10928, 10929), transport (233, 10053, 10054, 10060, 64).
+ * Constraint violations (2627, 2601, 547) and everything else are not.
+ */
+const SQLSERVER_TRANSIENT_NUMBERS = new Set([1205, 1222, -2, 4060, 40197, 40501, 40613, 49918, 49919, 49920, 10928, 10929, 233, 10053, 10054, 10060, 64]);
+
+/** tedious/mssql error codes of lost connections and timeouts. */
+const SQLSERVER_TRANSIENT_CODES = new Set(['ESOCKET', 'ECONNCLOSED', 'ETIMEOUT', 'ENOTOPEN']);
+
+/** A SQL Server error number, wherever tedious, mssql or knex put it. */
+export function sqlServerErrorNumber(error: unknown): number | undefined {
+  const e = error as { number?: unknown; info?: { number?: unknown }; originalError?: { number?: unknown; info?: { number?: unknown } } } | null;
+  if (!e || typeof e !== 'object') return undefined;
+  for (const n of [e.number, e.info?.number, e.originalError?.number, e.originalError?.info?.number]) if (typeof n === 'number') return n;
+  return undefined;
+}
+
 /** Messages of errors that carry no code (pg closes the socket; knex pool times out). */
 const TRANSIENT_MESSAGE = /Connection terminated|terminating connection|Knex: Timeout acquiring a connection|connect ETIMEDOUT|socket hang up/i;
 
@@ -43,6 +63,9 @@ export function isTransientDbError(error: unknown): boolean {
   if (typeof e.code === 'string' && (TRANSIENT_CODES.has(e.code) || (/^[0-9A-Z]{5}$/.test(e.code) && pgTransient(e.code)))) return true;
   if (typeof e.errno === 'number' && TRANSIENT_ERRNOS.has(e.errno)) return true;
   if (e.name === 'KnexTimeoutError') return true;
+  if (typeof e.code === 'string' && SQLSERVER_TRANSIENT_CODES.has(e.code)) return true;
+  const number = sqlServerErrorNumber(error);
+  if (number !== undefined && SQLSERVER_TRANSIENT_NUMBERS.has(number)) return true;
   return typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Applies outbox tasks to a SQL database (PostgreSQL, MySQL/MariaDB) through
+ * Applies outbox tasks to a SQL database (PostgreSQL, MySQL/MariaDB, SQL Server) through
  * the table mapping that also reads it. Every step is safe to repeat: a
  * redelivered task finds its values in place ('already-applied'), a retried
  * insert finds the row its first attempt made.

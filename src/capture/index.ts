@@ -1,6 +1,12 @@
 export type { Value, Row, Op, SnapshotMarker, Position, SourceInfo, ChangeEvent } from './change-event';
 export { comparePositions, correlationIdOf, eventIdOf } from './change-event';
-export type { ChangeBatch, ChangeSource, SourceStats } from './source';
+export type { ChangeBatch, ChangeSource, SourceStats, UndecodableMessage } from './source';
 export { createPostgresSource } from './postgres';
 export type { PostgresSourceOptions } from './postgres';
+export { createMysqlSource, emitMysqlMark } from './mysql';
+export type { MysqlSourceOptions } from './mysql';
+export { createSqlServerSource } from './sqlserver';
+export type { SqlServerSourceOptions } from './sqlserver';
+export { createKafkaSource, kafkaClientConfig, defaultTopics, parseKafkaPosition } from './kafka';
+export type { KafkaSourceOptions, KafkaConnection } from './kafka';
 export * from './debezium';

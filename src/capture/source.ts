@@ -20,12 +20,34 @@ export interface ChangeBatch {
    * again. Absent when the batch completes none.
    */
   completedSnapshots?: string[];
+  /**
+   * Messages the source read but could not turn into events (invalid JSON, an
+   * unknown envelope, a table no mapping covers). The pipeline parks them in
+   * the dead-letter store in the batch's own transaction, so they are parked
+   * exactly when the batch's position is acknowledged — once, and never lost.
+   */
+  undecodable?: UndecodableMessage[];
+}
+
+/** A message parked as it arrived (Kafka source): raw bytes and where they came from. */
+export interface UndecodableMessage {
+  /** The source's own position of the message (e.g. the Kafka position). */
+  position: Position;
+  /** Stable error code (`EVENT_UNDECODABLE`, `TABLE_UNMAPPED`). */
+  errorCode: string;
+  error: string;
+  /** Table the message was about, when that much could be read. */
+  table: string | null;
+  /** What is stored: e.g. `{topic, partition, offset, key, value}` with key and value base64. */
+  raw: Record<string, string | number | null>;
 }
 
 /** Numbers a source can report for metrics and `tandem status`. */
 export interface SourceStats {
   /** Bytes of WAL (or log) the source retains for tandem, when known. */
   retainedBytes: number | null;
+  /** Messages not yet consumed (Kafka consumer-group lag over the owned partitions), when known. */
+  lagMessages?: number | null;
 }
 
 export interface ChangeSource {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import pg from 'pg';
-import type { ChangeSource } from '../capture';
+import { emitMysqlMark, type ChangeSource } from '../capture';
 import { compileRules } from '../conflict';
 import { readAllSecrets, readSecret, type LoadedConfig } from '../config';
 import { errorMessage } from '../errors';
@@ -114,8 +114,9 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     const deadline = Date.now() + timeoutMs;
     for (let quietRounds = 0; quietRounds < 2; ) {
       if (failed) throw failed;
-      const marks = await Promise.all(captured.map(async (system) => [system, await emitMark(systemUrl(config, system, env))] as const));
+      const marks = await Promise.all(captured.map(async (system) => [system, await emitMark(config, system, env)] as const));
       for (const [system, mark] of marks) {
+        if (mark === null) continue;
         while ((durable.get(system) ?? '') < mark) {
           if (Date.now() > deadline) throw new Error(`drain timed out waiting for ${system} to reach ${mark}`);
           if (failed) throw failed;
@@ -149,8 +150,18 @@ function readStoreUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {
   return readSecret(loaded.config.stateStore.url, 'stateStore.url', env);
 }
 
-/** Writes a heartbeat message into a source's WAL and returns its position, for drain(). */
-async function emitMark(url: string): Promise<string> {
+/**
+ * Writes a heartbeat into a natively captured source's log and returns its
+ * position, for drain(): once that position is durable, everything committed
+ * before the drain began has been handled. null for sources without one
+ * (Debezium over Kafka, SQL Server CDC): drain then relies on the outbox.
+ */
+async function emitMark(config: LoadedConfig['config'], system: string, env: NodeJS.ProcessEnv): Promise<string | null> {
+  const spec = config.systems[system]!;
+  if (!spec.capture) return null;
+  const url = systemUrl(config, system, env);
+  if (spec.type === 'mysql') return emitMysqlMark(url, decodeURIComponent(new URL(url).pathname.slice(1)));
+  if (spec.type !== 'postgres') return null;
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {

@@ -1,10 +1,11 @@
 import type { Knex } from 'knex';
 import { RedisDedup, SqlTarget, StoreDedup, type Dedup } from '../apply';
-import { createPostgresSource, type ChangeSource } from '../capture';
-import { readSecret, type LoadedConfig, type PostgresCaptureConfig, type TandemConfig } from '../config';
+import { createKafkaSource, createMysqlSource, createPostgresSource, createSqlServerSource, defaultTopics, type ChangeSource, type KafkaConnection } from '../capture';
+import { readSecret, type KafkaConfig, type LoadedConfig, type MysqlCaptureConfig, type PostgresCaptureConfig, type SqlserverCaptureConfig, type TandemConfig } from '../config';
 import { ConfigError } from '../errors';
 import type { Logger } from '../log';
-import { snapshottedTables } from '../store';
+import type { LogFn } from '../capture/postgres/options';
+import { loadCheckpoints, snapshottedTables } from '../store';
 import type { MappingRegistry } from '../transform';
 
 /** Canonical fields each system maps (and can be written), per entity. */
@@ -43,7 +44,6 @@ export async function createDedup(loaded: LoadedConfig, store: Knex, env: NodeJS
 export function createTargets(config: TandemConfig, env: NodeJS.ProcessEnv): Map<string, SqlTarget> {
   const targets = new Map<string, SqlTarget>();
   for (const [system, spec] of Object.entries(config.systems)) {
-    if (spec.type === 'sqlserver') throw new ConfigError(`writing to SQL Server system ${system} is not available in this version`, { system, path: `systems.${system}.type` });
     targets.set(system, new SqlTarget({
       system,
       type: spec.type,
@@ -64,7 +64,7 @@ export function capturedSystems(config: TandemConfig): string[] {
 
 export function sourceFactory(config: TandemConfig, system: string, registry: MappingRegistry, store: Knex, env: NodeJS.ProcessEnv, logger: Logger): () => Promise<ChangeSource> {
   const spec = config.systems[system]!;
-  const log = (level: 'info' | 'warn' | 'error' | 'debug', message: string, meta?: Record<string, unknown>) => logger.log(level, message, { system, ...meta });
+  const log: LogFn = (level, message, meta) => logger.log(level, message, { system, ...meta });
   if (spec.type === 'postgres' && spec.capture) {
     const capture = spec.capture as PostgresCaptureConfig;
     return async () => createPostgresSource({
@@ -82,5 +82,87 @@ export function sourceFactory(config: TandemConfig, system: string, registry: Ma
       log,
     });
   }
+  if (spec.debezium) return debeziumSourceFactory(config, system, registry, env, log);
+  if (spec.type === 'sqlserver' && spec.capture) {
+    const capture = spec.capture as SqlserverCaptureConfig;
+    return async () => {
+      const mappings = registry.all().filter((m) => m.system === system);
+      const checkpoint = (await loadCheckpoints(store, config.stateStore.schema)).find((c) => c.system === system);
+      return createSqlServerSource({
+        system,
+        connectionString: systemUrl(config, system, env),
+        tables: registry.tablesOf(system),
+        // Every mapped column must be captured (a column added after the capture instance is not).
+        columns: Object.fromEntries(mappings.map((m) => [m.table, [...new Set([...m.keyColumns, ...m.fields.map((f) => f.column)])]])),
+        captureInstances: capture.captureInstances,
+        pollIntervalMs: capture.pollIntervalMs,
+        snapshot: capture.snapshot,
+        maxBatchEvents: capture.maxBatchEvents,
+        startPosition: checkpoint?.position ?? null,
+        snapshotted: await snapshottedTables(store, config.stateStore.schema, system),
+        log,
+      });
+    };
+  }
+  if (spec.type === 'mysql' && spec.capture) {
+    const capture = spec.capture as MysqlCaptureConfig;
+    const schema = config.stateStore.schema;
+    return async () => createMysqlSource({
+      system,
+      connectionString: systemUrl(config, system, env),
+      serverId: capture.serverId,
+      tables: registry.tablesOf(system),
+      heartbeatMs: capture.heartbeatMs,
+      snapshot: capture.snapshot,
+      maxBatchEvents: capture.maxBatchEvents,
+      maxBatchDelayMs: capture.maxBatchDelayMs,
+      snapshotted: await snapshottedTables(store, schema, system),
+      // The binlog source keeps no state on the server: it resumes from the pipeline's checkpoint.
+      startPosition: (await loadCheckpoints(store, schema)).find((c) => c.system === system)?.position ?? null,
+      log,
+    });
+  }
   throw new ConfigError(`capture of ${spec.type} system ${system} ${spec.debezium ? 'through Debezium' : 'natively'} is not available in this version`, { system, path: `systems.${system}` });
+}
+
+/**
+ * A system captured by Debezium, read from Kafka. Each system has its own
+ * consumer group, `<kafka.groupId>.<system>`: kafkajs' round-robin assignor
+ * hands every subscribed partition to any member, so consumers of two systems
+ * in one group would be given each other's topics.
+ */
+function debeziumSourceFactory(config: TandemConfig, system: string, registry: MappingRegistry, env: NodeJS.ProcessEnv, log: LogFn): () => Promise<ChangeSource> {
+  const spec = config.systems[system]!;
+  const dbz = spec.debezium!;
+  if (!config.kafka) throw new ConfigError(`system ${system} is captured through Debezium but the configuration has no kafka section`, { system, path: 'kafka' });
+  const kafka = config.kafka;
+  const mysqlLike = dbz.connector === 'mysql' || dbz.connector === 'mariadb';
+  const tables = registry.tablesOf(system);
+  const topics = dbz.topics ?? (dbz.topicPattern ? undefined : defaultTopics(dbz.topicPrefix, tables, mysqlLike ? '' : 'public'));
+  return async () => createKafkaSource({
+    system,
+    connection: kafkaConnection(kafka, env),
+    groupId: `${kafka.groupId}.${system}`,
+    topics,
+    topicPattern: dbz.topicPattern,
+    heartbeatTopic: `${dbz.heartbeatTopicPrefix}.${dbz.topicPrefix}`,
+    heartbeatTopicPrefix: dbz.heartbeatTopicPrefix,
+    tables: tables.map((t) => (t.includes('.') ? t : `public.${t}`)),
+    databaseIsSchema: mysqlLike,
+    maxBatchEvents: dbz.maxBatchEvents,
+    sessionTimeoutMs: kafka.sessionTimeoutMs,
+    partitionsConsumedConcurrently: kafka.partitionsConsumedConcurrently,
+    fromBeginning: kafka.fromBeginning,
+    log,
+  });
+}
+
+function kafkaConnection(kafka: KafkaConfig, env: NodeJS.ProcessEnv): KafkaConnection {
+  const secret = (ref: Parameters<typeof readSecret>[0] | undefined, path: string) => (ref ? readSecret(ref, path, env) : undefined);
+  const ssl = typeof kafka.ssl === 'boolean' ? kafka.ssl : {
+    ca: secret(kafka.ssl.ca, 'kafka.ssl.ca'), cert: secret(kafka.ssl.cert, 'kafka.ssl.cert'), key: secret(kafka.ssl.key, 'kafka.ssl.key'),
+    rejectUnauthorized: kafka.ssl.rejectUnauthorized,
+  };
+  const sasl = kafka.sasl ? { mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, password: readSecret(kafka.sasl.password, 'kafka.sasl.password', env) } : undefined;
+  return { brokers: kafka.brokers, clientId: kafka.clientId, ssl, sasl };
 }

@@ -1,0 +1,33 @@
+/** Options of the native SQL Server source (see `sqlserverCapture` in src/config/spec.ts). */
+import type { Position } from '../change-event';
+import type { LogFn } from '../postgres/options';
+import type { CdcConnection } from './queries';
+
+export type { LogFn } from '../postgres/options';
+
+export interface SqlServerSourceOptions {
+  /** Configured system name, e.g. `erp`. */
+  system: string;
+  /** mssql connection string (`Server=…;Database=…` or `mssql://user:pass@host:port/db`), a user that may read the cdc schema. */
+  connectionString: string;
+  /** Qualified `schema.table` names to capture. */
+  tables: string[];
+  /**
+   * Mapped columns per table (`schema.table` → columns): each must be in the
+   * table's capture instance, or the source refuses to start.
+   */
+  columns?: Record<string, string[]>;
+  /** `schema.table` → capture instance; default `<schema>_<table>`. */
+  captureInstances: Record<string, string>;
+  pollIntervalMs: number;
+  snapshot: 'initial' | 'never';
+  /** Batches end on transaction boundaries: a larger transaction makes one larger batch. */
+  maxBatchEvents: number;
+  /** Where to resume: the pipeline's checkpoint (null or absent on first start). */
+  startPosition?: Position | null;
+  /** Tables whose snapshot is already done (from the pipeline's state store). */
+  snapshotted: ReadonlySet<string>;
+  log?: LogFn;
+  /** Opens the connection; default: an mssql pool on `connectionString`. Tests replay recorded result sets through it. */
+  connect?: () => Promise<CdcConnection>;
+}
