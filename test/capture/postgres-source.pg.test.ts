@@ -99,7 +99,8 @@ describe('postgres pgoutput source', () => {
     let writing = true;
     let written = 250;
     const writer = withClient(url, async (c) => {
-      while (writing && written < 600) await c.query('INSERT INTO t1 VALUES ($1, $2)', [++written, 'w']);
+      // Bounded, but far beyond what a slow slot creation under load lets through.
+      while (writing && written < 20_000) await c.query('INSERT INTO t1 VALUES ($1, $2)', [++written, 'w']);
     });
     const consumer = open(new Consumer(sourceOptions(url, { tables: ['public.t1'], snapshot: 'initial', maxBatchEvents: 40 }), true));
     await waitFor(() => consumer.events.some((e) => e.op === 'c'), { timeoutMs: 20_000, message: 'no streamed insert' });
@@ -174,7 +175,9 @@ describe('postgres pgoutput source', () => {
     await waitFor(() => slotActive(url, slotOf(url)));
     const flushed = () => withClient(url, async (c) =>
       (await c.query(`SELECT (confirmed_flush_lsn - '0/0')::text AS n FROM pg_replication_slots WHERE slot_name = '${slotOf(url)}'`)).rows[0].n as string);
-    const before = BigInt(await flushed());
+    // A slot shows as active while it is still being created; its confirmed
+    // position appears once it has reached a consistent point.
+    const before = BigInt(await waitFor(() => flushed(), { message: 'slot never reached a consistent point' }));
     await sql(url, `INSERT INTO unpublished (pad) SELECT repeat('x', 100) FROM generate_series(1, 1000)`);
     const walAfterWrites = BigInt(await withClient(url, async (c) => (await c.query(`SELECT (pg_current_wal_lsn() - '0/0')::text AS n`)).rows[0].n as string));
     await waitFor(async () => BigInt(await flushed()) >= walAfterWrites, { timeoutMs: 15_000, message: 'confirmed_flush_lsn did not advance while idle' });
