@@ -3,7 +3,7 @@ import winston from 'winston';
 export type Logger = winston.Logger;
 
 const SECRET_KEYS = /pass(word)?|secret|token|authorization|api[-_]?key|credential/i;
-const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s]+:)([^@/\s]+)(@)/gi;
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/?#\s@]*:)([^@/\s]+)(@)/gi;
 
 /** Removes passwords from connection URLs and values of secret-looking keys. */
 export function redact(value: unknown, depth = 0): unknown {
