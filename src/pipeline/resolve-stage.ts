@@ -49,9 +49,11 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     const records = await lockRecords(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
     // After the locks: a record's journal rows then come in the order its changes were resolved.
     await appendJournal(trx, deps.schema, fresh);
+    const locked = new Map(records);
     const decided = decideAll(fresh, records, deps);
     const decisions = decided.map((d) => d.decision);
-    const touched = [...records.values()];
+    // A record every change of which was a redelivery is still the one read: nothing to write.
+    const touched = [...records].filter(([mapKey, record]) => record !== locked.get(mapKey) || record.version === 0).map(([, record]) => record);
     await saveRecords(trx, deps.schema, touched);
     const conflicts = decisions.flatMap((d) => d.conflicts);
     await appendConflicts(trx, deps.schema, conflicts, deps.rules.version);

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
-import type { CanonicalRecord } from '../transform';
+import { correlationIdOf } from '../capture/change-event';
+import type { CanonicalRecord, FieldProvenance } from '../transform';
 
 export interface RecordKey {
   entity: string;
@@ -74,10 +75,29 @@ interface RecordRow {
 
 function fromRow(row: RecordRow): CanonicalRecord {
   const { entity, key, fields, provenance, positions, shadows, deleted, version } = row;
+  for (const p of Object.values(provenance)) if (p.correlationId === undefined) p.correlationId = correlationIdOf(p.system, p.position);
   return { entity, key, fields, provenance, positions, shadows, deleted, version };
 }
 
-function toRow(record: CanonicalRecord): RecordRow {
+/**
+ * A field's provenance is stored without its correlation id when that is the
+ * usual `<system>@<position>` (fromRow puts it back): the provenance is most of
+ * a record's size, and records are rewritten on every change.
+ */
+function compactProvenance(provenance: CanonicalRecord['provenance']): Record<string, Omit<FieldProvenance, 'correlationId'> & { correlationId?: string }> {
+  const out: Record<string, Omit<FieldProvenance, 'correlationId'> & { correlationId?: string }> = {};
+  for (const field of Object.keys(provenance)) {
+    const p = provenance[field]!;
+    const compact = p.correlationId === correlationIdOf(p.system, p.position)
+      ? { system: p.system, commitTimeMs: p.commitTimeMs, position: p.position }
+      : p;
+    if (field === '__proto__') Object.defineProperty(out, field, { value: compact, enumerable: true, writable: true, configurable: true });
+    else out[field] = compact;
+  }
+  return out;
+}
+
+function toRow(record: CanonicalRecord): Omit<RecordRow, 'provenance'> & { provenance: ReturnType<typeof compactProvenance> } {
   const { entity, key, fields, provenance, positions, shadows, deleted, version } = record;
-  return { entity, key, fields, provenance, positions, shadows, deleted, version };
+  return { entity, key, fields, provenance: compactProvenance(provenance), positions, shadows, deleted, version };
 }

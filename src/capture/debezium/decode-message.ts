@@ -10,7 +10,7 @@ import { DecodeError } from '../../errors';
 import { fieldOf, readSchema, type ConnectSchema } from './connect-schema';
 import { isJsonObject, parseJsonLossless, type Json, type JsonObject } from './lossless-json';
 import { kafkaPosition } from './position';
-import { readJson } from './read-json';
+import { jsonText, parseText, readJson } from './read-json';
 import { int, readSource, str } from './source-info';
 import type { DebeziumDecodeOptions, DebeziumMessageInput, DebeziumRecord, KafkaCoordinates, TransactionBlock } from './types';
 import {
@@ -68,10 +68,57 @@ function unwrap(json: Json | undefined): { schema: ConnectSchema | null; payload
   return { schema: null, payload: json, hasSchema: false };
 }
 
+type Envelope = ReturnType<typeof unwrap>;
+
+/** A key or value → its schema and payload. */
+function readEnvelope(input: unknown, what: string): Envelope {
+  if (input === null || input === undefined) return unwrap(undefined);
+  const text = jsonText(input, what);
+  if (text === null) return unwrap(readJson(input, what));
+  return splitEnvelope(text) ?? unwrap(parseText(text, what));
+}
+
+const SCHEMA_PREFIX = '{"schema":';
+const PAYLOAD_INFIX = ',"payload":';
+/** Parsed Connect schemas by their exact text: a topic's messages repeat one schema. */
+const schemaCache = new Map<string, ConnectSchema | null>();
+const SCHEMA_CACHE_CAPACITY = 1000;
+
+/**
+ * The JsonConverter's compact `{"schema":S,"payload":P}` without parsing S
+ * again when its text was seen before. S is accepted only if it parses on its
+ * own as one JSON value: JSON tokenises left to right, so the split then lies
+ * between the two members, and the message means exactly what `unwrap` reads.
+ * Any other shape (or malformed text) returns null and takes the general path.
+ */
+function splitEnvelope(text: string): Envelope | null {
+  if (!text.startsWith(SCHEMA_PREFIX) || text.charCodeAt(text.length - 1) !== 0x7d) return null;
+  const at = text.indexOf(PAYLOAD_INFIX, SCHEMA_PREFIX.length);
+  if (at < 0) return null;
+  const schemaText = text.slice(SCHEMA_PREFIX.length, at);
+  let schema = schemaCache.get(schemaText);
+  if (schema === undefined) {
+    try {
+      schema = readSchema(parseJsonLossless(schemaText));
+    } catch {
+      return null;
+    }
+    if (schemaCache.size >= SCHEMA_CACHE_CAPACITY) schemaCache.clear();
+    schemaCache.set(schemaText, schema);
+  }
+  let payload: Json;
+  try {
+    payload = parseJsonLossless(text.slice(at + PAYLOAD_INFIX.length, text.length - 1));
+  } catch {
+    return null;
+  }
+  return { schema, payload, hasSchema: schema !== null };
+}
+
 function decode(input: DebeziumMessageInput, options: DebeziumDecodeOptions, kafka: KafkaCoordinates | null): DebeziumRecord {
   const ctx = valueContext(options.unavailableValuePlaceholder);
-  const key = unwrap(readJson(input.key, 'key'));
-  const value = unwrap(readJson(input.value, 'value'));
+  const key = readEnvelope(input.key, 'key');
+  const value = readEnvelope(input.value, 'value');
   const system = options.system ?? input.system;
   const common = { kafka, hasSchema: value.hasSchema };
 

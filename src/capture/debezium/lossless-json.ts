@@ -34,6 +34,103 @@ const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const SAFE_INTEGER_TEXT = /^-?(?:0|[1-9]\d*)$/;
 
 export function parseJsonLossless(text: string): Json {
+  // Fast path: JSON.parse gives the same result whenever every number in the
+  // text prints back exactly as written (String(Number(t)) === t); numbers
+  // that are not safe integers then become JsonNumbers of that same text.
+  // Anything else (long or unsafe integers, -0, 1.0, 1e5, deep nesting,
+  // malformed text) takes the lossless parser, which also words the errors.
+  const scan = scanNumbers(text);
+  if (scan !== SCAN_SLOW) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (parsed !== undefined) return scan === SCAN_PLAIN ? (parsed as Json) : wrapNumbers(parsed as Json);
+  }
+  return parseLossless(text);
+}
+
+const SCAN_PLAIN = 0;
+const SCAN_WRAP = 1;
+const SCAN_SLOW = 2;
+/** Well below MAX_DEPTH, so the fast path never accepts what the lossless parser refuses. */
+const FAST_MAX_DEPTH = 256;
+
+/**
+ * Looks at every number token outside strings: SCAN_PLAIN when all are short
+ * integers (JSON.parse is then exactly lossless), SCAN_WRAP when some other
+ * numbers occur but each prints back as written, SCAN_SLOW otherwise.
+ */
+function scanNumbers(text: string): number {
+  let result = SCAN_PLAIN;
+  let depth = 0;
+  const n = text.length;
+  for (let i = 0; i < n; ) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // skip the string: to the next quote not escaped by an odd run of backslashes
+      let j = i + 1;
+      for (;;) {
+        j = text.indexOf('"', j);
+        if (j < 0) return SCAN_SLOW;
+        let k = j - 1;
+        while (text.charCodeAt(k) === 0x5c) k--;
+        if ((j - 1 - k) % 2 === 0) break;
+        j++;
+      }
+      i = j + 1;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > FAST_MAX_DEPTH) return SCAN_SLOW;
+      i++;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+      i++;
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      const start = i;
+      let plainInteger = true;
+      if (c === 0x2d) i++;
+      for (; i < n; i++) {
+        const d = text.charCodeAt(i);
+        if (d >= 0x30 && d <= 0x39) continue;
+        if (d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d) {
+          plainInteger = false;
+          continue;
+        }
+        break;
+      }
+      const digits = i - start - (c === 0x2d ? 1 : 0);
+      const leadingZero = text.charCodeAt(c === 0x2d ? start + 1 : start) === 0x30;
+      if (plainInteger && digits >= 1 && digits <= 15 && !(leadingZero && (digits > 1 || c === 0x2d))) continue;
+      const token = text.slice(start, i);
+      if (String(Number(token)) !== token) return SCAN_SLOW;
+      result = SCAN_WRAP;
+    } else {
+      i++;
+    }
+  }
+  return result;
+}
+
+/** JSON.parse output → the lossless parser's: numbers that are not safe integers as JsonNumbers. */
+function wrapNumbers(value: Json): Json {
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? value : new JsonNumber(String(value));
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = wrapNumbers(value[i]!);
+    return value;
+  }
+  for (const key of Object.keys(value)) {
+    const inner = (value as JsonObject)[key]!;
+    if (inner === null || (typeof inner !== 'object' && typeof inner !== 'number')) continue;
+    const wrapped = wrapNumbers(inner);
+    if (wrapped !== inner) Object.defineProperty(value, key, { value: wrapped, enumerable: true, writable: true, configurable: true });
+  }
+  return value;
+}
+
+function parseLossless(text: string): Json {
   const parser = new Parser(text);
   parser.skipSpace();
   const value = parser.value(0);

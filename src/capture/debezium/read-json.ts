@@ -7,23 +7,30 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** undefined for null/undefined input (a Kafka record without a value). */
 export function readJson(input: unknown, what: string): Json | undefined {
   if (input === null || input === undefined) return undefined;
-  if (typeof input === 'string') return parseText(input, what);
-  if (input instanceof Uint8Array) {
-    let text: string;
+  const text = jsonText(input, what);
+  if (text !== null) return parseText(text, what);
+  return fromParsed(input, what, 0);
+}
+
+/** The JSON text of a string or UTF-8 bytes (without a BOM); null for anything else. */
+export function jsonText(input: unknown, what: string): string | null {
+  let text: string;
+  if (typeof input === 'string') text = input;
+  else if (input instanceof Uint8Array) {
     try {
       text = utf8.decode(input);
     } catch {
       throw new ValueError(`${what} is not UTF-8`);
     }
-    return parseText(text, what);
-  }
-  return fromParsed(input, what, 0);
+  } else return null;
+  // A BOM is not JSON, but files written by Windows tools start with one.
+  return text.startsWith('\uFEFF') ? text.slice(1) : text;
 }
 
-function parseText(text: string, what: string): Json {
+/** Parses JSON text (as `jsonText` returns it), errors worded as ValueErrors. */
+export function parseText(text: string, what: string): Json {
   try {
-    // A BOM is not JSON, but files written by Windows tools start with one.
-    return parseJsonLossless(text.startsWith('\uFEFF') ? text.slice(1) : text);
+    return parseJsonLossless(text);
   } catch (error) {
     if (error instanceof JsonSyntaxError) throw new ValueError(`${what} is not JSON: ${error.message}`);
     throw error;
