@@ -73,16 +73,52 @@ export class CaptureError extends TandemError {
   override readonly retriable: boolean = true;
 }
 
+/**
+ * A value to write back to the system a change came from, when the target
+ * rejected part of it (a rejected order line: `sync_status`, `sync_error`).
+ */
+export interface ExceptionWriteBack {
+  entity: string;
+  /** Canonical record key. */
+  key: string;
+  /** Canonical fields to set in the originating system. */
+  fields: Record<string, string | null>;
+}
+
+export interface ApplyErrorExtras {
+  retriable: boolean;
+  code?: string;
+  /** Retry no sooner than this (a target's `Retry-After`, an open circuit); the apply stage uses it as the delay. */
+  retryAfterMs?: number;
+  /** What was sent and answered (request, status, response body): kept in the dead letter. Never secrets. */
+  details?: unknown;
+  /** A rejection to record in the originating system (see ExceptionWriteBack). */
+  writeBack?: ExceptionWriteBack;
+}
+
 /** A target refused or failed a write. `retriable` says which kind. */
 export class ApplyError extends TandemError {
   override readonly code: string;
   override readonly retriable: boolean;
+  readonly retryAfterMs: number | undefined;
+  readonly details: unknown;
+  readonly writeBack: ExceptionWriteBack | undefined;
 
-  constructor(message: string, context: ErrorContext & { retriable: boolean; code?: string }, options?: { cause?: unknown }) {
-    const { retriable, code, ...rest } = context;
+  constructor(message: string, context: ErrorContext & ApplyErrorExtras, options?: { cause?: unknown }) {
+    const { retriable, code, retryAfterMs, details, writeBack, ...rest } = context;
     super(message, rest, options);
     this.retriable = retriable;
     this.code = code ?? (retriable ? 'APPLY_TRANSIENT' : 'APPLY_REJECTED');
+    this.retryAfterMs = retryAfterMs;
+    this.details = details;
+    this.writeBack = writeBack;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    const json = super.toJSON();
+    if (this.details !== undefined) json['details'] = this.details;
+    if (this.writeBack !== undefined) json['writeBack'] = this.writeBack;
+    return json;
   }
 }
 

@@ -6,3 +6,6 @@ export type { RedisDedupOptions, StoreDedupOptions } from './dedup';
 export { isTandemOrigin, originSlotName } from './origin';
 export { deterministicUuid } from './deterministic-uuid';
 export type { ApplyTask, ApplyOutcome } from './task';
+export type { ApplyTarget } from './target';
+export { RestTarget, parseRetryAfter, CircuitBreaker, TokenBucket, buildPayload, readPath, OAuth2ClientCredentials } from './rest';
+export type { RestTargetOptions, RestApplyContext, CircuitState, RestAuth } from './rest';

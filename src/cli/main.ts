@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addConflictsCommands } from './conflicts';
+import { addDlqCommands } from './dlq';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit';
 import { addRulesCommands } from './rules';
 import { runService } from './run-command';
@@ -52,6 +53,20 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   addConflictsCommands(program, setExit);
   addRulesCommands(program, setExit);
+  addDlqCommands(program, setExit);
+
+  program
+    .command('replay')
+    .description('Re-run changes recorded in the change journal through the resolver, from a source position (with --system) or a commit time; changes the records already hold are skipped, so a replay is harmless.')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML); names the state store')
+    .requiredOption('--from <position|time>', 'first change: a source position of --system, an ISO time, or a span back from now (2h, 7d)')
+    .option('--until <position|time>', 'last change: a position (inclusive) or a time (exclusive)')
+    .option('--system <name>', 'only changes captured from this system (required with positions)')
+    .option('--dry-run', 'report what would be re-run; write nothing')
+    .action(async (opts: { config: string; from: string; until?: string; system?: string; dryRun?: boolean }) => {
+      const { runReplay } = await import('./replay-command');
+      setExit(await runReplay(opts));
+    });
 
   return program;
 }

@@ -11,7 +11,9 @@ export type ConflictOutcome =
   /** Held for a person to decide (manual review); the current value stays. */
   | 'held'
   /** A person decided a held entry (`tandem conflicts resolve`); the rule names the held entry's id. */
-  | 'resolved';
+  | 'resolved'
+  /** A person discarded a dead letter (`tandem dlq discard`); the rule names the letter, who and why. */
+  | 'discarded';
 
 /** One row of the conflict log, before it is chained and stored. */
 export interface ConflictEntry {

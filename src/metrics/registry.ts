@@ -6,7 +6,15 @@ export interface MetricProbes {
   retainedBytes(): Promise<Record<string, number | null>>;
   outboxDepth(): Promise<number>;
   deadLettersOpen(): Promise<number>;
+  /**
+   * Open dead letters by age (one grouped query). When given, the open count
+   * is exported per age bucket and kind, with the oldest letter's age.
+   */
+  deadLetterAging?(): Promise<{ oldestAgeSeconds: number; open: Array<{ ageBucket: string; kind: string; count: number }> }>;
 }
+
+const AGE_BUCKETS = ['<1h', '1h-24h', '1d-7d', '>7d'];
+const LETTER_KINDS = ['event', 'task'];
 
 export interface TandemMetrics {
   registry: Registry;
@@ -46,13 +54,34 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
       this.set(await probes.outboxDepth());
     },
   });
+  // Exception aging: both gauges read one scrape-time query, shared through `aging`.
+  let aging: ReturnType<NonNullable<MetricProbes['deadLetterAging']>> | null = null;
+  const readAging = () => (aging ??= probes.deadLetterAging!().finally(() => setTimeout(() => (aging = null), 0)));
   new Gauge({
     name: 'tandem_dead_letters_open',
-    help: 'Dead letters not yet retried or discarded',
+    help: 'Dead letters not yet retried or discarded, by age bucket and kind',
+    labelNames: ['age_bucket', 'kind'],
     registers: [registry],
     async collect() {
-      this.set(await probes.deadLettersOpen());
+      if (!probes.deadLetterAging) {
+        this.set(await probes.deadLettersOpen());
+        return;
+      }
+      const { open } = await readAging();
+      // Every bucket is exported, zeros included, so a series never vanishes when its letters are dealt with.
+      for (const age_bucket of AGE_BUCKETS) for (const kind of LETTER_KINDS) this.set({ age_bucket, kind }, 0);
+      for (const row of open) this.set({ age_bucket: row.ageBucket, kind: row.kind }, row.count);
     },
   });
+  if (probes.deadLetterAging) {
+    new Gauge({
+      name: 'tandem_dead_letters_oldest_age_seconds',
+      help: 'Age of the oldest open dead letter (0 when none is open)',
+      registers: [registry],
+      async collect() {
+        this.set((await readAging()).oldestAgeSeconds);
+      },
+    });
+  }
   return { registry, events, conflicts, tasks };
 }

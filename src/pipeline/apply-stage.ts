@@ -1,16 +1,16 @@
 import type { Knex } from 'knex';
-import type { ApplyTask, BatchResult, Dedup, SqlTarget } from '../apply';
-import { DependencyPendingError, errorMessage, isRetriable, TandemError } from '../errors';
+import type { ApplyTarget, ApplyTask, BatchResult, Dedup } from '../apply';
+import { ApplyError, DependencyPendingError, errorMessage, isRetriable, TandemError } from '../errors';
 import type { Logger } from '../log';
 import { backoffDelay, sleep, type RetryPolicy } from '../retry';
-import { claimTasks, completeTasks, markTaskDead, parkDeadLetters, retryTaskLater, type KnexCrosswalk } from '../store';
+import { claimTasks, completeTasks, enqueueTasks, markTaskDead, parkDeadLetters, retryTaskLater, type KnexCrosswalk, type NewTask } from '../store';
 import type { MappingRegistry } from '../transform';
 import { forEachConcurrently } from './bounded-queue';
 import type { PipelineMetrics } from './metrics';
 
 export interface ApplyStageDeps {
   target: string;
-  sink: SqlTarget;
+  sink: ApplyTarget;
   store: Knex;
   schema: string;
   registry: MappingRegistry;
@@ -81,7 +81,7 @@ async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps): Pr
   // dependency waits get a longer allowance than failures.
   const allowed = error instanceof DependencyPendingError ? deps.retry.maxAttempts * 5 : deps.retry.maxAttempts;
   if (isRetriable(error) && attempts < allowed) {
-    const delayMs = backoffDelay(deps.retry, attempts);
+    const delayMs = retryDelay(error, attempts, deps);
     await retryTaskLater(deps.store, deps.schema, task.id, deps.instanceId, message, delayMs);
     // A line waiting for its header is expected, not a failure.
     const waiting = error instanceof DependencyPendingError;
@@ -89,8 +89,11 @@ async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps): Pr
     deps.logger.log(waiting ? 'debug' : 'warn', waiting ? 'apply waits for a referenced record' : 'apply failed, will retry', { ...log, attempts, delayMs, error: message });
     return;
   }
+  const writeBack = exceptionWriteBack(task, error, deps);
   await deps.store.transaction(async (trx) => {
     await markTaskDead(trx, deps.schema, task.id, deps.instanceId, message);
+    // A rejection the originating system should show (a rejected order line): written back through the outbox.
+    if (writeBack) await enqueueTasks(trx, deps.schema, [writeBack]);
     await parkDeadLetters(trx, deps.schema, [{
       kind: 'task',
       system: task.target,
@@ -102,6 +105,46 @@ async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps): Pr
       attempts,
     }]);
   });
+  if (writeBack) deps.logger.warn('exception written back to the originating system', { ...log, origin: writeBack.target, fields: Object.keys(writeBack.fields) });
   deps.metrics.taskFinished(task.target, 'dead');
   deps.logger.error('apply failed for good, task parked in the dead-letter store', { ...log, attempts, error: message });
+}
+
+/** Longest wait a target's Retry-After may impose on one task. */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+
+/**
+ * The wait before the next attempt: what the target asked for (Retry-After,
+ * an open circuit), plus a little jitter so waiting tasks do not return all at
+ * once; otherwise exponential backoff with full jitter.
+ */
+function retryDelay(error: unknown, attempts: number, deps: ApplyStageDeps): number {
+  if (error instanceof ApplyError && error.retryAfterMs !== undefined) {
+    return Math.min(MAX_RETRY_AFTER_MS, error.retryAfterMs + Math.round(Math.random() * Math.min(1000, deps.retry.initialDelayMs * 2)));
+  }
+  return backoffDelay(deps.retry, attempts);
+}
+
+/**
+ * The outbox task that records a target's rejection in the system the change
+ * came from (correlation ids are `<system>@<position>`), when that system maps
+ * the exception fields. Otherwise null (the dead letter and the alert remain).
+ */
+function exceptionWriteBack(task: ApplyTask, error: unknown, deps: ApplyStageDeps): NewTask | null {
+  if (!(error instanceof ApplyError) || !error.writeBack) return null;
+  const { entity, key, fields } = error.writeBack;
+  const origin = task.correlationId.split('@')[0] ?? '';
+  const log = { correlationId: task.correlationId, entity, key, origin };
+  if (origin === deps.target) return null;
+  const mapping = deps.registry.forSystemEntity(origin, entity);
+  const writable = new Set(mapping?.fields.filter((f) => !f.readOnly).map((f) => f.field) ?? []);
+  const missing = Object.keys(fields).filter((f) => !writable.has(f));
+  if (!mapping || missing.length > 0) {
+    deps.logger.warn('the exception cannot be written back: the originating system does not map its fields', { ...log, missing });
+    return null;
+  }
+  return {
+    target: origin, entity, key, op: 'upsert', fields, expected: {},
+    record: { ...task.record, ...task.fields, ...fields }, reason: 'correct', correlationId: task.correlationId,
+  };
 }

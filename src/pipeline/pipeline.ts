@@ -8,7 +8,7 @@ import { errorMessage } from '../errors';
 import { createLogger } from '../log';
 import { createMetrics, serveMetrics } from '../metrics';
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
-import { connectStateStore, KnexCrosswalk, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal } from '../store';
+import { connectStateStore, deadLetterAging, KnexCrosswalk, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal } from '../store';
 import { compileMappings } from '../transform';
 import { runApplyStage } from './apply-stage';
 import { PipelineMetrics } from './metrics';
@@ -30,7 +30,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const store = connectStateStore(readStoreUrl(loaded, env));
   await migrateStateStore(store, schema);
   const dedup = await createDedup(loaded, store, env, logger);
-  const targets = createTargets(config, env);
+  const targets = createTargets(config, env, logger);
   const crosswalk = new KnexCrosswalk(store, schema);
   const captured = capturedSystems(config);
   const sources = new Map<string, ChangeSource | null>();
@@ -42,6 +42,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     retainedBytes: async () => Object.fromEntries(await Promise.all([...sources].map(async ([s, src]) => [s, src ? (await src.stats()).retainedBytes : null] as const))),
     outboxDepth: () => outboxDepth(store, schema),
     deadLettersOpen: () => openDeadLetters(store, schema),
+    deadLetterAging: () => deadLetterAging(store, schema),
   });
   const metrics = new PipelineMetrics(prom);
   const retry: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: config.pipeline.maxAttempts };

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { RedisDedup, SqlTarget, StoreDedup, type Dedup } from '../apply';
+import { RedisDedup, RestTarget, SqlTarget, StoreDedup, type ApplyTarget, type Dedup, type RestAuth } from '../apply';
 import { createKafkaSource, createMysqlSource, createPostgresSource, createSqlServerSource, defaultTopics, type ChangeSource, type KafkaConnection } from '../capture';
+import type { RestAuthConfig } from '../config/spec';
 import { readSecret, type KafkaConfig, type LoadedConfig, type MysqlCaptureConfig, type PostgresCaptureConfig, type SqlserverCaptureConfig, type TandemConfig } from '../config';
 import { ConfigError } from '../errors';
 import type { Logger } from '../log';
@@ -41,9 +42,13 @@ export async function createDedup(loaded: LoadedConfig, store: Knex, env: NodeJS
   return new StoreDedup({ db: store, schema: config.stateStore.schema });
 }
 
-export function createTargets(config: TandemConfig, env: NodeJS.ProcessEnv): Map<string, SqlTarget> {
-  const targets = new Map<string, SqlTarget>();
+export function createTargets(config: TandemConfig, env: NodeJS.ProcessEnv, logger?: Logger): Map<string, ApplyTarget> {
+  const targets = new Map<string, ApplyTarget>();
   for (const [system, spec] of Object.entries(config.systems)) {
+    if (spec.type === 'rest') {
+      targets.set(system, createRestTarget(config, system, env, logger));
+      continue;
+    }
     targets.set(system, new SqlTarget({
       system,
       type: spec.type,
@@ -55,6 +60,36 @@ export function createTargets(config: TandemConfig, env: NodeJS.ProcessEnv): Map
     }));
   }
   return targets;
+}
+
+/** A REST system's target, its secrets (URL, credentials, webhook) read now. */
+function createRestTarget(config: TandemConfig, system: string, env: NodeJS.ProcessEnv, logger?: Logger): RestTarget {
+  const rest = config.systems[system]!.rest;
+  const at = `systems.${system}.rest`;
+  if (!rest) throw new ConfigError(`REST system ${system} has no rest settings`, { system, path: at });
+  const secret = (ref: Parameters<typeof readSecret>[0], path: string) => readSecret(ref, `${at}.${path}`, env);
+  return new RestTarget({
+    system,
+    baseUrl: systemUrl(config, system, env),
+    auth: restAuth(rest.auth, secret),
+    timeoutMs: rest.timeoutMs,
+    rateLimitPerSecond: rest.rateLimitPerSecond,
+    rateLimitBurst: rest.rateLimitBurst,
+    circuitBreaker: rest.circuitBreaker,
+    alertWebhook: rest.alertWebhook ? secret(rest.alertWebhook, 'alertWebhook') : undefined,
+    endpoints: rest.endpoints,
+    concurrency: config.pipeline.applyConcurrency,
+    log: logger ? (level, message, meta) => logger.log(level, message, meta) : undefined,
+  });
+}
+
+function restAuth(auth: RestAuthConfig | undefined, secret: (ref: Parameters<typeof readSecret>[0], path: string) => string): RestAuth {
+  if (!auth) return { kind: 'none' };
+  if ('bearer' in auth) return { kind: 'bearer', token: secret(auth.bearer, 'auth.bearer') };
+  if ('apiKey' in auth) return { kind: 'apiKey', header: auth.apiKey.header, value: secret(auth.apiKey.value, 'auth.apiKey.value') };
+  if ('basic' in auth) return { kind: 'basic', username: auth.basic.username, password: secret(auth.basic.password, 'auth.basic.password') };
+  const { tokenUrl, clientId, clientSecret, scope } = auth.oauth2;
+  return { kind: 'oauth2', tokenUrl, clientId, clientSecret: secret(clientSecret, 'auth.oauth2.clientSecret'), scope };
 }
 
 /** Systems whose changes tandem reads, natively or through Debezium. */

@@ -4,6 +4,7 @@ import * as initial from './migrations/001_initial';
 import * as reviewJournal from './migrations/002_review_journal';
 import * as outboxClaimIndex from './migrations/003_outbox_claim_index';
 import * as outboxStatistics from './migrations/004_outbox_statistics';
+import * as deadLetterResolution from './migrations/005_dead_letter_resolution';
 
 type Migration = { up(knex: Knex, schema: string): Promise<void> };
 const MIGRATIONS: Array<[string, Migration]> = [
@@ -11,6 +12,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['002_review_journal', reviewJournal],
   ['003_outbox_claim_index', outboxClaimIndex],
   ['004_outbox_statistics', outboxStatistics],
+  ['005_dead_letter_resolution', deadLetterResolution],
 ];
 
 export function connectStateStore(url: string, poolSize = 10): Knex {

@@ -89,7 +89,7 @@ function verdicts(decision: Decision, change: CanonicalChange, existed: boolean)
   for (const field of Object.keys(decided)) {
     const conflict = logged.get(field);
     const kept = decision.record.fields[field] ?? null;
-    const outcome = conflict && conflict.outcome !== 'accepted' && conflict.outcome !== 'resolved' ? conflict.outcome : 'accepted';
+    const outcome = conflict && (conflict.outcome === 'rejected' || conflict.outcome === 'held') ? conflict.outcome : 'accepted';
     out.set(field, { outcome, kept });
   }
   return out;
