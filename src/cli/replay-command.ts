@@ -93,6 +93,7 @@ export async function runReplay(options: ReplayOptions, io: Io = processIo): Pro
       if ('time' in from && start && start > from.time && pruning) {
         io.err(`note: the journal starts at ${start.toISOString()} (journal.retentionHours ${config.journal.retentionHours}); older changes are no longer kept and were not replayed\n`);
       }
+      if (!config.journal.enabled) io.err('note: journal.enabled is false: changes resolved since it was turned off are not journalled and were not replayed\n');
       return EXIT_OK;
     });
   });

@@ -27,7 +27,9 @@ export async function printStatus(configFile: string): Promise<number> {
       byTarget.set(row.target, counts);
     }
     process.stdout.write('\n');
-    printTable(['target', 'pending', 'in flight', 'dead', 'done (last hour)'],
+    // Tasks carried out leave the outbox (see completeTasks; counts are in the metrics): only
+    // superseded ones stay, for an hour.
+    printTable(['target', 'pending', 'in flight', 'dead', 'superseded (last hour)'],
       Object.keys(config.systems).map((t) => { const c = byTarget.get(t) ?? {}; return [t, c.pending ?? 0, c.inflight ?? 0, c.dead ?? 0, c.done ?? 0].map(String); }));
 
     const [conflicts] = await store.withSchema(schema).table('conflicts').count('* as n');

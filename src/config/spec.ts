@@ -322,9 +322,11 @@ export const configSpec = z
       .default({}),
     /**
      * The change journal (canonical changes as resolved), kept this many hours
-     * so `tandem rules simulate` can replay a proposed rule change.
+     * so `tandem rules simulate` and `tandem replay` can replay changes.
+     * `enabled: false` stops journalling (one row write per change less) for
+     * deployments that use neither; those commands then have nothing to replay.
      */
-    journal: z.object({ retentionHours: z.number().min(0).default(168) }).strict().default({}),
+    journal: z.object({ enabled: z.boolean().default(true), retentionHours: z.number().min(0).default(168) }).strict().default({}),
     metrics: z
       .object({ port: z.number().int().min(0).max(65535).default(9464), host: z.string().default('127.0.0.1') })
       .strict()

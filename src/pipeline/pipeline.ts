@@ -51,6 +51,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
 
   const resolveDeps = {
     store, schema, registry, rules, dedup, metrics, logger, crosswalk,
+    journal: config.journal.enabled,
     writableFields: writableFieldsOf(registry),
     originOf: (system: string) => config.systems[system]?.apply.origin ?? null,
   };

@@ -25,6 +25,8 @@ export interface ResolveStageDeps {
   logger: Logger;
   /** The crosswalk shared with the apply stage (its cache of committed links). */
   crosswalk?: KnexCrosswalk;
+  /** Whether resolved changes are journalled (`journal.enabled`, default true). */
+  journal?: boolean;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     await resolveKeys(fresh, crosswalk);
     const records = await lockRecords(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
     // After the locks: a record's journal rows then come in the order its changes were resolved.
-    await appendJournal(trx, deps.schema, fresh);
+    if (deps.journal !== false) await appendJournal(trx, deps.schema, fresh);
     const locked = new Map(records);
     const decided = decideAll(fresh, records, deps);
     const decisions = decided.map((d) => d.decision);

@@ -94,10 +94,14 @@ export class KnexCrosswalk implements Crosswalk {
     }
     if (missing.length === 0) return found;
     // One array parameter: thousands of keys would otherwise be thousands of bind parameters.
+    // Entity and system come in as scalar subqueries on purpose: a system that had no links
+    // when the table was last analysed (a target's first minute) looks so rare to the planner
+    // that it walked that system's whole slice of the primary key and filtered on the key
+    // (measured: 1.5–7 ms per lookup of 30 keys at 15,000 links, 0.1 ms with the index on
+    // all three columns). Not knowing the values, it picks the index that matches them all.
     const rows: Array<{ local_key: string; canonical_key: string }> = await this.table()
       .select('local_key', 'canonical_key')
-      .where({ entity, system })
-      .whereRaw(`?? = ANY(?::text[])`, [by, missing]);
+      .whereRaw(`entity = (SELECT ?::text) AND system = (SELECT ?::text) AND ?? = ANY(?::text[])`, [entity, system, by, missing]);
     const links = rows.map((r) => ({ entity, system, localKey: r.local_key, canonicalKey: r.canonical_key }));
     // Rows read here are committed unless this transaction made them; those wait for commit.
     if (this.pending === null) this.cache.remember(links);

@@ -5,6 +5,7 @@ import * as reviewJournal from './migrations/002_review_journal';
 import * as outboxClaimIndex from './migrations/003_outbox_claim_index';
 import * as outboxStatistics from './migrations/004_outbox_statistics';
 import * as deadLetterResolution from './migrations/005_dead_letter_resolution';
+import * as writeCost from './migrations/006_write_cost';
 
 type Migration = { up(knex: Knex, schema: string): Promise<void> };
 const MIGRATIONS: Array<[string, Migration]> = [
@@ -13,6 +14,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['003_outbox_claim_index', outboxClaimIndex],
   ['004_outbox_statistics', outboxStatistics],
   ['005_dead_letter_resolution', deadLetterResolution],
+  ['006_write_cost', writeCost],
 ];
 
 export function connectStateStore(url: string, poolSize = 10): Knex {

@@ -25,7 +25,7 @@ export async function appendJournal(trx: Knex.Transaction, schema: string, chang
   await trx.raw(
     `INSERT INTO ??.journal (system, entity, key, position, commit_time, change)
      SELECT system, entity, key, position, commit_time, change
-     FROM jsonb_to_recordset(?::jsonb) AS j(system text, entity text, key text, position text, commit_time timestamptz, change jsonb)`,
+     FROM json_to_recordset(?::json) AS j(system text, entity text, key text, position text, commit_time timestamptz, change json)`,
     [schema, JSON.stringify(rows)],
   );
 }

@@ -61,7 +61,7 @@ export async function claimTasks(knex: Knex, schema: string, target: string, lim
 }
 
 export async function completeTask(knex: Knex, schema: string, id: string, owner: string, outcome: string): Promise<void> {
-  await knex.withSchema(schema).table('outbox').where({ id, lease_owner: owner }).update({ status: 'done', outcome, done_at: knex.fn.now(), lease_until: null });
+  await completeTasks(knex, schema, owner, [{ id, outcome }]);
 }
 
 export async function retryTaskLater(knex: Knex, schema: string, id: string, owner: string, error: string, delayMs: number): Promise<void> {
@@ -83,7 +83,7 @@ export async function outboxDepth(knex: Knex, schema: string): Promise<number> {
   return Number(row?.count ?? 0);
 }
 
-/** Done tasks are history; keep an hour of it for inspection. */
+/** Superseded tasks are kept as history (see completeTasks); an hour of it is enough. */
 export async function pruneDoneTasks(knex: Knex, schema: string, olderThanMs: number): Promise<number> {
   return knex.withSchema(schema).table('outbox').where('status', 'done').andWhere('done_at', '<', new Date(Date.now() - olderThanMs)).delete();
 }
@@ -121,13 +121,27 @@ function toTask(row: OutboxRow): ApplyTask {
   };
 }
 
-/** Marks many tasks done at once, each with its outcome. */
+/**
+ * Finishes many tasks at once. The outbox is a queue: a task carried out
+ * (applied, already applied, deleted) is removed — its history is in the
+ * metrics and logs, and an UPDATE to 'done' cost a new row version with all
+ * its jsonb on every change. A superseded task (the target changed under
+ * tandem, which is the exception) is kept as 'done' with its outcome for
+ * inspection, and pruned after an hour. Dead tasks are never removed here.
+ */
 export async function completeTasks(knex: Knex, schema: string, owner: string, done: Array<{ id: string; outcome: string }>): Promise<void> {
   if (done.length === 0) return;
-  await knex.raw(
-    `UPDATE ??.outbox o SET status = 'done', outcome = d.outcome, done_at = now(), lease_until = NULL
-     FROM unnest(?::bigint[], ?::text[]) AS d(id, outcome)
-     WHERE o.id = d.id AND o.lease_owner = ?`,
-    [schema, done.map((d) => d.id), done.map((d) => d.outcome), owner],
-  );
+  const kept = done.filter((d) => d.outcome === 'superseded');
+  const removed = done.filter((d) => d.outcome !== 'superseded');
+  if (removed.length > 0) {
+    await knex.raw(`DELETE FROM ??.outbox o WHERE o.id = ANY(?::bigint[]) AND o.lease_owner = ? AND o.status = 'inflight'`, [schema, removed.map((d) => d.id), owner]);
+  }
+  if (kept.length > 0) {
+    await knex.raw(
+      `UPDATE ??.outbox o SET status = 'done', outcome = d.outcome, done_at = now(), lease_until = NULL
+       FROM unnest(?::bigint[], ?::text[]) AS d(id, outcome)
+       WHERE o.id = d.id AND o.lease_owner = ?`,
+      [schema, kept.map((d) => d.id), kept.map((d) => d.outcome), owner],
+    );
+  }
 }

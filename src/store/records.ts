@@ -74,30 +74,70 @@ interface RecordRow {
 }
 
 function fromRow(row: RecordRow): CanonicalRecord {
-  const { entity, key, fields, provenance, positions, shadows, deleted, version } = row;
-  for (const p of Object.values(provenance)) if (p.correlationId === undefined) p.correlationId = correlationIdOf(p.system, p.position);
+  const { entity, key, fields, positions, shadows, deleted, version } = row;
+  const provenance = expandProvenance(row.provenance as StoredProvenance);
   return { entity, key, fields, provenance, positions, shadows, deleted, version };
 }
 
 /**
- * A field's provenance is stored without its correlation id when that is the
- * usual `<system>@<position>` (fromRow puts it back): the provenance is most of
- * a record's size, and records are rewritten on every change.
+ * Provenance as stored: the fields that share one origin (system, commit
+ * time, position) grouped together, and the correlation id left out when it
+ * is the usual `<system>@<position>`. Most changes set every field they carry
+ * from one event, so a record's provenance is usually one or two groups
+ * instead of one object per field — the provenance was most of a record's
+ * size, and records are rewritten on every change.
+ *
+ * Older rows hold an object keyed by field (the correlation id possibly left
+ * out the same way): both are read.
  */
-function compactProvenance(provenance: CanonicalRecord['provenance']): Record<string, Omit<FieldProvenance, 'correlationId'> & { correlationId?: string }> {
-  const out: Record<string, Omit<FieldProvenance, 'correlationId'> & { correlationId?: string }> = {};
-  for (const field of Object.keys(provenance)) {
-    const p = provenance[field]!;
-    const compact = p.correlationId === correlationIdOf(p.system, p.position)
-      ? { system: p.system, commitTimeMs: p.commitTimeMs, position: p.position }
-      : p;
-    if (field === '__proto__') Object.defineProperty(out, field, { value: compact, enumerable: true, writable: true, configurable: true });
-    else out[field] = compact;
+type StoredProvenance = ProvenanceGroup[] | Record<string, Omit<FieldProvenance, 'correlationId'> & { correlationId?: string }>;
+interface ProvenanceGroup {
+  /** system, commit time (ms), position */
+  s: string;
+  t: number;
+  p: string;
+  /** the correlation id, when not `<system>@<position>` */
+  c?: string;
+  /** the fields */
+  f: string[];
+}
+
+function expandProvenance(stored: StoredProvenance): CanonicalRecord['provenance'] {
+  const out: CanonicalRecord['provenance'] = {};
+  const put = (field: string, p: FieldProvenance) => {
+    if (field === '__proto__') Object.defineProperty(out, field, { value: p, enumerable: true, writable: true, configurable: true });
+    else out[field] = p;
+  };
+  if (Array.isArray(stored)) {
+    for (const g of stored) {
+      for (const field of g.f) put(field, { system: g.s, commitTimeMs: g.t, position: g.p, correlationId: g.c ?? correlationIdOf(g.s, g.p) });
+    }
+    return out;
+  }
+  for (const field of Object.keys(stored)) {
+    const p = stored[field]!;
+    put(field, { ...p, correlationId: p.correlationId ?? correlationIdOf(p.system, p.position) });
   }
   return out;
 }
 
-function toRow(record: CanonicalRecord): Omit<RecordRow, 'provenance'> & { provenance: ReturnType<typeof compactProvenance> } {
+function compactProvenance(provenance: CanonicalRecord['provenance']): ProvenanceGroup[] {
+  const groups = new Map<string, ProvenanceGroup>();
+  for (const field of Object.keys(provenance)) {
+    const p = provenance[field]!;
+    const c = p.correlationId === correlationIdOf(p.system, p.position) ? undefined : p.correlationId;
+    const id = `${p.system}\u0000${p.commitTimeMs}\u0000${p.position}\u0000${c ?? ''}`;
+    let group = groups.get(id);
+    if (!group) {
+      group = c === undefined ? { s: p.system, t: p.commitTimeMs, p: p.position, f: [] } : { s: p.system, t: p.commitTimeMs, p: p.position, c, f: [] };
+      groups.set(id, group);
+    }
+    group.f.push(field);
+  }
+  return [...groups.values()];
+}
+
+function toRow(record: CanonicalRecord): Omit<RecordRow, 'provenance'> & { provenance: ProvenanceGroup[] } {
   const { entity, key, fields, provenance, positions, shadows, deleted, version } = record;
   return { entity, key, fields, provenance: compactProvenance(provenance), positions, shadows, deleted, version };
 }

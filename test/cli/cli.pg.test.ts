@@ -77,7 +77,7 @@ describe('tandem CLI against PostgreSQL', () => {
     expect(erpRow[3]).toMatch(/^\d+(\.\d)? (B|kB|MB)$/);
     expect(row('crm')!.slice(1)).toEqual(['-', '-', 'no slot']);
 
-    expect(r.stdout).toMatch(/^target\s+pending\s+in flight\s+dead\s+done \(last hour\)$/m);
+    expect(r.stdout).toMatch(/^target\s+pending\s+in flight\s+dead\s+superseded \(last hour\)$/m);
     const targets = lines.filter((l) => /^(erp|crm)\s+\d/.test(l)).map((l) => l.split(/\s+/));
     expect(targets).toContainEqual(['crm', '3', '0', '1', '0']);
     expect(targets).toContainEqual(['erp', '0', '0', '0', '2']);

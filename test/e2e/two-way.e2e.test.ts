@@ -184,9 +184,12 @@ describe('two-way ERP ⇄ CRM sync (PostgreSQL, Redis)', () => {
     const { custNo, accountId } = await newCustomer('Eta Echo', 'a@eta.example', '10.00');
     await crm('UPDATE accounts SET email = $1 WHERE id = $2', ['b@eta.example', accountId]);
     await drain();
-    // One outbox task per change, none for the echoes of those writes.
-    const tasks = await state(`SELECT target, reason FROM ${schema}.outbox WHERE entity = 'customer' AND key = $1 ORDER BY id`, [`erp:${custNo}`]);
-    expect(tasks.map((t) => t.target)).toEqual(['crm', 'erp']);
+    // One resolved change per change, none for the echoes of tandem's writes (the journal holds
+    // what was resolved; carried-out outbox tasks are gone), and nothing left to apply.
+    const resolved = await state(`SELECT system FROM ${schema}.journal WHERE entity = 'customer' AND key = $1 ORDER BY id`, [`erp:${custNo}`]);
+    expect(resolved.map((t) => t.system)).toEqual(['erp', 'crm']);
+    const open = await state(`SELECT count(*)::int AS n FROM ${schema}.outbox WHERE entity = 'customer' AND key = $1 AND status <> 'done'`, [`erp:${custNo}`]);
+    expect(open[0]!.n).toBe(0);
     // Each side was written exactly once by tandem: the insert in the CRM, the email in the ERP.
     const erpWrites = await erp(`SELECT op, by_tandem FROM write_log WHERE tbl = 'customers' AND row_key = $1 ORDER BY id`, [custNo]);
     expect(erpWrites).toEqual([{ op: 'INSERT', by_tandem: false }, { op: 'UPDATE', by_tandem: true }]);

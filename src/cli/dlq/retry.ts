@@ -8,7 +8,7 @@ import { PipelineMetrics } from '../../pipeline/metrics';
 import { resolveBatch, type ResolveStageDeps } from '../../pipeline/resolve-stage';
 import { createDedup, writableFieldsOf } from '../../pipeline/runtime';
 import {
-  getDeadLetter, queryDeadLetters, requeueDeadTask, resolveDeadLetter, type DeadLetterRow, type StoredTaskCopy,
+  getDeadLetter, getRecord, queryDeadLetters, requeueDeadTask, resolveDeadLetter, type DeadLetterRow, type StoredTaskCopy,
 } from '../../store';
 import { compileMappings } from '../../transform';
 import { EXIT_FAILURE, EXIT_OK } from '../exit';
@@ -78,15 +78,22 @@ async function retryTask({ knex, schema }: StateStoreAccess, letter: DeadLetterR
     if (done.action === 'not-dead') throw new UsageError(`task #${done.taskId} is ${done.status}, not dead: nothing to retry (discard the letter if it is settled)`);
     const what = done.action === 'requeued' ? `task #${done.taskId} queued again` : `task #${letter.taskId ?? '?'} was gone; queued a copy as task #${done.taskId}`;
     await resolveDeadLetter(trx, schema, letter.id, { status: 'retried', by, resolution: what });
-    const later = copy ? await laterApplied(trx, schema, copy, done.taskId) : 0;
-    return `${what}${later > 0 ? ` (note: ${later} later write${later === 1 ? '' : 's'} to ${copy!.entity} ${copy!.key} in ${copy!.target} were applied since; this one carries older values)` : ''}`;
+    const moved = copy ? await changedSince(trx, schema, copy) : [];
+    return `${what}${moved.length > 0 ? ` (note: ${copy!.entity} ${copy!.key} has changed since in ${moved.join(', ')}; this one carries older values for ${copy!.target})` : ''}`;
   });
 }
 
-/** Done tasks for the same record and target queued after this one. */
-async function laterApplied(trx: Knex.Transaction, schema: string, task: StoredTaskCopy, taskId: string): Promise<number> {
-  const row = await trx.withSchema(schema).table('outbox').where({ target: task.target, entity: task.entity, key: task.key, status: 'done' }).andWhere('id', '>', taskId).count<{ n: string }[]>('* as n').first();
-  return Number(row?.n ?? 0);
+/**
+ * The task's fields whose canonical value has moved on since it was queued.
+ * (Carried-out tasks leave the outbox, so later writes are not counted there:
+ * the canonical record is what they wrote.)
+ */
+async function changedSince(trx: Knex.Transaction, schema: string, task: StoredTaskCopy): Promise<string[]> {
+  const record = await getRecord(trx, schema, task.entity, task.key);
+  if (!record || typeof task.fields !== 'object' || task.fields === null) return [];
+  return Object.entries(task.fields as Record<string, unknown>)
+    .filter(([field, value]) => JSON.stringify(record.fields[field] ?? null) !== JSON.stringify(value ?? null))
+    .map(([field]) => field);
 }
 
 /** Runs event letters through the pipeline's own resolve stage, built once from the current configuration. */

@@ -29,6 +29,7 @@ export async function runRulesSimulate(options: SimulateOptions, io: Io = proces
     const proposed = loadConfig(options.rules);
     const report = await withStateStore(options.config, async ({ knex, schema, loaded }) => {
       assertCompatible(loaded.config, proposed.config, options.rules);
+      if (!loaded.config.journal.enabled) io.err('note: journal.enabled is false: changes resolved since it was turned off are not journalled and not simulated\n');
       const fieldsBySystem = writableFieldsOf(compileMappings(loaded.config.mappings));
       return simulate(readJournal(knex, schema), compileRules(loaded.config.entities, loaded.version),
         compileRules(proposed.config.entities, proposed.version), fieldsBySystem, { sinceMs, maxExamples: options.examples ?? 10 });
