@@ -4,6 +4,8 @@ import { Counter, Gauge, Registry } from 'prom-client';
 export interface MetricProbes {
   lagSeconds(): Record<string, number>;
   retainedBytes(): Promise<Record<string, number | null>>;
+  /** Messages behind the newest offsets, per system captured through Kafka (consumer-group lag). */
+  consumerLag?(): Promise<Record<string, number | null>>;
   outboxDepth(): Promise<number>;
   deadLettersOpen(): Promise<number>;
   /**
@@ -46,6 +48,18 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
       for (const [system, bytes] of Object.entries(await probes.retainedBytes())) if (bytes !== null) this.set({ system }, bytes);
     },
   });
+  if (probes.consumerLag) {
+    const consumerLag = probes.consumerLag;
+    new Gauge({
+      name: 'tandem_kafka_consumer_lag_messages',
+      help: 'Messages on the partitions this instance owns that it has not yet consumed (Debezium over Kafka)',
+      labelNames: ['system'],
+      registers: [registry],
+      async collect() {
+        for (const [system, lag] of Object.entries(await consumerLag())) if (lag !== null) this.set({ system }, lag);
+      },
+    });
+  }
   new Gauge({
     name: 'tandem_outbox_depth',
     help: 'Apply tasks waiting or in flight',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import pg from 'pg';
-import { emitMysqlMark, type ChangeSource } from '../capture';
+import { emitMysqlMark, type ChangeSource, type SourceStats } from '../capture';
 import { compileRules } from '../conflict';
 import { readAllSecrets, readSecret, type LoadedConfig } from '../config';
 import { errorMessage } from '../errors';
@@ -39,12 +39,23 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
 
   const prom = createMetrics({
     lagSeconds: () => metrics.lagSeconds(),
-    retainedBytes: async () => Object.fromEntries(await Promise.all([...sources].map(async ([s, src]) => [s, src ? (await src.stats()).retainedBytes : null] as const))),
+    retainedBytes: async () => Object.fromEntries(Object.entries(await sourceStats()).map(([s, stats]) => [s, stats?.retainedBytes ?? null])),
+    consumerLag: async () => Object.fromEntries(Object.entries(await sourceStats()).map(([s, stats]) => [s, stats?.lagMessages ?? null])),
     outboxDepth: () => outboxDepth(store, schema),
     deadLettersOpen: () => openDeadLetters(store, schema),
     deadLetterAging: () => deadLetterAging(store, schema),
   });
   const metrics = new PipelineMetrics(prom);
+
+  // One stats call per source per scrape, shared by the gauges that read it.
+  let statsMemo: { at: number; value: Promise<Record<string, SourceStats | null>> } | null = null;
+  function sourceStats(): Promise<Record<string, SourceStats | null>> {
+    if (!statsMemo || Date.now() - statsMemo.at > 1000) {
+      const value = Promise.all([...sources].map(async ([s, src]) => [s, src ? await src.stats().catch(() => null) : null] as const)).then(Object.fromEntries);
+      statsMemo = { at: Date.now(), value };
+    }
+    return statsMemo.value;
+  }
   const retry: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: config.pipeline.maxAttempts };
   const abort = new AbortController();
   const { signal } = abort;

@@ -12,6 +12,7 @@ describe('/metrics, /healthz, /readyz', () => {
     const metrics = createMetrics({
       lagSeconds: () => ({ erp: 1.5, crm: 0.25 }),
       retainedBytes: async () => ({ erp: 4096, crm: null }),
+      consumerLag: async () => ({ erp: null, crm: 42 }),
       outboxDepth: async () => 7,
       deadLettersOpen: async () => 2,
     });
@@ -27,6 +28,8 @@ describe('/metrics, /healthz, /readyz', () => {
     expect(text).toContain('tandem_events_total{stage="captured",system="erp"} 10');
     expect(text).toContain('tandem_conflicts_total{entity="customer",decision="rejected"} 1');
     expect(text).toContain('tandem_apply_tasks_total{target="crm",outcome="applied"} 3');
+    expect(text).toContain('tandem_kafka_consumer_lag_messages{system="crm"} 42');
+    expect(text).not.toContain('tandem_kafka_consumer_lag_messages{system="erp"}');
     expect(text).toContain('tandem_outbox_depth 7');
     expect(text).toContain('tandem_dead_letters_open 2');
 
