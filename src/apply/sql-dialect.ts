@@ -17,6 +17,8 @@ export interface PoolOptions {
   type: SqlType;
   connectionString: string;
   origin: string;
+  /** MySQL/MariaDB: `SET SESSION server_id` to this on every connection, so capture can tell tandem's writes. */
+  echoServerId?: number;
   poolSize: number;
 }
 
@@ -101,7 +103,11 @@ async function ensureOrigin(conn: pg.Client, name: string): Promise<void> {
  * MySQL and MariaDB have no replication origin a session can tag its binlog
  * events with (`sql_log_bin = 0` would hide tandem's writes from every other
  * replica too). Echoes of writes to them are recognised by the fingerprints
- * the outbox worker stores through `Dedup.rememberWrite`.
+ * the outbox worker stores through `Dedup.rememberWrite`. On MariaDB a session
+ * may set its own server_id, which every binlog event it writes carries (what
+ * MariaDB's replication avoids loops with): with `echoServerId` each pooled
+ * connection does so, and the native binlog source marks the events with that
+ * server id as tandem's (see BinlogDecoder).
  */
 function mysqlPool(options: PoolOptions): Knex {
   return knex({
@@ -119,7 +125,10 @@ function mysqlPool(options: PoolOptions): Knex {
       max: options.poolSize,
       afterCreate: (conn: MysqlCallbackConnection, done: (error: Error | null, conn: MysqlCallbackConnection) => void) => {
         // TIMESTAMP columns convert through the session zone: UTC keeps instants instants.
-        conn.query(`SET time_zone = '+00:00'`, (error) => done(error, conn));
+        conn.query(`SET time_zone = '+00:00'`, (error) => {
+          if (error || options.echoServerId === undefined) return done(error, conn);
+          conn.query(`SET SESSION server_id = ${Math.trunc(options.echoServerId)}`, (error2) => done(error2, conn));
+        });
       },
     },
   });

@@ -28,6 +28,8 @@ export interface SqlTargetOptions {
   connectionString: string;
   /** Replication origin tagging tandem's writes (PostgreSQL). */
   origin: string;
+  /** MariaDB: the session server_id tandem's connections write the binlog with (see `apply.echoServerId`). */
+  echoServerId?: number;
   /** Write a field only if the target still holds the value tandem expects there. */
   conditional: boolean;
   poolSize: number;

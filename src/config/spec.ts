@@ -38,8 +38,19 @@ const applySettings = z
   .object({
     /** Writes are conditional on the values tandem last saw (needed when the target is also captured). */
     conditional: z.boolean().optional(),
-    /** Replication origin name tagging tandem's own writes (PostgreSQL), so their echoes are recognised. */
+    /** Replication origin name tagging tandem's own writes (PostgreSQL; on MariaDB, with `echoServerId`), so their echoes are recognised. */
     origin: identifier.default('tandem'),
+    /**
+     * MariaDB targets (`type: mysql`): every pooled connection runs
+     * `SET SESSION server_id = <echoServerId>` (the user needs SUPER, or
+     * BINLOG REPLAY on MariaDB 10.5.2 and later), so the binlog events of
+     * tandem's writes carry this server id; when the system is also captured
+     * natively, capture marks them with `origin` and the pipeline drops their
+     * echoes. Must differ from the server's own server_id and from
+     * `capture.serverId`. Not for MySQL, whose server_id has no session scope
+     * (the SET fails there).
+     */
+    echoServerId: z.number().int().min(1).max(4_294_967_295).optional(),
     /** Connections to the target. */
     poolSize: z.number().int().min(1).default(4),
   })
@@ -175,6 +186,10 @@ const systemSpec = z
   })
   .strict()
   .transform((system, ctx) => {
+    if (system.apply.echoServerId !== undefined && system.type !== 'mysql') {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['apply', 'echoServerId'], message: 'echoServerId applies to type: mysql systems only' });
+      return z.NEVER;
+    }
     if (system.capture === undefined) return { ...system, capture: undefined };
     if (system.type === 'rest') {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['capture'], message: 'a rest system is a target only: it cannot be captured' });
@@ -183,6 +198,10 @@ const systemSpec = z
     const parsed = CAPTURE_SPECS[system.type].safeParse(system.capture);
     if (!parsed.success) {
       for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['capture', ...issue.path] } as z.IssueData);
+      return z.NEVER;
+    }
+    if (system.type === 'mysql' && system.apply.echoServerId !== undefined && system.apply.echoServerId === (parsed.data as MysqlCaptureConfig).serverId) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['apply', 'echoServerId'], message: 'echoServerId must differ from capture.serverId (the replica id tandem reads the binlog with)' });
       return z.NEVER;
     }
     return { ...system, capture: parsed.data as PostgresCaptureConfig | MysqlCaptureConfig | SqlserverCaptureConfig };

@@ -54,6 +54,7 @@ export function createTargets(config: TandemConfig, env: NodeJS.ProcessEnv, logg
       type: spec.type,
       connectionString: systemUrl(config, system, env),
       origin: spec.apply.origin,
+      echoServerId: spec.type === 'mysql' ? spec.apply.echoServerId : undefined,
       // A target that is also captured may change under us: write only what we last saw.
       conditional: spec.apply.conditional ?? (spec.capture !== undefined || spec.debezium !== undefined),
       poolSize: spec.apply.poolSize,
@@ -146,6 +147,8 @@ export function sourceFactory(config: TandemConfig, system: string, registry: Ma
       system,
       connectionString: systemUrl(config, system, env),
       serverId: capture.serverId,
+      // tandem's own writes to this system carry this server id: their events are marked with its origin.
+      echo: spec.apply.echoServerId === undefined ? undefined : { serverId: spec.apply.echoServerId, origin: spec.apply.origin },
       tables: registry.tablesOf(system),
       heartbeatMs: capture.heartbeatMs,
       snapshot: capture.snapshot,

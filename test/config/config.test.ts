@@ -43,6 +43,16 @@ describe('configuration', () => {
     expect(() => parseConfig(mysqlCapture, 'bad.yaml', {})).toThrow(/systems\.crm\.capture(\.serverId)? \(line \d+\)/);
   });
 
+  it('apply.echoServerId: for mysql systems, distinct from the capture server id', () => {
+    const withEcho = (crm: string) => base.replace('url: { file: crm-url.txt }', `url: { file: crm-url.txt }\n${crm}`);
+    const { config } = parseConfig(withEcho('    capture: { serverId: 7 }\n    apply: { echoServerId: 8 }'), 'echo.yaml', {});
+    expect(config.systems.crm!.apply.echoServerId).toBe(8);
+    expect(config.systems.erp!.apply.echoServerId).toBeUndefined();
+    expect(() => parseConfig(withEcho('    capture: { serverId: 7 }\n    apply: { echoServerId: 7 }'), 'same.yaml', {})).toThrow(/systems\.crm\.apply\.echoServerId/);
+    const onPostgres = base.replace('capture: { slot: s_erp, publication: p_erp }', 'capture: { slot: s_erp, publication: p_erp }\n    apply: { echoServerId: 8 }');
+    expect(() => parseConfig(onPostgres, 'pg.yaml', {})).toThrow(/systems\.erp\.apply\.echoServerId/);
+  });
+
   it('a rules version is the hash of the file: any edit changes it', () => {
     expect(parseConfig(base, 'a.yaml', {}).version).toBe(parseConfig(base, 'b.yaml', {}).version);
     expect(parseConfig(`${base}\n# comment`, 'a.yaml', {}).version).not.toBe(parseConfig(base, 'a.yaml', {}).version);

@@ -4,7 +4,8 @@
  * (the end of the previous group: positions name it, see position.ts),
  * numbers the captured rows of each transaction, recognises heartbeats and,
  * right after a restart, skips the rows of the first transaction that were
- * already delivered. Pure: no I/O, so it is unit-tested with hand-built events.
+ * already delivered, and marks tandem's own writes (their events' server id
+ * is the configured echo server id) with its origin. Pure: no I/O, so it is unit-tested with hand-built events.
  */
 import { correlationIdOf, type ChangeEvent, type Op, type Row } from '../change-event';
 import { DecodeError } from '../../errors';
@@ -24,6 +25,12 @@ export interface BinlogEvent {
   timestamp: number;
   nextPosition: number;
   gtid?: string;
+  /**
+   * The event header's server id: who wrote the event group. zongji 0.9 keeps it
+   * on MariaDB GTID events only (every event of a group has the same); taken
+   * from any event that carries it.
+   */
+  serverId?: number;
   /** Rotate */
   binlogName?: string;
   position?: number;
@@ -43,6 +50,8 @@ export interface DecoderContext {
   tables: ReadonlyMap<string, TableInfo>;
   /** Where the stream starts, and what of its first transaction was delivered already. */
   resume: ResumePoint;
+  /** Event groups written with this server id are tandem's own: their events carry `origin`. */
+  echo?: { serverId: number; origin: string };
   now?: () => number;
 }
 
@@ -54,6 +63,8 @@ export type Decoded =
 interface OpenTransaction {
   start: BinlogPoint;
   gtid: string | null;
+  /** Header server id of the group, when known. */
+  serverId: number | null;
   nextIndex: number;
   emitted: ChangeEvent[];
   heartbeat: boolean;
@@ -93,7 +104,7 @@ export class BinlogDecoder {
       case 'MariadbGtid':
       case 'Gtid':
       case 'AnonymousGtid':
-        this.open(event.gtid ?? null, true);
+        this.open(event, true);
         return [];
       case 'Query':
         return this.query(event);
@@ -110,18 +121,24 @@ export class BinlogDecoder {
     }
   }
 
-  private open(gtid: string | null, fromGtidEvent: boolean): OpenTransaction {
-    if (this.tx && !fromGtidEvent) return this.tx;
+  private open(event: BinlogEvent, fromGtidEvent: boolean): OpenTransaction {
+    const serverId = typeof event.serverId === 'number' ? event.serverId : null;
+    if (this.tx && !fromGtidEvent) {
+      if (serverId !== null) this.tx.serverId = serverId;
+      return this.tx;
+    }
     // A GTID event always begins a new group; one still open (a DDL has no commit marker
     // on some servers) ended before it — without rows of ours, or its commit would have closed it.
-    this.tx = { start: { fileNumber: this.fileNumber, pos: this.boundary }, gtid, nextIndex: 0, emitted: [], heartbeat: false };
+    this.tx = {
+      start: { fileNumber: this.fileNumber, pos: this.boundary }, gtid: event.gtid ?? null, serverId, nextIndex: 0, emitted: [], heartbeat: false,
+    };
     return this.tx;
   }
 
   private query(event: BinlogEvent): Decoded[] {
     const text = (event.query ?? '').trim();
     if (/^BEGIN\b/i.test(text)) {
-      if (!this.tx) this.open(event.gtid ?? null, false);
+      if (!this.tx) this.open(event, false);
       return [];
     }
     if (TX_CONTROL.test(text) && this.tx) return [];
@@ -145,7 +162,7 @@ export class BinlogDecoder {
   private rows(event: BinlogEvent, op: 'c' | 'u' | 'd'): Decoded[] {
     const map = event.tableId === undefined ? undefined : event.tableMap?.[event.tableId];
     if (!map) throw new DecodeError(`binlog rows event for table id ${event.tableId} without its table map`);
-    const tx = this.open(event.gtid ?? null, false);
+    const tx = this.open(event, false);
     if (map.tableName === HEARTBEAT_TABLE) {
       tx.heartbeat = true;
       return [];
@@ -201,6 +218,7 @@ export class BinlogDecoder {
     const index = tx.nextIndex++;
     if (this.skip && samePoint(this.skip.start, tx.start) && index <= this.skip.through) return [];
     const position = streamPosition(tx.start, index);
+    const echo = this.ctx.echo;
     const changeEvent: ChangeEvent = {
       op,
       before,
@@ -213,8 +231,9 @@ export class BinlogDecoder {
         // The binlog event header has whole seconds: the commit time is only known to the second.
         commitTimeMs: event.timestamp,
         snapshot: 'false',
-        // The binlog does not say who wrote a row: tandem's own writes are recognised by apply-side fingerprints.
-        origin: null,
+        // The binlog names no writer, only a server id: tandem's apply connections set theirs to the
+        // echo server id (MariaDB), so those events are its own. Others are recognised by apply-side fingerprints.
+        origin: echo !== undefined && tx.serverId === echo.serverId ? echo.origin : null,
       },
       tsMs: (this.ctx.now ?? Date.now)(),
       correlationId: correlationIdOf(this.ctx.system, position),

@@ -16,6 +16,12 @@ export interface MysqlSourceOptions {
   connectionString: string;
   /** Replica server id tandem registers with; unique among the server's replicas. */
   serverId: number;
+  /**
+   * Binlog events with this header server id are tandem's own writes (its
+   * apply connections `SET SESSION server_id`, see `apply.echoServerId`):
+   * their change events carry `origin`, so the pipeline drops the echoes.
+   */
+  echo?: { serverId: number; origin: string };
   /** `database.table` names to capture (the mapping's schema is the MySQL database). */
   tables: string[];
   /** Heartbeat interval (a row written to `tandem_heartbeat`); 0 disables heartbeats. */

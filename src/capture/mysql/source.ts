@@ -9,8 +9,11 @@
  * for `stats()`; durability is the pipeline's checkpoint, saved with each batch.
  *
  * Echoes: the binlog does not carry the writing user or a replication origin,
- * so events come out with `origin: null`; tandem's own writes to a MySQL
- * target are recognised by the apply side's fingerprints (Dedup.rememberWrite /
+ * only the server id of each event group. With `echo` set (MariaDB: tandem's
+ * apply connections `SET SESSION server_id`, see `apply.echoServerId`), events
+ * of that server id carry the echo origin and the pipeline drops them; other
+ * events come out with `origin: null`, and tandem's own writes are then
+ * recognised by the apply side's fingerprints (Dedup.rememberWrite /
  * isEchoWrite in src/apply/dedup).
  */
 import ZongJi from '@vlasky/zongji';
@@ -213,7 +216,7 @@ class MysqlSource implements ChangeSource {
 
   private stream(queue: BatchQueue, tables: Map<string, TableInfo>, start: ResumePoint, fileName: string, heartbeatDb: string): void {
     const o = this.options;
-    const decoder = new BinlogDecoder({ system: this.system, tables, resume: start });
+    const decoder = new BinlogDecoder({ system: this.system, tables, resume: start, echo: o.echo });
     const push = (batch: ChangeBatch) => {
       queue.push({ batch, flushLsn: null });
       if (!this.paused && queue.bufferedEvents >= 2 * o.maxBatchEvents) {

@@ -131,4 +131,23 @@ describe('binlog decoder', () => {
     decoder.decode(ev('MariadbGtid', { gtid: '0-1-1' }));
     expect(() => decoder.decode(ev('WriteRows', { tableId: 7, tableMap, rows: [{ id: 1, doc: '{bad' }] }))).toThrow(/bad JSON value.*column doc/);
   });
+
+  it("marks the rows of event groups written with the echo server id with tandem's origin", () => {
+    const decoder = new BinlogDecoder({
+      system: 's', tables: new Map([['shop.items', info]]), resume: { point: { fileNumber: 3, pos: 100 }, skipThrough: -1 }, echo: { serverId: 4242, origin: 'tandem' },
+    });
+    const group = (start: number, id: number, serverId: number): BinlogEvent[] => [
+      ev('MariadbGtid', { gtid: `0-${serverId}-${id}`, serverId, nextPosition: start + 40 }),
+      ev('WriteRows', { tableId: 7, tableMap, rows: [{ id, doc: null }], nextPosition: start + 200 }),
+      ev('Xid', { xid: id, nextPosition: start + 300 }),
+    ];
+    const events = [...group(100, 1, 4242), ...group(400, 2, 1), ...group(700, 3, 4242)]
+      .flatMap((e) => decoder.decode(e))
+      .flatMap((d) => (d.kind === 'event' ? [d.event] : []));
+    expect(events.map((e) => [e.after!.id, e.source.origin])).toEqual([[1, 'tandem'], [2, null], [3, 'tandem']]);
+
+    // Without an echo server id configured, nothing is marked.
+    const plain = new BinlogDecoder({ system: 's', tables: new Map([['shop.items', info]]), resume: { point: { fileNumber: 3, pos: 100 }, skipThrough: -1 } });
+    expect(group(100, 1, 4242).flatMap((e) => plain.decode(e)).flatMap((d) => (d.kind === 'event' ? [d.event.source.origin] : []))).toEqual([null]);
+  });
 });
