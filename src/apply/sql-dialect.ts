@@ -102,8 +102,9 @@ async function ensureOrigin(conn: pg.Client, name: string): Promise<void> {
 /*
  * MySQL and MariaDB have no replication origin a session can tag its binlog
  * events with (`sql_log_bin = 0` would hide tandem's writes from every other
- * replica too). Echoes of writes to them are recognised by the fingerprints
- * the outbox worker stores through `Dedup.rememberWrite`. On MariaDB a session
+ * replica too). Untagged echoes are resolved like any change: they carry the
+ * canonical values, so they change nothing (though a conflict can be logged if
+ * the record moved on meanwhile). On MariaDB a session
  * may set its own server_id, which every binlog event it writes carries (what
  * MariaDB's replication avoids loops with): with `echoServerId` each pooled
  * connection does so, and the native binlog source marks the events with that
@@ -147,7 +148,7 @@ const MYSQL_INSTANT_TYPES = new Set([7, 12, 17, 18]);
 /*
  * knex's `mssql` client drives tedious itself. Like MySQL, SQL Server has no
  * origin a session can tag its changes with: echoes of tandem's writes are
- * recognised by the fingerprints stored through `Dedup.rememberWrite`.
+ * resolved like any change (they carry the canonical values, so they change nothing).
  * useUTC: datetime2 values read back with their wall time in UTC fields, and
  * Date bindings (never made here) would be sent as UTC.
  */

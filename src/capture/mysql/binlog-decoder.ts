@@ -232,7 +232,7 @@ export class BinlogDecoder {
         commitTimeMs: event.timestamp,
         snapshot: 'false',
         // The binlog names no writer, only a server id: tandem's apply connections set theirs to the
-        // echo server id (MariaDB), so those events are its own. Others are recognised by apply-side fingerprints.
+        // echo server id (MariaDB), so those events are its own.
         origin: echo !== undefined && tx.serverId === echo.serverId ? echo.origin : null,
       },
       tsMs: (this.ctx.now ?? Date.now)(),

@@ -12,9 +12,9 @@
  * only the server id of each event group. With `echo` set (MariaDB: tandem's
  * apply connections `SET SESSION server_id`, see `apply.echoServerId`), events
  * of that server id carry the echo origin and the pipeline drops them; other
- * events come out with `origin: null`, and tandem's own writes are then
- * recognised by the apply side's fingerprints (Dedup.rememberWrite /
- * isEchoWrite in src/apply/dedup).
+ * events come out with `origin: null`; without `echo`, tandem's own writes
+ * come back as ordinary changes carrying the canonical values, which the
+ * resolver finds unchanged.
  */
 import ZongJi from '@vlasky/zongji';
 import type mysql from 'mysql2/promise';
