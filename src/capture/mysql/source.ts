@@ -22,7 +22,7 @@ import type { Position } from '../change-event';
 import type { ChangeBatch, ChangeSource, SourceStats } from '../source';
 import { CaptureError, DecodeError, TandemError } from '../../errors';
 import { BatchQueue } from '../postgres/batch-queue';
-import { BatchAssembler } from './batch-assembler';
+import { BatchAssembler } from '../postgres/batch-assembler';
 import { BinlogDecoder, type BinlogEvent } from './binlog-decoder';
 import { ensureHeartbeatTable, Heartbeat } from './heartbeat';
 import type { LogFn, MysqlSourceOptions } from './options';
@@ -224,7 +224,7 @@ class MysqlSource implements ChangeSource {
         this.zongji?.connection?.pause();
       }
     };
-    const assembler = new BatchAssembler(this.system, o.maxBatchEvents, push);
+    const assembler = new BatchAssembler(this.system, o.maxBatchEvents, (pending) => push(pending.batch));
     const flushSoon = () => {
       if (o.maxBatchDelayMs <= 0) return assembler.flush();
       this.flushTimer ??= setTimeout(() => {

@@ -17,7 +17,7 @@ export interface PendingBatch {
 interface Completed {
   position: Position;
   sourceTimeMs: number;
-  flushLsn: bigint;
+  flushLsn: bigint | null;
 }
 
 export class BatchAssembler {
@@ -50,10 +50,11 @@ export class BatchAssembler {
 
   /**
    * The open transaction committed. `flushLsn` is what the slot may confirm
-   * once this transaction is acknowledged. Returns false when the
-   * transaction had no events of ours at all (nothing to deliver).
+   * once this transaction is acknowledged (sources without a slot, like the
+   * MySQL binlog, pass none). Returns false when the transaction had no
+   * events of ours at all (nothing to deliver).
    */
-  commit(commitTimeMs: number, flushLsn: bigint): boolean {
+  commit(commitTimeMs: number, flushLsn: bigint | null = null): boolean {
     const last = this.events[this.events.length - 1];
     if (this.events.length === this.completeCount || !last) return false;
     this.completeCount = this.events.length;
