@@ -9,9 +9,9 @@
  * itself has discarded, nor anything older than the journal's retention.
  */
 import type { Knex } from 'knex';
-import { compileRules, resolve, type Decision, type RuleBook } from '../conflict';
+import { compileRules, type Decision, type RuleBook } from '../conflict';
 import { UsageError } from '../errors';
-import { tasksOf } from '../pipeline/resolve-stage';
+import { decideInOrder, tasksOf } from '../pipeline/resolve-stage';
 import { writableFieldsOf } from '../pipeline/runtime';
 import { appendConflicts, enqueueTasks, getRecord, lockRecords, recordMapKey, saveRecords } from '../store';
 import { compileMappings, type CanonicalChange, type CanonicalRecord } from '../transform';
@@ -141,12 +141,12 @@ export async function replayJournal(knex: Knex, schema: string, o: ReplayJournal
         const k = recordMapKey(c.entity, c.key!);
         if (!dryRecords.has(k)) dryRecords.set(k, await getRecord(knex, schema, c.entity, c.key!));
       }
-      const decided = decide(changes, dryRecords, o);
+      const decided = decideInOrder(changes, dryRecords, o);
       tally(counts, decided);
     } else {
       await knex.transaction(async (trx) => {
         const records: Map<string, CanonicalRecord | null> = await lockRecords(trx, schema, changes.map((c) => ({ entity: c.entity, key: c.key! })));
-        const decided = decide(changes, records, o);
+        const decided = decideInOrder(changes, records, o);
         await saveRecords(trx, schema, [...records.values()].filter((r): r is CanonicalRecord => r !== null));
         await appendConflicts(trx, schema, decided.flatMap(({ decision }) => decision.conflicts), o.rules.version);
         await enqueueTasks(trx, schema, decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId)));
@@ -158,15 +158,6 @@ export async function replayJournal(knex: Knex, schema: string, o: ReplayJournal
   return counts;
 }
 
-/** The resolve stage's decision for each change in order, each against the record as the previous one left it. */
-function decide(changes: CanonicalChange[], records: Map<string, CanonicalRecord | null>, o: ReplayJournalOptions): Array<{ decision: Decision; change: CanonicalChange }> {
-  return changes.map((change) => {
-    const k = recordMapKey(change.entity, change.key!);
-    const decision = resolve(records.get(k) ?? null, change, { rules: o.rules.entity(change.entity), fieldsBySystem: o.writableFields(change.entity), echo: false });
-    records.set(k, decision.record);
-    return { decision, change };
-  });
-}
 
 /** Whether the current rules know an entity (a journal may hold changes of entities since removed). */
 function configuredEntities(rules: RuleBook): (entity: string) => boolean {

@@ -63,6 +63,10 @@ export interface Decision {
   patch: Operation[];
   conflicts: ConflictEntry[];
   writes: PlannedWrite[];
-  /** True when the change was a redelivery or an echo and changed nothing. */
-  skipped: false | 'redelivered' | 'echo' | 'stale';
+  /**
+   * `redelivered`: the record already has this position from this system, so
+   * the change was resolved before and changes nothing. (Echoes of tandem's
+   * own writes never get here: the resolve stage drops them by origin.)
+   */
+  skipped: false | 'redelivered';
 }

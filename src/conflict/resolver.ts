@@ -10,8 +10,6 @@ export interface ResolveContext {
   rules: EntityRules;
   /** Canonical fields each system maps for this entity (systems that can be written). */
   fieldsBySystem: ReadonlyMap<string, ReadonlySet<string>>;
-  /** The change is tandem's own write coming back through the source's stream. */
-  echo: boolean;
 }
 
 /**
@@ -30,7 +28,6 @@ export function resolve(current: CanonicalRecord | null, change: CanonicalChange
 
   const next = cloneRecord(record);
   next.positions[system] = position;
-  if (ctx.echo) return { ...unchanged(next, 'echo') };
 
   return change.kind === 'delete' ? resolveDelete(record, next, change, ctx) : resolveUpsert(record, next, change, ctx);
 }
@@ -262,7 +259,7 @@ function provenanceOf(change: CanonicalChange) {
   return { system: change.system, commitTimeMs: source.commitTimeMs, position: source.position, correlationId: change.event.correlationId };
 }
 
-function unchanged(record: CanonicalRecord, skipped: 'redelivered' | 'echo'): Decision {
+function unchanged(record: CanonicalRecord, skipped: 'redelivered'): Decision {
   return { record, patch: [], conflicts: [], writes: [], skipped };
 }
 

@@ -52,7 +52,7 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     // After the locks: a record's journal rows then come in the order its changes were resolved.
     if (deps.journal !== false) await appendJournal(trx, deps.schema, fresh);
     const locked = new Map(records);
-    const decided = decideAll(fresh, records, deps);
+    const decided = decideInOrder(fresh, records, deps);
     const decisions = decided.map((d) => d.decision);
     // A record every change of which was a redelivery is still the one read: nothing to write.
     const touched = [...records].filter(([mapKey, record]) => record !== locked.get(mapKey) || record.version === 0).map(([, record]) => record);
@@ -166,19 +166,25 @@ async function resolveKeys(changes: CanonicalChange[], crosswalk: KnexCrosswalk)
   }
 }
 
-function decideAll(changes: CanonicalChange[], records: Map<string, CanonicalRecord>, deps: ResolveStageDeps): Array<{ decision: Decision; change: CanonicalChange }> {
-  const decisions: Array<{ decision: Decision; change: CanonicalChange }> = [];
-  for (const change of changes) {
+/**
+ * The decision for each change in order, each against the record as the
+ * previous one left it (the map is updated as it goes). Shared with
+ * `tandem replay`, which feeds journalled changes through the same path.
+ */
+export function decideInOrder(
+  changes: CanonicalChange[],
+  records: Map<string, CanonicalRecord | null>,
+  deps: Pick<ResolveStageDeps, 'rules' | 'writableFields'>,
+): Array<{ decision: Decision; change: CanonicalChange }> {
+  return changes.map((change) => {
     const mapKey = recordMapKey(change.entity, change.key!);
     const decision = resolve(records.get(mapKey) ?? null, change, {
       rules: deps.rules.entity(change.entity),
       fieldsBySystem: deps.writableFields(change.entity),
-      echo: false,
     });
     records.set(mapKey, decision.record);
-    decisions.push({ decision, change });
-  }
-  return decisions;
+    return { decision, change };
+  });
 }
 
 /** The outbox tasks that carry out a decision's planned writes (also used by `tandem conflicts resolve`). */

@@ -29,7 +29,7 @@ function run(specs: ChangeSpec[]): { record: CanonicalRecord; decisions: Decisio
   let record: CanonicalRecord | null = null;
   const decisions: Decision[] = [];
   for (const spec of specs) {
-    const decision = resolve(record, change({ entity: 'sales_order', key: 'erp:1', ...spec }), { rules, fieldsBySystem, echo: false });
+    const decision = resolve(record, change({ entity: 'sales_order', key: 'erp:1', ...spec }), { rules, fieldsBySystem });
     decisions.push(decision);
     record = decision.record;
   }

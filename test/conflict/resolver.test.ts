@@ -22,7 +22,7 @@ const fieldsBySystem = new Map([
   ['erp', new Set(['name', 'email', 'credit_limit'])],
   ['crm', new Set(['name', 'email', 'credit_limit', 'note'])],
 ]);
-const ctx = { rules, fieldsBySystem, echo: false };
+const ctx = { rules, fieldsBySystem };
 
 function run(specs: ChangeSpec[], start: CanonicalRecord | null = null): { record: CanonicalRecord | null; decisions: Decision[] } {
   let record = start;

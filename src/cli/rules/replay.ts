@@ -70,7 +70,7 @@ export async function simulate(
 function step(records: Map<string, CanonicalRecord>, change: CanonicalChange, rules: RuleBook, fieldsBySystem: FieldsBySystem): Map<string, FieldVerdict> {
   const mapKey = `${change.entity}\u0000${change.key}`;
   const existing = records.get(mapKey) ?? null;
-  const decision = resolve(existing, change, { rules: rules.entity(change.entity), fieldsBySystem: fieldsBySystem(change.entity), echo: false });
+  const decision = resolve(existing, change, { rules: rules.entity(change.entity), fieldsBySystem: fieldsBySystem(change.entity) });
   records.set(mapKey, decision.record);
   return verdicts(decision, change, existing !== null && existing.version > 0 && !existing.deleted);
 }
