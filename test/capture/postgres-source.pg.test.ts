@@ -99,7 +99,7 @@ describe('postgres pgoutput source', () => {
     let writing = true;
     let written = 250;
     const writer = withClient(url, async (c) => {
-      // Bounded, but far beyond what a slow slot creation under load lets through.
+      // Bounded (ids stay below the 1,000,000 used later), but far beyond what a slow slot creation under load lets through.
       while (writing && written < 20_000) await c.query('INSERT INTO t1 VALUES ($1, $2)', [++written, 'w']);
     });
     const consumer = open(new Consumer(sourceOptions(url, { tables: ['public.t1'], snapshot: 'initial', maxBatchEvents: 40 }), true));
@@ -125,12 +125,12 @@ describe('postgres pgoutput source', () => {
       tables: ['public.t1', 'public.t2'], snapshot: 'initial', maxBatchEvents: 40, snapshotted: new Set(['public.t1']),
     }), true));
     await waitFor(() => again.batches.some((b) => b.completedSnapshots?.includes('public.t2')), { message: 't2 snapshot never completed' });
-    await sql(url, `INSERT INTO t2 VALUES (96, 'new')`, `INSERT INTO t1 VALUES (1000, 'new')`);
+    await sql(url, `INSERT INTO t2 VALUES (96, 'new')`, `INSERT INTO t1 VALUES (1000000, 'new')`);
     await again.waitForEvents(97);
     const t2 = again.events.filter((e) => e.source.table === 't2');
     expect(t2.filter((e) => e.op === 'r').length).toBe(95);
     expect(t2.filter((e) => e.op === 'c').map((e) => e.after!.id)).toEqual([96]);
-    expect(again.events.filter((e) => e.source.table === 't1').map((e) => `${e.op}${e.after!.id}`)).toEqual(['c1000']);
+    expect(again.events.filter((e) => e.source.table === 't1').map((e) => `${e.op}${e.after!.id}`)).toEqual(['c1000000']);
   });
 
   it('resumes after a restart exactly after the acknowledged position', async () => {
