@@ -67,10 +67,21 @@ export class ConversionError extends TandemError {
   override readonly code: string = 'VALUE_UNCONVERTIBLE';
 }
 
-/** A source (replication stream, consumer) failed; reconnecting may help. */
+/**
+ * A source (replication stream, consumer) failed. Reconnecting helps unless
+ * the source cannot work as configured (binary log off, changes purged, a
+ * capture instance missing): those are thrown with `retriable: false`, and a
+ * wrapped driver error is as retriable as `classifyFailure` says its cause is.
+ */
 export class CaptureError extends TandemError {
-  override readonly code: string = 'CAPTURE_FAILED';
-  override readonly retriable: boolean = true;
+  override readonly code: string;
+  override readonly retriable: boolean;
+
+  constructor(message: string, context: ErrorContext = {}, options: { cause?: unknown; retriable?: boolean } = {}) {
+    super(message, context, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retriable = options.retriable ?? (options.cause === undefined || classifyFailure(options.cause) !== 'permanent');
+    this.code = this.retriable ? 'CAPTURE_FAILED' : 'CAPTURE_UNUSABLE';
+  }
 }
 
 /**
@@ -139,22 +150,107 @@ export class ChainBrokenError extends TandemError {
   override readonly code: string = 'CONFLICT_LOG_TAMPERED';
 }
 
-export function isRetriable(error: unknown): boolean {
-  if (error instanceof TandemError) return error.retriable;
-  return isTransientNetworkError(error);
+/**
+ * The one classification of failures every stage uses:
+ * - `transient`: trying again can help (a lost connection, a deadlock, a server restarting, Redis away);
+ * - `permanent`: it cannot, until a person changes something (missing table, no privilege, binary log off);
+ * - `config`: tandem's own configuration is wrong;
+ * - `unknown`: nothing says which; stages retry a bounded number of times, then treat it as permanent.
+ */
+export type FailureKind = 'transient' | 'permanent' | 'config' | 'unknown';
+
+export function classifyFailure(error: unknown): FailureKind {
+  if (error instanceof ConfigError || error instanceof UsageError) return 'config';
+  if (error instanceof TandemError) return error.retriable ? 'transient' : 'permanent';
+  if (isTransient(error)) return 'transient';
+  if (isPermanentDriverError(error)) return 'permanent';
+  return 'unknown';
 }
 
+/** Whether trying again can help: tandem's errors say so themselves; driver errors are classified. */
+export function isRetriable(error: unknown): boolean {
+  if (error instanceof TandemError) return error.retriable;
+  return isTransient(error);
+}
+
+/** Node socket errors, mysql2 protocol and server errors, ioredis connection errors. */
 const TRANSIENT_CODES = new Set([
-  'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH',
-  // PostgreSQL: serialization failure, deadlock, admin shutdown, cannot connect now, too many connections
-  '40001', '40P01', '57P01', '57P03', '53300',
-  // MySQL/MariaDB: lock wait timeout, deadlock, gone away, lost connection
-  'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'PROTOCOL_CONNECTION_LOST',
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND',
+  'PROTOCOL_CONNECTION_LOST', 'PROTOCOL_SEQUENCE_TIMEOUT', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK',
+  'ER_CON_COUNT_ERROR', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED', 'ER_QUERY_INTERRUPTED',
 ]);
 
-function isTransientNetworkError(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && TRANSIENT_CODES.has(code);
+/** MySQL/MariaDB error numbers for the same, when `code` is not set. */
+const TRANSIENT_ERRNOS = new Set([1040, 1053, 1205, 1213, 1317, 1927, 2002, 2003, 2006, 2013]);
+
+/**
+ * PostgreSQL SQLSTATEs: connection exceptions (08), insufficient resources
+ * (53), operator intervention such as shutdown or statement timeout (57),
+ * system errors (58), serialization failure and deadlock, lock not available.
+ */
+function pgTransient(state: string): boolean {
+  return /^(08|53|57|58)/.test(state) || state === '40001' || state === '40P01' || state === '55P03';
+}
+
+/**
+ * PostgreSQL SQLSTATEs that no retry fixes: invalid authorisation (28),
+ * syntax or access rule violations such as an undefined table or a missing
+ * privilege (42), object not in prerequisite state such as wal_level (55),
+ * except lock-not-available (55P03, transient above).
+ */
+function pgPermanent(state: string): boolean {
+  return /^(28|42|55)/.test(state) && state !== '55P03';
+}
+
+/** MySQL/MariaDB: access denied, unknown table/column/database, binlog purged or unreadable. */
+const PERMANENT_ERRNOS = new Set([1044, 1045, 1049, 1054, 1142, 1146, 1227, 1236]);
+
+/**
+ * SQL Server error numbers (tedious `number`, on the error or its
+ * `originalError`): deadlock victim 1205, lock timeout 1222, timeout -2,
+ * database/server unavailable or failing over (4060, 40197, 40501, 40613,
+ * 49918–49920, 10928, 10929), transport (233, 10053, 10054, 10060, 64).
+ * Constraint violations (2627, 2601, 547) and everything else are not.
+ */
+const SQLSERVER_TRANSIENT_NUMBERS = new Set([1205, 1222, -2, 4060, 40197, 40501, 40613, 49918, 49919, 49920, 10928, 10929, 233, 10053, 10054, 10060, 64]);
+
+/** tedious/mssql error codes of lost connections and timeouts. */
+const SQLSERVER_TRANSIENT_CODES = new Set(['ESOCKET', 'ECONNCLOSED', 'ETIMEOUT', 'ENOTOPEN']);
+
+/** A SQL Server error number, wherever tedious, mssql or knex put it. */
+export function sqlServerErrorNumber(error: unknown): number | undefined {
+  const e = error as { number?: unknown; info?: { number?: unknown }; originalError?: { number?: unknown; info?: { number?: unknown } } } | null;
+  if (!e || typeof e !== 'object') return undefined;
+  for (const n of [e.number, e.info?.number, e.originalError?.number, e.originalError?.info?.number]) if (typeof n === 'number') return n;
+  return undefined;
+}
+
+/**
+ * Messages of errors that carry no code: pg closes the socket; the knex pool
+ * times out; ioredis gives up on a command while Redis is away.
+ */
+const TRANSIENT_MESSAGE =
+  /Connection terminated|terminating connection|Knex: Timeout acquiring a connection|connect ETIMEDOUT|socket hang up|Connection is closed|Stream isn't writeable|max retries per request|Reached the max retries/i;
+
+/** Whether a driver, socket or client error is one that trying again can fix. */
+export function isTransient(error: unknown): boolean {
+  if (error instanceof AggregateError && error.errors.some(isTransient)) return true;
+  const e = error as { code?: unknown; errno?: unknown; name?: unknown; message?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && (TRANSIENT_CODES.has(e.code) || (/^[0-9A-Z]{5}$/.test(e.code) && pgTransient(e.code)))) return true;
+  if (typeof e.errno === 'number' && TRANSIENT_ERRNOS.has(e.errno)) return true;
+  if (e.name === 'KnexTimeoutError' || e.name === 'MaxRetriesPerRequestError') return true;
+  if (typeof e.code === 'string' && SQLSERVER_TRANSIENT_CODES.has(e.code)) return true;
+  const number = sqlServerErrorNumber(error);
+  if (number !== undefined && SQLSERVER_TRANSIENT_NUMBERS.has(number)) return true;
+  return typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message);
+}
+
+function isPermanentDriverError(error: unknown): boolean {
+  const e = error as { code?: unknown; errno?: unknown } | null;
+  if (!e || typeof e !== 'object') return false;
+  if (typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) && pgPermanent(e.code)) return true;
+  return typeof e.errno === 'number' && PERMANENT_ERRNOS.has(e.errno);
 }
 
 export function errorMessage(error: unknown): string {

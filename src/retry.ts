@@ -17,6 +17,31 @@ export function backoffDelay(policy: RetryPolicy, attempt: number, random: () =>
   return Math.round(ceiling * random());
 }
 
+/**
+ * The backoff of a loop that keeps going (a source, an apply stage): each
+ * failure waits longer, up to the policy's ceiling; progress resets it.
+ */
+export class Backoff {
+  private failures = 0;
+
+  constructor(private readonly policy: RetryPolicy) {}
+
+  /** Counts a failure and returns how long to wait before trying again. */
+  next(): number {
+    this.failures++;
+    return backoffDelay(this.policy, this.failures);
+  }
+
+  /** Failures since the last progress. */
+  get count(): number {
+    return this.failures;
+  }
+
+  reset(): void {
+    this.failures = 0;
+  }
+}
+
 export interface RetryHooks {
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   signal?: AbortSignal;

@@ -8,7 +8,12 @@ export interface RedisDedupOptions {
   /** Prepended to every key, e.g. `tandem:`. */
   keyPrefix?: string;
   ttlSeconds?: number;
+  /** Told when the connection becomes usable (`up`) and when it is lost (with the client's reason). */
+  onConnection?: (up: boolean, reason: string | null) => void;
 }
+
+/** Longest wait between two reconnection attempts. */
+const MAX_RECONNECT_DELAY_MS = 5_000;
 
 /**
  * Dedup in Redis, shared by every tandem instance of a consumer group. Marks
@@ -20,10 +25,63 @@ export class RedisDedup implements Dedup {
   private readonly prefix: string;
   private readonly ttl: number;
 
+  private lastError: string | null = null;
+  private closing = false;
+
+  /**
+   * Reconnects forever with backoff. Commands are not queued while the
+   * connection is down (`enableOfflineQueue: false`): they fail at once, so
+   * the caller can fall back instead of waiting (see FailoverDedup).
+   */
   constructor(options: RedisDedupOptions) {
-    this.redis = new Redis(options.url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+    this.redis = new Redis(options.url, {
+      lazyConnect: false,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy: (times) => Math.min(MAX_RECONNECT_DELAY_MS, 100 * 2 ** Math.min(times, 6)),
+    });
+    // Without an 'error' listener ioredis prints "Unhandled error event" lines on every failed attempt.
+    this.redis.on('error', (error: Error & { code?: string }) => {
+      this.lastError = error.code ?? error.message;
+    });
+    this.redis.on('ready', () => {
+      this.lastError = null;
+      options.onConnection?.(true, null);
+    });
+    this.redis.on('close', () => {
+      if (!this.closing) options.onConnection?.(false, this.lastError ?? 'connection closed');
+    });
     this.prefix = options.keyPrefix ?? 'tandem:';
     this.ttl = options.ttlSeconds ?? DEFAULT_DEDUP_TTL_SECONDS;
+  }
+
+  /** Whether commands can be sent now. */
+  get connected(): boolean {
+    return this.redis.status === 'ready';
+  }
+
+  /** The client's last connection error (a code such as ECONNREFUSED), null once connected. */
+  get lastErrorText(): string | null {
+    return this.lastError;
+  }
+
+  /** Waits up to `ms` for the first connection; false if Redis did not answer in time. */
+  async waitUntilReady(ms: number): Promise<boolean> {
+    if (this.connected) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(false), ms);
+      const onReady = () => finish(true);
+      this.redis.once('ready', onReady);
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        this.redis.off('ready', onReady);
+        resolve(ok);
+      };
+    });
+  }
+
+  get ttlSeconds(): number {
+    return this.ttl;
   }
 
   async seenEvents(ids: string[]): Promise<Set<string>> {
@@ -63,7 +121,9 @@ export class RedisDedup implements Dedup {
   }
 
   async close(): Promise<void> {
-    await this.redis.quit();
+    this.closing = true;
+    if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
+    else this.redis.disconnect();
   }
 
   private eventKey(id: string): string {

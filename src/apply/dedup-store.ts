@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import type { Row } from '../capture';
 import type { Dedup } from './dedup';
-import { rowFingerprint } from './dedup-fingerprint';
+import { DEFAULT_DEDUP_TTL_SECONDS, rowFingerprint } from './dedup-fingerprint';
 
 export interface StoreDedupOptions {
   /** The state store's knex (owned by the caller: `close()` leaves it open). */
@@ -15,7 +15,8 @@ const CHUNK = 1000;
 
 /**
  * Dedup in the state store's `dedup` table, for running without Redis (the
- * embedded demo). Nothing expires by itself: call `prune`.
+ * embedded demo), and while Redis is away (FailoverDedup). Nothing expires by
+ * itself: the pipeline's housekeeping calls `prune`.
  */
 export class StoreDedup implements Dedup {
   readonly kind = 'state-store' as const;
@@ -58,8 +59,8 @@ export class StoreDedup implements Dedup {
     return deleted.length > 0;
   }
 
-  /** Forgets marks and fingerprints older than `olderThan`; returns how many. */
-  async prune(olderThan: Date): Promise<number> {
+  /** Forgets marks and fingerprints older than `olderThan` (default: as long as a Redis mark lives); returns how many. */
+  async prune(olderThan: Date = new Date(Date.now() - DEFAULT_DEDUP_TTL_SECONDS * 1000)): Promise<number> {
     return Number(await this.table().where('created_at', '<', olderThan).delete());
   }
 

@@ -19,10 +19,13 @@ export interface Dedup {
    * remembered. A match is consumed: the same echo is recognised once.
    */
   isEchoWrite(system: string, table: string, localKey: string, row: Row): Promise<boolean>;
+  /** Forgets marks older than a mark needs to live, where the store does not expire them itself. */
+  prune?(): Promise<number>;
   close(): Promise<void>;
   readonly kind: 'redis' | 'state-store';
 }
 
 export { DEFAULT_DEDUP_TTL_SECONDS, rowFingerprint, canonicalJson } from './dedup-fingerprint';
 export { RedisDedup, type RedisDedupOptions } from './dedup-redis';
+export { FailoverDedup, type DedupOutageHooks } from './dedup-failover';
 export { StoreDedup, type StoreDedupOptions } from './dedup-store';

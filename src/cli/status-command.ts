@@ -66,9 +66,23 @@ async function liveEvents(config: TandemConfig): Promise<string> {
     }).filter((r): r is string[] => r !== null);
     const out: string[] = [];
     printTable(['stage', 'system', 'events'], rows, (s) => out.push(s));
-    return `live from ${url}:\n${out.join('')}`;
+    return `live from ${url}:\n${out.join('')}\n${await liveReadiness(config)}`;
   } catch {
     return `service metrics not reachable at ${url} (is tandem run going?)`;
+  }
+}
+
+/**
+ * The running service's /readyz: each source, apply stage and Redis with its
+ * state and, when not ok, why (a failed source's reason says what to do).
+ */
+async function liveReadiness(config: TandemConfig): Promise<string> {
+  const url = `http://${config.metrics.host}:${config.metrics.port}/readyz`;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return `components (${url}, HTTP ${response.status}):\n${(await response.text()).trimEnd()}`;
+  } catch {
+    return `readiness not reachable at ${url}`;
   }
 }
 

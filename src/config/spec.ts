@@ -336,6 +336,13 @@ export const configSpec = z
         maxAttempts: z.number().int().min(1).default(10),
         /** Allow running without Redis (deduplication then uses the state store). */
         allowNoRedis: z.boolean().default(false),
+        /**
+         * When a source fails for good (binary log off, changes purged, a capture
+         * instance missing): `stop` ends tandem with exit 1 and the reason;
+         * `isolate` keeps the other sources and the targets running, and the
+         * failed source shows in /readyz, `tandem status` and the metrics.
+         */
+        onSourceFailure: z.enum(['stop', 'isolate']).default('stop'),
       })
       .strict()
       .default({}),

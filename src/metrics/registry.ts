@@ -13,7 +13,11 @@ export interface MetricProbes {
    * is exported per age bucket and kind, with the oldest letter's age.
    */
   deadLetterAging?(): Promise<{ oldestAgeSeconds: number; open: Array<{ ageBucket: string; kind: string; count: number }> }>;
+  /** The state of each component (sources, apply stages, Redis): `ok`, `degraded` or `failed`. */
+  components?(): Array<{ component: string; state: string }>;
 }
+
+const COMPONENT_STATES = ['ok', 'degraded', 'failed'];
 
 const AGE_BUCKETS = ['<1h', '1h-24h', '1d-7d', '>7d'];
 const LETTER_KINDS = ['event', 'task'];
@@ -23,6 +27,7 @@ export interface TandemMetrics {
   events: Counter<'stage' | 'system'>;
   conflicts: Counter<'entity' | 'decision'>;
   tasks: Counter<'target' | 'outcome'>;
+  outages: Counter<'dependency'>;
 }
 
 export function createMetrics(probes: MetricProbes): TandemMetrics {
@@ -97,5 +102,18 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
       },
     });
   }
-  return { registry, events, conflicts, tasks };
+  if (probes.components) {
+    const components = probes.components;
+    new Gauge({
+      name: 'tandem_component_status',
+      help: 'State of each source, apply stage and dependency: 1 for the state it is in (ok, degraded or failed), 0 for the others',
+      labelNames: ['component', 'state'],
+      registers: [registry],
+      collect() {
+        for (const { component, state: now } of components()) for (const state of COMPONENT_STATES) this.set({ component, state }, state === now ? 1 : 0);
+      },
+    });
+  }
+  const outages = new Counter({ name: 'tandem_dependency_outages_total', help: 'Outages of a dependency survived in degraded mode (redis: dedup moved to the state store)', labelNames: ['dependency'], registers: [registry] });
+  return { registry, events, conflicts, tasks, outages };
 }

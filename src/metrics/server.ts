@@ -4,8 +4,11 @@ import type { Registry } from 'prom-client';
 export interface HealthProbe {
   /** The process is alive and its stages are running. */
   healthy(): boolean;
-  /** Sources have started and the state store answers. */
-  ready(): Promise<boolean>;
+  /**
+   * Sources have started, the state store answers and no component is
+   * degraded or failed; `detail` (one line per component) is the body.
+   */
+  ready(): Promise<boolean | { ready: boolean; detail: string }>;
 }
 
 /** `/metrics` (Prometheus text), `/healthz`, `/readyz`. */
@@ -19,8 +22,10 @@ export async function serveMetrics(registry: Registry, health: HealthProbe, host
         const ok = health.healthy();
         res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ok\n' : 'failing\n');
       } else if (req.url === '/readyz') {
-        const ok = await health.ready();
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n');
+        const answer = await health.ready();
+        const { ready, detail } = typeof answer === 'boolean' ? { ready: answer, detail: '' } : answer;
+        const body = `${ready ? 'ready' : 'not ready'}\n${detail ? `${detail}\n` : ''}`;
+        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
       } else {
         res.writeHead(404).end();
       }

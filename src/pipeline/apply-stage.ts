@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
 import type { ApplyTarget, ApplyTask, BatchResult, Dedup } from '../apply';
-import { ApplyError, DependencyPendingError, errorMessage, isRetriable, TandemError } from '../errors';
+import { ApplyError, classifyFailure, DependencyPendingError, errorMessage, isRetriable, TandemError } from '../errors';
 import type { Logger } from '../log';
-import { backoffDelay, sleep, type RetryPolicy } from '../retry';
+import { Backoff, backoffDelay, sleep, withRetry, type RetryPolicy } from '../retry';
 import { claimTasks, completeTasks, enqueueTasks, markTaskDead, parkDeadLetters, retryTaskLater, type KnexCrosswalk, type NewTask } from '../store';
 import type { MappingRegistry } from '../transform';
 import { forEachConcurrently } from './bounded-queue';
+import type { HealthBoard } from './health';
 import type { PipelineMetrics } from './metrics';
 
 export interface ApplyStageDeps {
@@ -24,6 +25,7 @@ export interface ApplyStageDeps {
   retry: RetryPolicy;
   metrics: PipelineMetrics;
   logger: Logger;
+  health?: HealthBoard;
 }
 
 /** Tasks handed to the target in one call. */
@@ -32,17 +34,40 @@ const CHUNK = 100;
 /**
  * Delivers one target's outbox tasks until `signal` aborts. A claim returns at
  * most one task per record, so the tasks of a claim can be written in
- * parallel and each record's writes still happen in order.
+ * parallel and each record's writes still happen in order. A failing round
+ * (the state store or the target away) is retried with backoff, never fatal:
+ * claimed tasks that were not completed return to the outbox when their lease ends.
  */
 export async function runApplyStage(deps: ApplyStageDeps, signal: AbortSignal): Promise<void> {
+  const component = `apply:${deps.target}`;
+  const backoff = new Backoff(deps.retry);
+  deps.health?.set(component, 'ok');
   while (!signal.aborted) {
-    const tasks = await claimTasks(deps.store, deps.schema, deps.target, deps.batchSize, deps.instanceId, deps.leaseMs);
-    if (tasks.length === 0) {
-      await sleep(deps.pollMs, signal);
-      continue;
+    try {
+      await applyRound(deps, signal);
+      if (backoff.count > 0) {
+        backoff.reset();
+        deps.health?.set(component, 'ok');
+        deps.logger.info('apply stage recovered', { target: deps.target });
+      }
+    } catch (error) {
+      if (signal.aborted) break;
+      const delayMs = backoff.next();
+      const reason = errorMessage(error);
+      deps.health?.set(component, 'degraded', `retrying after: ${reason}`);
+      deps.logger.error('apply round failed; retrying', { target: deps.target, error: reason, kind: classifyFailure(error), failures: backoff.count, delayMs });
+      await sleep(delayMs, signal);
     }
-    await forEachConcurrently(chunksByEntity(tasks), deps.concurrency, (chunk) => applyChunk(chunk, deps));
   }
+}
+
+async function applyRound(deps: ApplyStageDeps, signal: AbortSignal): Promise<void> {
+  const tasks = await claimTasks(deps.store, deps.schema, deps.target, deps.batchSize, deps.instanceId, deps.leaseMs);
+  if (tasks.length === 0) {
+    await sleep(deps.pollMs, signal);
+    return;
+  }
+  await forEachConcurrently(chunksByEntity(tasks), deps.concurrency, (chunk) => applyChunk(chunk, deps));
 }
 
 function chunksByEntity(tasks: ApplyTask[]): ApplyTask[][] {
@@ -90,7 +115,8 @@ async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps): Pr
     return;
   }
   const writeBack = exceptionWriteBack(task, error, deps);
-  await deps.store.transaction(async (trx) => {
+  // A state-store blip here must not drop the rejection: retried like every transient failure.
+  await withRetry(() => deps.store.transaction(async (trx) => {
     await markTaskDead(trx, deps.schema, task.id, deps.instanceId, message);
     // A rejection the originating system should show (a rejected order line): written back through the outbox.
     if (writeBack) await enqueueTasks(trx, deps.schema, [writeBack]);
@@ -104,7 +130,7 @@ async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps): Pr
       payload: { task, error: error instanceof TandemError ? error.toJSON() : message },
       attempts,
     }]);
-  });
+  }), deps.retry);
   if (writeBack) deps.logger.warn('exception written back to the originating system', { ...log, origin: writeBack.target, fields: Object.keys(writeBack.fields) });
   deps.metrics.taskFinished(task.target, 'dead');
   deps.logger.error('apply failed for good, task parked in the dead-letter store', { ...log, attempts, error: message });

@@ -11,6 +11,7 @@ import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
 import { connectStateStore, deadLetterAging, KnexCrosswalk, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal } from '../store';
 import { compileMappings } from '../transform';
 import { runApplyStage } from './apply-stage';
+import { HealthBoard } from './health';
 import { PipelineMetrics } from './metrics';
 import { resolveBatch } from './resolve-stage';
 import { capturedSystems, createDedup, createTargets, sourceFactory, systemUrl, writableFieldsOf } from './runtime';
@@ -29,7 +30,20 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const rules = compileRules(config.entities, loaded.version);
   const store = connectStateStore(readStoreUrl(loaded, env));
   await migrateStateStore(store, schema);
-  const dedup = await createDedup(loaded, store, env, logger);
+  const health = new HealthBoard();
+  let outages: (() => void) | null = null;
+  const dedup = await createDedup(loaded, store, env, logger, {
+    onOutage: (reason) => {
+      health.set('redis', 'degraded', `unreachable (${reason}); deduplicating in the state store, reconnecting`);
+      outages?.();
+      logger.warn('Redis unavailable: deduplicating in the state store until it is back', { dependency: 'redis', reason });
+    },
+    onRecovered: (outageMs) => {
+      health.set('redis', 'ok');
+      logger.info('Redis is back: deduplicating in Redis again', { dependency: 'redis', outageMs });
+    },
+  });
+  if (config.redis && health.get('redis') === undefined) health.set('redis', 'ok');
   const targets = createTargets(config, env, logger);
   const crosswalk = new KnexCrosswalk(store, schema);
   const captured = capturedSystems(config);
@@ -44,7 +58,9 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     outboxDepth: () => outboxDepth(store, schema),
     deadLettersOpen: () => openDeadLetters(store, schema),
     deadLetterAging: () => deadLetterAging(store, schema),
+    components: () => health.all(),
   });
+  outages = () => prom.outages.inc({ dependency: 'redis' });
   const metrics = new PipelineMetrics(prom);
 
   // One stats call per source per scrape, shared by the gauges that read it.
@@ -78,11 +94,13 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
       logger,
       onDurable: (batch) => durable.set(system, batch.position),
       onSourceChange: (source) => sources.set(system, source),
+      health,
+      onSourceFailure: config.pipeline.onSourceFailure,
     }, signal));
   }
   for (const [target, sink] of targets) {
     loops.push(runApplyStage({
-      target, sink, store, schema, registry, crosswalk, dedup, instanceId, retry, metrics, logger,
+      target, sink, store, schema, registry, crosswalk, dedup, instanceId, retry, metrics, logger, health,
       batchSize: config.pipeline.applyBatch,
       concurrency: config.pipeline.applyConcurrency,
       pollMs: config.pipeline.applyPollMs,
@@ -104,7 +122,12 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   if (options.serveMetrics !== false) {
     server = await serveMetrics(prom.registry, {
       healthy: () => failed === null && !signal.aborted,
-      ready: async () => captured.every((s) => sources.get(s)) && (await store.raw('select 1').then(() => true, () => false)),
+      ready: async () => {
+        const storeAnswers = await store.raw('select 1').then(() => true, () => false);
+        const started = captured.every((s) => sources.get(s) || health.get(`source:${s}`)?.state === 'failed');
+        const detail = [health.report(), storeAnswers ? 'state store: ok' : 'state store: not answering'].filter(Boolean).join('\n');
+        return { ready: storeAnswers && started && health.allOk(), detail };
+      },
     }, config.metrics.host, config.metrics.port);
     logger.info('serving /metrics, /healthz and /readyz', { host: config.metrics.host, port: config.metrics.port });
   }
@@ -116,8 +139,13 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
       depth = await outboxDepth(store, schema).catch(() => depth);
       if (Date.now() - lastPrune > 60_000) {
         lastPrune = Date.now();
-        await pruneDoneTasks(store, schema, 3_600_000).catch(() => 0);
-        await pruneJournal(store, schema, config.journal.retentionHours * 3_600_000).catch(() => 0);
+        // Pruning can wait for the next round; a failure is logged, never fatal.
+        const prunes: Array<[string, () => Promise<number>]> = [
+          ['outbox', () => pruneDoneTasks(store, schema, 3_600_000)],
+          ['journal', () => pruneJournal(store, schema, config.journal.retentionHours * 3_600_000)],
+          ['dedup', () => dedup.prune?.() ?? Promise.resolve(0)],
+        ];
+        for (const [what, prune] of prunes) await prune().catch((error) => logger.warn('pruning failed; trying again in a minute', { what, error: errorMessage(error) }));
       }
       await sleep(500, signal);
     }

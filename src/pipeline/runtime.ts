@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { RedisDedup, RestTarget, SqlTarget, StoreDedup, type ApplyTarget, type Dedup, type RestAuth } from '../apply';
+import { FailoverDedup, RedisDedup, RestTarget, SqlTarget, StoreDedup, type ApplyTarget, type Dedup, type DedupOutageHooks, type RestAuth } from '../apply';
 import { createKafkaSource, createMysqlSource, createPostgresSource, createSqlServerSource, defaultTopics, type ChangeSource, type KafkaConnection } from '../capture';
 import type { RestAuthConfig } from '../config/spec';
 import { readSecret, type KafkaConfig, type LoadedConfig, type MysqlCaptureConfig, type PostgresCaptureConfig, type SqlserverCaptureConfig, type TandemConfig } from '../config';
@@ -29,17 +29,39 @@ export function systemUrl(config: TandemConfig, system: string, env: NodeJS.Proc
   return readSecret(config.systems[system]!.url, `systems.${system}.url`, env);
 }
 
-export async function createDedup(loaded: LoadedConfig, store: Knex, env: NodeJS.ProcessEnv, logger: Logger): Promise<Dedup> {
+/** How long `tandem run` waits for Redis at start before going on with dedup in the state store. */
+const REDIS_START_WAIT_MS = 5_000;
+
+/**
+ * Redis dedup that falls back to the state store while Redis is away (see
+ * FailoverDedup): a Redis outage degrades the service instead of ending it.
+ * `hooks` hear of outages (the pipeline logs them, sets /readyz and a metric).
+ */
+export async function createDedup(
+  loaded: LoadedConfig, store: Knex, env: NodeJS.ProcessEnv, logger: Logger, hooks: DedupOutageHooks = logOutages(logger),
+): Promise<Dedup> {
   const { config } = loaded;
+  const schema = config.stateStore.schema;
   if (config.redis) {
     const url = readSecret(config.redis.url, 'redis.url', env);
-    return new RedisDedup({ url, keyPrefix: config.redis.keyPrefix });
+    let failover: FailoverDedup | null = null;
+    const redis = new RedisDedup({ url, keyPrefix: config.redis.keyPrefix, onConnection: (up, reason) => failover?.connectionChanged(up, reason) });
+    failover = new FailoverDedup(redis, new StoreDedup({ db: store, schema }), hooks);
+    if (!(await redis.waitUntilReady(REDIS_START_WAIT_MS))) failover.connectionChanged(false, redis.lastErrorText ?? 'no answer');
+    return failover;
   }
   if (!config.pipeline.allowNoRedis) {
     throw new ConfigError('no redis configured: set redis.url, or pipeline.allowNoRedis: true to deduplicate in the state store (meant for the embedded demo)', { file: loaded.file, path: 'redis' });
   }
   logger.warn('running without Redis: deduplication falls back to the state store (fine for the demo, slower under load)');
-  return new StoreDedup({ db: store, schema: config.stateStore.schema });
+  return new StoreDedup({ db: store, schema });
+}
+
+function logOutages(logger: Logger): DedupOutageHooks {
+  return {
+    onOutage: (reason) => logger.warn('Redis unavailable: deduplicating in the state store until it is back', { dependency: 'redis', reason }),
+    onRecovered: (outageMs) => logger.info('Redis is back: deduplicating in Redis again', { dependency: 'redis', outageMs }),
+  };
 }
 
 export function createTargets(config: TandemConfig, env: NodeJS.ProcessEnv, logger?: Logger): Map<string, ApplyTarget> {

@@ -1,8 +1,9 @@
 import type { ChangeBatch, ChangeSource } from '../capture';
-import { errorMessage, isRetriable } from '../errors';
+import { classifyFailure, errorMessage, TandemError } from '../errors';
 import type { Logger } from '../log';
-import { backoffDelay, sleep, type RetryPolicy } from '../retry';
+import { Backoff, sleep, type RetryPolicy } from '../retry';
 import { BoundedQueue } from './bounded-queue';
+import type { HealthBoard } from './health';
 
 export interface SourceLoopDeps {
   system: string;
@@ -15,25 +16,49 @@ export interface SourceLoopDeps {
   /** Called with each batch position once it is durable and acknowledged. */
   onDurable: (batch: ChangeBatch) => void;
   onSourceChange: (source: ChangeSource | null) => void;
+  health: HealthBoard;
+  /** A source that fails for good ends the pipeline (`stop`) or only itself (`isolate`). */
+  onSourceFailure: 'stop' | 'isolate';
+}
+
+/** A source stopped for good; the pipeline ends with it under `onSourceFailure: stop`. */
+export class SourceFailedError extends TandemError {
+  override readonly code: string = 'SOURCE_FAILED';
 }
 
 /**
  * Runs one source until `signal` aborts: capture reads ahead into a bounded
  * queue while batches are resolved in order; each batch is acknowledged only
- * after its effects are committed. A failed source is restarted with backoff
- * and resumes from what was acknowledged.
+ * after its effects are committed. A transient failure restarts the source
+ * with backoff (reset once it makes progress again), resuming from what was
+ * acknowledged. A permanent one (see classifyFailure), or an unclassified one
+ * that repeats `retry.maxAttempts` times without progress, marks the source
+ * failed: the loop then ends, and with `onSourceFailure: stop` the pipeline too.
  */
 export async function runSourceLoop(deps: SourceLoopDeps, signal: AbortSignal): Promise<void> {
-  for (let failures = 0; !signal.aborted; ) {
+  const component = `source:${deps.system}`;
+  const backoff = new Backoff(deps.retry);
+  const progressed = () => {
+    backoff.reset();
+    if (deps.health.get(component)?.state !== 'ok') deps.health.set(component, 'ok');
+  };
+  deps.health.set(component, 'ok');
+  while (!signal.aborted) {
     try {
-      await runOnce(deps, signal);
-      failures = 0;
+      await runOnce({ ...deps, onDurable: (batch) => { progressed(); deps.onDurable(batch); } }, signal);
     } catch (error) {
       if (signal.aborted) break;
-      failures++;
-      if (!isRetriable(error) && failures > deps.retry.maxAttempts) throw error;
-      const delayMs = backoffDelay(deps.retry, failures);
-      deps.logger.error('source failed; restarting', { system: deps.system, error: errorMessage(error), failures, delayMs });
+      const kind = classifyFailure(error);
+      const delayMs = backoff.next();
+      if (kind === 'permanent' || kind === 'config' || (kind === 'unknown' && backoff.count > deps.retry.maxAttempts)) {
+        const reason = errorMessage(error);
+        deps.health.set(component, 'failed', reason);
+        deps.logger.error('source failed for good; it needs a person (see the reason)', { system: deps.system, error: reason, kind, onSourceFailure: deps.onSourceFailure });
+        if (deps.onSourceFailure === 'stop') throw new SourceFailedError(`source ${deps.system} failed: ${reason}`, { system: deps.system }, { cause: error });
+        return;
+      }
+      deps.health.set(component, 'degraded', `restarting after: ${errorMessage(error)}`);
+      deps.logger.error('source failed; restarting', { system: deps.system, error: errorMessage(error), kind, failures: backoff.count, delayMs });
       await sleep(delayMs, signal);
     }
   }

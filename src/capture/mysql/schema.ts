@@ -71,9 +71,9 @@ export async function checkServer(conn: mysql.Connection): Promise<ServerInfo> {
     'SELECT VERSION() AS version, @@GLOBAL.log_bin AS logBin, @@GLOBAL.binlog_format AS format, @@GLOBAL.binlog_row_image AS rowImage',
   );
   const row = rows[0]!;
-  if (Number(row.logBin) !== 1) throw new CaptureError('the binary log is off on the source server (log_bin): native MySQL capture needs it');
+  if (Number(row.logBin) !== 1) throw new CaptureError('the binary log is off on the source server (log_bin): native MySQL capture needs it', {}, { retriable: false });
   if (String(row.format).toUpperCase() !== 'ROW') {
-    throw new CaptureError(`binlog_format is ${row.format} on the source server: native MySQL capture needs ROW`);
+    throw new CaptureError(`binlog_format is ${row.format} on the source server: native MySQL capture needs ROW`, {}, { retriable: false });
   }
   const version = String(row.version);
   return { version, isMariaDb: /mariadb/i.test(version), rowImage: String(row.rowImage).toUpperCase() };
@@ -93,7 +93,7 @@ export async function binlogFiles(conn: mysql.Connection): Promise<BinlogFile[]>
 export async function masterStatus(conn: mysql.Connection): Promise<{ file: string; pos: number }> {
   const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW MASTER STATUS');
   const row = rows[0];
-  if (!row) throw new CaptureError('SHOW MASTER STATUS returned nothing: is the binary log on?');
+  if (!row) throw new CaptureError('SHOW MASTER STATUS returned nothing: is the binary log on?', {}, { retriable: false });
   return { file: String(row.File), pos: Number(row.Position) };
 }
 
@@ -107,7 +107,7 @@ export async function loadTables(conn: mysql.Connection, tables: string[]): Prom
        FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION`,
       [database, table],
     );
-    if (columns.length === 0) throw new CaptureError(`mapped table ${qualified} does not exist (or is not readable) on the source server`);
+    if (columns.length === 0) throw new CaptureError(`mapped table ${qualified} does not exist (or is not readable) on the source server`, {}, { retriable: false });
     const [keys] = await conn.query<mysql.RowDataPacket[]>(
       `SELECT COLUMN_NAME AS name FROM information_schema.KEY_COLUMN_USAGE
        WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION`,

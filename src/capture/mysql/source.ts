@@ -153,6 +153,7 @@ class MysqlSource implements ChangeSource {
         throw new CaptureError(
           `binlog file number ${start.point.fileNumber} needed to resume is no longer on the server (purged?): a new snapshot is needed`,
           { system: this.system, position: o.startPosition ?? undefined },
+          { retriable: false },
         );
       }
       fileName = file.name;

@@ -73,10 +73,11 @@ export async function resolveInstances(
         `${system}: table ${table} has no CDC capture instance ${name}` +
           (forTable.length > 0 ? ` (its capture instances: ${forTable.join(', ')}; set captureInstances.${table})` : ` (enable it with sys.sp_cdc_enable_table @source_schema, @source_name, @capture_instance = N'${name}')`),
         { system, table },
+        { retriable: false },
       );
     }
     if (instance.qualified.toLowerCase() !== table.toLowerCase()) {
-      throw new CaptureError(`${system}: capture instance ${name} captures ${instance.qualified}, not ${table}`, { system, table });
+      throw new CaptureError(`${system}: capture instance ${name} captures ${instance.qualified}, not ${table}`, { system, table }, { retriable: false });
     }
     const missing = uncoveredColumns(instance, mappedColumns?.[table] ?? []);
     if (missing.length > 0) throw await uncoveredError(runner, system, table, instance, missing);
@@ -106,5 +107,5 @@ async function uncoveredError(runner: QueryRunner, system: string, table: string
     );
   }
   if (notInTable.length > 0) parts.push(`mapped column${notInTable.length > 1 ? 's' : ''} ${notInTable.join(', ')} ${notInTable.length > 1 ? 'do' : 'does'} not exist in ${table}`);
-  return new CaptureError(`${system}: ${parts.join('; ')}`, { system, table });
+  return new CaptureError(`${system}: ${parts.join('; ')}`, { system, table }, { retriable: false });
 }

@@ -101,7 +101,7 @@ export class SqlServerSource implements ChangeSource {
     const db = (await connection.query(DATABASE_SQL.name, DATABASE_SQL.sql)).rows[0] ?? {};
     const database = String(db['db'] ?? '');
     if (db['is_cdc_enabled'] === false) {
-      throw new CaptureError(`${this.system}: CDC is not enabled on database ${database} (EXEC sys.sp_cdc_enable_db)`, { system: this.system });
+      throw new CaptureError(`${this.system}: CDC is not enabled on database ${database} (EXEC sys.sp_cdc_enable_db)`, { system: this.system }, { retriable: false });
     }
     const isolation: SnapshotIsolation = Number(db['snapshot_isolation_state']) === 1 ? 'snapshot' : 'repeatable read';
     const instances = await resolveInstances(connection, this.system, this.tables, o.captureInstances, o.columns);
@@ -173,6 +173,7 @@ export class SqlServerSource implements ChangeSource {
             ` the CDC cleanup job removed them (retention shorter than tandem's downtime) or the instance is newer than tandem's checkpoint.` +
             ` Re-snapshot the table (delete its row from tandem's snapshots table and restart) to recover`,
           { system: this.system, table },
+          { retriable: false },
         );
       }
       const { name, sql } = changesSql(instance.name, instance.columns);
