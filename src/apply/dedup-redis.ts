@@ -29,14 +29,13 @@ export class RedisDedup implements Dedup {
   private closing = false;
 
   /**
-   * Reconnects forever with backoff. Commands are not queued while the
-   * connection is down (`enableOfflineQueue: false`): they fail at once, so
-   * the caller can fall back instead of waiting (see FailoverDedup).
+   * Reconnects forever with backoff. A command sent while the connection is
+   * down fails after one reconnection attempt instead of waiting for Redis;
+   * FailoverDedup does not even send it (see `connected`) and uses the state store.
    */
   constructor(options: RedisDedupOptions) {
     this.redis = new Redis(options.url, {
       lazyConnect: false,
-      enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       retryStrategy: (times) => Math.min(MAX_RECONNECT_DELAY_MS, 100 * 2 ** Math.min(times, 6)),
     });
