@@ -28,7 +28,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   readAllSecrets(loaded, env);
   const registry = compileMappings(config.mappings);
   const rules = compileRules(config.entities, loaded.version);
-  const store = connectStateStore(readStoreUrl(loaded, env));
+  const store = connectStateStore(readStoreUrl(loaded, env), undefined, logger);
   await migrateStateStore(store, schema);
   const health = new HealthBoard();
   let outages: (() => void) | null = null;

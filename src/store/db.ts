@@ -17,8 +17,19 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['006_write_cost', writeCost],
 ];
 
-export function connectStateStore(url: string, poolSize = 10): Knex {
-  return knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: poolSize } });
+/** Where knex's own warnings go (a lost pooled connection); by default they are printed by knex. */
+export interface StoreLog {
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+}
+
+export function connectStateStore(url: string, poolSize = 10, log?: StoreLog): Knex {
+  const knexLog = log && {
+    warn: (message: string) => log.warn('state store connection warning', { dependency: 'state-store', message: String(message) }),
+    error: (message: string) => log.warn('state store connection error', { dependency: 'state-store', message: String(message) }),
+    deprecate: () => {},
+    debug: () => {},
+  };
+  return knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: poolSize }, ...(knexLog ? { log: knexLog } : {}) });
 }
 
 /** Brings the state store's schema up to date. Safe to run from several instances at once. */
