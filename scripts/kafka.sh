@@ -17,9 +17,10 @@
 #   the MariaDB connector 3.5.0.Final), copied by
 #   `mvn dependency:copy-dependencies` into $TANDEM_KAFKA_CACHE (default
 #   ~/.cache/tandem-kafka/<hash of the pom files>), reused while the hash holds.
-# Data and logs: .tandem/services/kafka/ (broker.log, connect.log, *.out); the
-#   broker's data is formatted afresh on every start (no topics or connectors
-#   survive a restart).
+# Data and logs: .tandem/services/kafka/ (broker.log, connect.log, *.out). The
+#   broker's data survives a restart, also after a crash: topics, committed
+#   offsets and connector registrations (Connect's topics) are kept, as a real
+#   deployment keeps them. TANDEM_KAFKA_FRESH=1 wipes them on start.
 # TANDEM_KAFKA_TIMEOUT (seconds, default 120) bounds each process's start-up.
 # The env lines go to .tandem/services/kafka.env and are also merged into
 # .tandem/services/env (the file scripts/services.sh writes and the tests read).
@@ -215,8 +216,9 @@ start_broker() {
   port_open "$CONTROLLER_PORT" && die "port $CONTROLLER_PORT is already in use by another process; set TANDEM_KAFKA_CONTROLLER_PORT to use another port"
   write_broker_config
   : >"$BROKER_LOG"; : >"$BROKER_OUT"
-  rm -rf "$BROKER_DATA"
+  if [[ "${TANDEM_KAFKA_FRESH:-0}" == 1 ]]; then log "TANDEM_KAFKA_FRESH=1: wiping the broker's data"; rm -rf "$BROKER_DATA"; fi
   local cp; cp="$(classpath broker)"
+  # Formats only a new data directory (--ignore-formatted): a restarted broker keeps its topics and offsets.
   # shellcheck disable=SC2046
   java $(jvm_opts "$BROKER_LOG") -cp "$cp" kafka.tools.StorageTool format \
       -t "$CLUSTER_ID" -c "$DIR/server.properties" --ignore-formatted >>"$BROKER_OUT" 2>&1 \
