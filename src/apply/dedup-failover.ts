@@ -1,4 +1,3 @@
-import type { Row } from '../capture';
 import { isTransient } from '../errors';
 import type { Dedup } from './dedup';
 import type { RedisDedup } from './dedup-redis';
@@ -63,17 +62,6 @@ export class FailoverDedup implements Dedup {
 
   markApplied(taskId: string): Promise<void> {
     return this.write((d) => d.markApplied(taskId));
-  }
-
-  rememberWrite(system: string, table: string, localKey: string, row: Row): Promise<void> {
-    return this.write((d) => d.rememberWrite(system, table, localKey, row));
-  }
-
-  isEchoWrite(system: string, table: string, localKey: string, row: Row): Promise<boolean> {
-    return this.read(
-      (d) => d.isEchoWrite(system, table, localKey, row),
-      async (found) => found || this.store.isEchoWrite(system, table, localKey, row),
-    );
   }
 
   /** Forgets state-store marks older than a Redis mark lives. */

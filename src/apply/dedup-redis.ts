@@ -1,7 +1,6 @@
 import { Redis } from 'ioredis';
-import type { Row } from '../capture';
-import type { Dedup } from './dedup';
-import { DEFAULT_DEDUP_TTL_SECONDS, rowFingerprint } from './dedup-fingerprint';
+import { DEFAULT_DEDUP_TTL_SECONDS, type Dedup } from './dedup';
+
 
 export interface RedisDedupOptions {
   url: string;
@@ -104,21 +103,6 @@ export class RedisDedup implements Dedup {
     await this.redis.set(this.taskKey(taskId), '1', 'EX', this.ttl, 'NX');
   }
 
-  /**
-   * A set of fingerprints per row, not one value: two quick writes to one row
-   * both echo, and the first echo must not be missed because the second
-   * write replaced its fingerprint.
-   */
-  async rememberWrite(system: string, table: string, localKey: string, row: Row): Promise<void> {
-    const key = this.echoKey(system, table, localKey);
-    await execOrThrow(this.redis.multi().sadd(key, rowFingerprint(row)).expire(key, this.ttl));
-  }
-
-  /** SREM is atomic: of two instances seeing the same echo, one consumes it. */
-  async isEchoWrite(system: string, table: string, localKey: string, row: Row): Promise<boolean> {
-    return (await this.redis.srem(this.echoKey(system, table, localKey), rowFingerprint(row))) === 1;
-  }
-
   async close(): Promise<void> {
     this.closing = true;
     if (this.redis.status === 'ready') await this.redis.quit().catch(() => this.redis.disconnect());
@@ -133,9 +117,6 @@ export class RedisDedup implements Dedup {
     return `${this.prefix}task:${id}`;
   }
 
-  private echoKey(system: string, table: string, localKey: string): string {
-    return `${this.prefix}echo:${system}:${table}:${localKey}`;
-  }
 }
 
 /** A pipeline reports per-command errors in its result instead of rejecting. */

@@ -1,7 +1,6 @@
 import type { Knex } from 'knex';
-import type { Row } from '../capture';
-import type { Dedup } from './dedup';
-import { DEFAULT_DEDUP_TTL_SECONDS, rowFingerprint } from './dedup-fingerprint';
+import { DEFAULT_DEDUP_TTL_SECONDS, type Dedup } from './dedup';
+
 
 export interface StoreDedupOptions {
   /** The state store's knex (owned by the caller: `close()` leaves it open). */
@@ -49,17 +48,7 @@ export class StoreDedup implements Dedup {
     await this.insert([{ kind: 'task', id: taskId }]);
   }
 
-  async rememberWrite(system: string, table: string, localKey: string, row: Row): Promise<void> {
-    await this.insert([{ kind: 'echo', id: echoId(system, table, localKey, row) }]);
-  }
-
-  /** DELETE … RETURNING: of two instances seeing the same echo, one consumes it. */
-  async isEchoWrite(system: string, table: string, localKey: string, row: Row): Promise<boolean> {
-    const deleted = await this.table().where({ kind: 'echo', id: echoId(system, table, localKey, row) }).delete(['id']);
-    return deleted.length > 0;
-  }
-
-  /** Forgets marks and fingerprints older than `olderThan` (default: as long as a Redis mark lives); returns how many. */
+  /** Forgets marks older than `olderThan` (default: as long as a Redis mark lives); returns how many. */
   async prune(olderThan: Date = new Date(Date.now() - DEFAULT_DEDUP_TTL_SECONDS * 1000)): Promise<number> {
     return Number(await this.table().where('created_at', '<', olderThan).delete());
   }
@@ -74,10 +63,6 @@ export class StoreDedup implements Dedup {
   private async insert(rows: { kind: string; id: string }[]): Promise<void> {
     if (rows.length > 0) await this.table().insert(rows).onConflict(['kind', 'id']).ignore();
   }
-}
-
-function echoId(system: string, table: string, localKey: string, row: Row): string {
-  return `${system}:${table}:${localKey}:${rowFingerprint(row)}`;
 }
 
 function chunks<T>(items: T[]): T[][] {

@@ -1,7 +1,7 @@
 export { SqlTarget } from './sql-target';
 export type { SqlTargetOptions, SqlApplyContext, BatchResult } from './sql-target';
 export type { Dedup } from './dedup';
-export { FailoverDedup, RedisDedup, StoreDedup, rowFingerprint, canonicalJson, DEFAULT_DEDUP_TTL_SECONDS } from './dedup';
+export { FailoverDedup, RedisDedup, StoreDedup, DEFAULT_DEDUP_TTL_SECONDS } from './dedup';
 export type { DedupOutageHooks, RedisDedupOptions, StoreDedupOptions } from './dedup';
 export { isTandemOrigin, originSlotName } from './origin';
 export { deterministicUuid } from './deterministic-uuid';

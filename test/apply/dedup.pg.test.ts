@@ -47,15 +47,6 @@ describe('StoreDedup (state store)', () => {
     expect(await dedup.wasApplied('e1')).toBe(false);
   });
 
-  it('recognises an echo of its own write once', async () => {
-    await dedup.rememberWrite('erp', 'public.customers', '7', { name: 'Acme', credit: '1.50' });
-    expect(await dedup.isEchoWrite('erp', 'public.customers', '7', { name: 'Other', credit: '1.50' })).toBe(false);
-    expect(await dedup.isEchoWrite('erp', 'public.customers', '7', { credit: '1.50', name: 'Acme' })).toBe(true);
-    expect(await dedup.isEchoWrite('erp', 'public.customers', '7', { credit: '1.50', name: 'Acme' })).toBe(false);
-    const ids = await store.withSchema(schema).table('dedup').where('kind', 'echo').pluck('id');
-    expect(ids).toEqual([]);
-  });
-
   it('prunes marks older than a given time', async () => {
     await store.withSchema(schema).table('dedup').insert({ kind: 'event', id: 'ancient', created_at: new Date('2000-01-01T00:00:00Z') });
     expect(await dedup.seenEvents(['ancient'])).toEqual(new Set(['ancient']));

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RedisDedup, rowFingerprint } from '../../src/apply';
+import { RedisDedup } from '../../src/apply';
 import { flushPrefix, redisPrefix, requireEnv, TEST_ENV } from '../support';
 
 describe('RedisDedup', () => {
@@ -40,35 +40,14 @@ describe('RedisDedup', () => {
     expect(await dedup.wasApplied('t2')).toBe(false);
   });
 
-  it('recognises an echo of its own write once, by fingerprint', async () => {
-    const written = { id: 7, name: 'Acme', credit: '10.50', tags: { b: 1, a: [1, 2] } };
-    await dedup.rememberWrite('erp', 'public.customers', '7', written);
-    // A different row (someone else's edit) is not an echo, and does not consume it.
-    expect(await dedup.isEchoWrite('erp', 'public.customers', '7', { ...written, name: 'Other' })).toBe(false);
-    // Same values, other key order: the same fingerprint.
-    const echoed = { tags: { a: [1, 2], b: 1 }, credit: '10.50', name: 'Acme', id: 7 };
-    expect(await dedup.isEchoWrite('erp', 'public.customers', '7', echoed)).toBe(true);
-    expect(await dedup.isEchoWrite('erp', 'public.customers', '7', echoed)).toBe(false);
-    expect(await dedup.isEchoWrite('erp', 'public.customers', '8', echoed)).toBe(false);
-  });
-
-  it('recognises both echoes of two quick writes to one row', async () => {
-    await dedup.rememberWrite('erp', 'public.customers', '9', { name: 'A' });
-    await dedup.rememberWrite('erp', 'public.customers', '9', { name: 'B' });
-    expect(await dedup.isEchoWrite('erp', 'public.customers', '9', { name: 'A' })).toBe(true);
-    expect(await dedup.isEchoWrite('erp', 'public.customers', '9', { name: 'B' })).toBe(true);
-  });
-
   it('uses the documented keys, each with the TTL', async () => {
     await dedup.markEvents(['ttl-e']);
     await dedup.markApplied('ttl-t');
-    await dedup.rememberWrite('crm', 'public.accounts', 'k1', { a: 1 });
-    for (const key of [`${prefix}event:ttl-e`, `${prefix}task:ttl-t`, `${prefix}echo:crm:public.accounts:k1`]) {
+    for (const key of [`${prefix}event:ttl-e`, `${prefix}task:ttl-t`]) {
       const ttl = await redis.ttl(key);
       expect(ttl, key).toBeGreaterThan(3500);
       expect(ttl, key).toBeLessThanOrEqual(3600);
     }
-    expect(await redis.smembers(`${prefix}echo:crm:public.accounts:k1`)).toEqual([rowFingerprint({ a: 1 })]);
   });
 
   it('defaults the TTL to 7 days', async () => {
