@@ -246,6 +246,30 @@ export function isTransient(error: unknown): boolean {
   return typeof e.message === 'string' && TRANSIENT_MESSAGE.test(e.message);
 }
 
+/** Connection-level codes: the other side is not there (as opposed to a row-level deadlock or lock wait). */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND',
+  'PROTOCOL_CONNECTION_LOST', 'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR', 'ER_CONNECTION_KILLED', 'ESOCKET', 'ECONNCLOSED',
+  // tandem's REST target: network failure, circuit open, 503
+  'REST_NETWORK', 'REST_CIRCUIT_OPEN', 'REST_UNAVAILABLE',
+]);
+
+/**
+ * Whether a failure means the system at the other end cannot be reached at
+ * all (down, restarting, refusing connections), looking through wrapped
+ * causes. An apply stage treats that as an outage of the target — it holds
+ * the task and tries again — rather than as a failure of the task.
+ */
+export function isUnreachable(error: unknown, depth = 0): boolean {
+  if (depth > 5 || !error || typeof error !== 'object') return false;
+  if (error instanceof AggregateError && error.errors.some((e) => isUnreachable(e, depth + 1))) return true;
+  const e = error as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown };
+  if (typeof e.code === 'string' && (UNREACHABLE_CODES.has(e.code) || /^08[0-9A-Z]{3}$/.test(e.code) || /^57P0[123]$/.test(e.code) || e.code === '53300')) return true;
+  if (e.name === 'KnexTimeoutError') return true;
+  if (typeof e.message === 'string' && /Connection terminated|terminating connection|Timeout acquiring a connection|connect ECONNREFUSED/i.test(e.message)) return true;
+  return isUnreachable(e.cause, depth + 1);
+}
+
 function isPermanentDriverError(error: unknown): boolean {
   const e = error as { code?: unknown; errno?: unknown } | null;
   if (!e || typeof e !== 'object') return false;

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type { ApplyTarget, ApplyTask, BatchResult, Dedup } from '../apply';
-import { ApplyError, classifyFailure, DependencyPendingError, errorMessage, isRetriable, TandemError } from '../errors';
+import { ApplyError, classifyFailure, DependencyPendingError, errorMessage, isRetriable, isUnreachable, TandemError } from '../errors';
 import type { Logger } from '../log';
 import { Backoff, backoffDelay, sleep, withRetry, type RetryPolicy } from '../retry';
 import { claimTasks, completeTasks, enqueueTasks, markTaskDead, parkDeadLetters, retryTaskLater, type KnexCrosswalk, type NewTask } from '../store';
@@ -91,6 +91,7 @@ async function applyChunk(tasks: ApplyTask[], deps: ApplyStageDeps): Promise<voi
     : todo.map((task) => ({ task, error: new TandemError(`system ${deps.target} has no mapping for entity ${entity}`, { system: deps.target, entity }) }));
 
   const succeeded = results.filter((r) => r.outcome !== undefined);
+  if (succeeded.length > 0) deps.health?.set(`apply:${deps.target}`, 'ok');
   await Promise.all(succeeded.map((r) => deps.dedup.markApplied(r.task.id)));
   for (const r of succeeded) done.push({ id: r.task.id, outcome: r.outcome!.status });
   await completeTasks(deps.store, deps.schema, deps.instanceId, done);
@@ -105,7 +106,11 @@ async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps): Pr
   // A header can take a while to arrive (it may wait for its own customer):
   // dependency waits get a longer allowance than failures.
   const allowed = error instanceof DependencyPendingError ? deps.retry.maxAttempts * 5 : deps.retry.maxAttempts;
-  if (isRetriable(error) && attempts < allowed) {
+  // A target that cannot be reached at all is an outage of the target, not a
+  // failure of this task: the task waits (with backoff) however long it lasts.
+  const outage = isUnreachable(error);
+  if (outage) deps.health?.set(`apply:${deps.target}`, 'degraded', `target unreachable, tasks held: ${message}`);
+  if (isRetriable(error) && (attempts < allowed || outage)) {
     const delayMs = retryDelay(error, attempts, deps);
     await retryTaskLater(deps.store, deps.schema, task.id, deps.instanceId, message, delayMs);
     // A line waiting for its header is expected, not a failure.
