@@ -101,7 +101,7 @@ describe(`tandem run SIGKILLed ${KILLS} times under load, walsender terminated (
         if (kill % 4 === 0) {
           // Mid-life of this process: its walsender is streaming; cut it, let the source reconnect, then kill.
           await waitFor(async () => (await sql(adminUrl, `SELECT active FROM pg_replication_slots WHERE slot_name = $1`, [world.names.erpSlot]))[0]?.active === true,
-            { timeoutMs: 30_000, message: () => `the ERP slot never became active\n${logsOf()}` });
+            { timeoutMs: 90_000, message: () => `the ERP slot never became active\n${logsOf()}` });
           walsendersTerminated += await terminateWalsenders();
           await new Promise((r) => setTimeout(r, 1000));
         }
