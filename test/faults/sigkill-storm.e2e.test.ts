@@ -56,7 +56,7 @@ describe(`tandem run SIGKILLed ${KILLS} times under load, walsender terminated (
     return rows[0]!.n as number;
   };
 
-  it('loses no change and applies none twice', { timeout: 600_000 }, async () => {
+  it('loses no change and applies none twice', { timeout: 180_000 + KILLS * 20_000 }, async () => {
     let rng = SEED;
     const random = (n: number) => ((rng = (rng * 1103515245 + 12345) % 2 ** 31), rng % n);
     console.info(`sigkill storm: ${KILLS} kills, seed ${SEED}`);
