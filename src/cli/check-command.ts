@@ -1,7 +1,6 @@
 import { loadConfig, readAllSecrets, type LoadedConfig } from '../config';
 import { UsageError } from '../errors';
-import { formatPreflight, preflightReport, runPreflight, type PreflightFinding, type PreflightReport } from '../preflight';
-import { EXIT_OK, EXIT_USAGE } from './exit';
+import { exitCodeOf, formatPreflight, preflightReport, runPreflight, type PreflightFinding, type PreflightReport } from '../preflight';
 import { processIo, runReporting, type Io } from './io';
 import { analyseRules } from './rules/analysis';
 
@@ -14,7 +13,8 @@ export interface CheckOptions {
 /**
  * `tandem check`: the rules check's errors and warnings, then every system,
  * table and column the configuration names, checked against the real
- * servers. Exit 2 when there is an error; warnings print and exit 0.
+ * servers. Exit 2 when there is an error (1 when the only errors are
+ * unreachable servers); warnings print and exit 0.
  */
 export async function runCheck(options: CheckOptions, io: Io = processIo, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   return runReporting(io, async () => {
@@ -23,7 +23,7 @@ export async function runCheck(options: CheckOptions, io: Io = processIo, env: N
     const loaded = loadConfig(options.config, env);
     const result = await checkAll(loaded, env, options.timeoutMs);
     io.out(format === 'json' ? `${JSON.stringify(result, null, 2)}\n` : formatPreflight(result));
-    return result.errors > 0 ? EXIT_USAGE : EXIT_OK;
+    return exitCodeOf(result);
   });
 }
 

@@ -2,7 +2,7 @@ import { loadConfig, readAllSecrets, type LoadedConfig } from '../config';
 import { ConfigError } from '../errors';
 import { createLogger, type Logger } from '../log';
 import { startPipeline } from '../pipeline';
-import { formatPreflight, runPreflight } from '../preflight';
+import { exitCodeOf, formatPreflight, runPreflight } from '../preflight';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit';
 import { analyseRules } from './rules/analysis';
 
@@ -21,7 +21,10 @@ export async function runService(configFile: string, options: RunOptions = {}): 
   const logger = createLogger(loaded.config.log.level);
   if (loaded.overrides.length > 0) logger.info('settings overridden from the environment', { variables: loaded.overrides });
   if (!rulesAllowStart(loaded)) return EXIT_USAGE;
-  if (!options.skipCheck && !(await preflightAllowsStart(loaded, logger))) return EXIT_USAGE;
+  if (!options.skipCheck) {
+    const refused = await preflightRefusal(loaded, logger);
+    if (refused !== null) return refused;
+  }
   const pipeline = await startPipeline(loaded, { logger }).catch((error: unknown) => {
     // Secrets are read at start: say which configuration file asked for them.
     if (error instanceof ConfigError && !error.context.file) throw new ConfigError(error.message, { ...error.context, file: loaded.file }, { cause: error });
@@ -51,15 +54,18 @@ function rulesAllowStart(loaded: LoadedConfig): boolean {
   return false;
 }
 
-/** Preflight errors stop the start before anything is captured; warnings are logged and the service starts. */
-async function preflightAllowsStart(loaded: LoadedConfig, logger: Logger): Promise<boolean> {
+/**
+ * Preflight errors stop the start before anything is captured (the exit code
+ * of `tandem check`); warnings are logged and the service starts. null: start.
+ */
+async function preflightRefusal(loaded: LoadedConfig, logger: Logger): Promise<number | null> {
   readAllSecrets(loaded);
   const result = await runPreflight(loaded);
   if (result.errors > 0) {
     process.stderr.write(formatPreflight(result));
     process.stderr.write(`tandem: the preflight found ${result.errors} error${result.errors === 1 ? '' : 's'} (see tandem check): not starting, nothing was captured\n`);
-    return false;
+    return exitCodeOf(result);
   }
   for (const f of result.findings) logger.warn(`preflight: ${f.message}`, { system: f.system, table: f.table, column: f.column, check: f.check, fix: f.fix });
-  return true;
+  return null;
 }

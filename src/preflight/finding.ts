@@ -45,6 +45,17 @@ export function report(findings: PreflightFinding[]): PreflightReport {
   };
 }
 
+/**
+ * 0 without errors; 1 when every error is an unreachable server (a runtime
+ * failure: trying again later may pass); 2 when the configuration and the
+ * systems disagree.
+ */
+export function exitCodeOf(result: PreflightReport): 0 | 1 | 2 {
+  const errors = result.findings.filter((f) => f.severity === 'error');
+  if (errors.length === 0) return 0;
+  return errors.every((f) => f.check === 'connect') ? 1 : 2;
+}
+
 function severityRank(severity: Severity): number {
   return severity === 'error' ? 0 : 1;
 }

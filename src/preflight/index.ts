@@ -18,7 +18,7 @@ import { sqlServerFindings } from './sqlserver';
 import { mappingFindings, type SystemCatalog } from './table-checks';
 
 export type { PreflightFinding, PreflightReport, Severity, CheckKind } from './finding';
-export { report as preflightReport } from './finding';
+export { report as preflightReport, exitCodeOf } from './finding';
 export type { ColumnInfo, TableInfo, Dialect, TypeFamily, CatalogColumnRow } from './catalog';
 export { columnInfo } from './catalog';
 export { capacityProblem } from './capacity';

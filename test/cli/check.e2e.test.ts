@@ -198,11 +198,11 @@ describe('tandem check and the preflight of tandem run', () => {
     expect(table.code).toBe(0);
   });
 
-  it('unreachable Redis and Kafka are errors naming them', async () => {
+  it('unreachable Redis and Kafka are errors naming them; with nothing else wrong that is a runtime failure, exit 1', async () => {
     const unreachable = join(dir, 'unreachable.yaml');
     writeFileSync(unreachable, `${config(slot, shop.name, 500_000 + (process.pid % 50_000))}kafka: { brokers: ["127.0.0.1:1"] }\n`);
     const r = await runTandem(['check', '--config', unreachable, '--format', 'json', '--timeout', '2000'], { ...env, CK_REDIS_URL: 'redis://127.0.0.1:1' }, 60_000);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     const report = JSON.parse(r.stdout) as PreflightReport;
     expect(find(report, 'connect', 'redis')?.message).toMatch(/^Redis cannot be reached: /);
     expect(find(report, 'connect', 'kafka')?.message).toMatch(/^Kafka cannot be reached at 127\.0\.0\.1:1: /);
