@@ -24,6 +24,9 @@ export function capacityProblem(from: ColumnInfo, to: ColumnInfo): string | null
       return null;
     case 'timestamp':
     case 'time':
+      if (from.dialect === 'mysql' && from.dataType === 'time' && to.dialect !== 'mysql' && to.family === 'time') {
+        return 'MariaDB/MySQL TIME values that are negative or of 24 hours and more will be rejected (a PostgreSQL interval column holds them all)';
+      }
       if ((from.family === 'timestamp' || from.family === 'time') && from.fractionDigits !== null && to.fractionDigits !== null && from.fractionDigits > to.fractionDigits) {
         return `fractional seconds beyond ${to.fractionDigits} digit${to.fractionDigits === 1 ? '' : 's'} are cut or rounded by the target (the systems then hold different values)`;
       }

@@ -12,6 +12,7 @@ export type TypeFamily =
 
 export interface ColumnInfo {
   name: string;
+  dialect: Dialect;
   /** The type as the database describes it, e.g. `varchar(24)`, `numeric(12,2)`, `int unsigned`. */
   type: string;
   /** `data_type` as information_schema gives it, lower-case (`character varying`, `varchar`, `nvarchar`). */
@@ -71,6 +72,7 @@ export function columnInfo(dialect: Dialect, row: CatalogColumnRow): ColumnInfo 
   const length = num(row.char_length);
   const base = {
     name: row.name,
+    dialect,
     dataType,
     length: null as number | null,
     precision: null as number | null,

@@ -43,7 +43,7 @@ function tableFindings(config: TandemConfig, table: MappedTable, dialect: Dialec
         `add the column, or correct ${at}.fields.${column.field}`));
       continue;
     }
-    const refused = untransportable(dialect, found.dataType, config.systems[table.system]?.debezium !== undefined);
+    const refused = untransportable(dialect, found, config.systems[table.system]?.debezium !== undefined);
     if (refused && column.convert.length === 0) {
       out.push(finding('error', 'type', column.column, `${found.type} cannot be carried exactly: ${refused.reason}`,
         `map ${at}.fields.${column.field} with an explicit converter, or leave the column out`));

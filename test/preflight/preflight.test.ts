@@ -172,3 +172,17 @@ describe('mapping checks over catalogs', () => {
     expect(exitCodeOf(preflightReport(findings.filter((f) => f.severity === 'warning')))).toBe(0);
   });
 });
+
+describe('the type matrix of issue 12', () => {
+  it('refuses spatial types and, through Debezium, PostgreSQL interval and varbit; warns about MariaDB TIME into a PostgreSQL time', async () => {
+    const { untransportable } = await import('../../src/preflight');
+    expect(untransportable('postgres', col('postgres', 'c', 'USER-DEFINED', { column_type: 'geometry(Point,4326)' }), false)).toBeDefined();
+    expect(untransportable('postgres', col('postgres', 'c', 'point'), false)).toBeDefined();
+    expect(untransportable('postgres', col('postgres', 'c', 'interval'), false)).toBeUndefined();
+    expect(untransportable('postgres', col('postgres', 'c', 'interval'), true)?.reason).toMatch(/interval\.handling\.mode=string/);
+    expect(untransportable('postgres', col('postgres', 'c', 'bit varying', { column_type: 'bit varying(8)' }), true)).toBeDefined();
+    expect(untransportable('mysql', col('mysql', 'c', 'time'), false)).toBeUndefined();
+    expect(capacityProblem(col('mysql', 'c', 'time', { column_type: 'time' }), col('postgres', 'c', 'time without time zone', { dt_precision: 6 }))).toMatch(/negative or of 24 hours/);
+    expect(capacityProblem(col('mysql', 'c', 'time', { column_type: 'time' }), col('postgres', 'c', 'interval'))).toBeNull();
+  });
+});
