@@ -125,8 +125,8 @@ function replicaIdentity(config: TandemConfig, tables: MappedTable[], facts: Map
     const reason = reliesOnBeforeImages(config, table);
     const identity = IDENTITY_NAMES[f.relreplident] ?? f.relreplident;
     const message = reason
-      ? `REPLICA IDENTITY is ${identity}: updates arrive without before-images, so every mapped field counts as changed and ${reason}: a stale value would be taken for an edit`
-      : `REPLICA IDENTITY is ${identity}: updates arrive without before-images (every field ${table.system} maps is its own, so decisions do not change; the conflict log loses the writer's before-values)`;
+      ? `REPLICA IDENTITY is ${identity}: updates come without before-images and ${reason} (a stale value would count as an edit)`
+      : `REPLICA IDENTITY is ${identity}: updates come without before-images (${table.system} owns every field it maps here, so only the conflict log's before-values are lost)`;
     out.push(findingsFor(table.system, table.spec.table)(reason ? 'error' : 'warning', 'replica-identity', null, message, `ALTER TABLE ${table.table} REPLICA IDENTITY FULL`));
   }
   return out;

@@ -51,12 +51,14 @@ export async function redisFindings(config: TandemConfig, env: NodeJS.ProcessEnv
   const redis = new Redis(readSecret(config.redis.url, 'redis.url', env), {
     lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false,
   });
-  redis.on('error', () => undefined);
+  // ioredis rejects with "Connection is closed"; the socket's own error says why.
+  let cause: unknown = null;
+  redis.on('error', (error) => (cause ??= error));
   try {
     await withTimeout(redis.connect().then(() => redis.ping()), timeoutMs, 'redis');
     return [];
   } catch (error) {
-    return [findingsFor('redis')('error', 'connect', null, `Redis cannot be reached: ${errorMessage(error)}`, 'check redis.url and that Redis is running')];
+    return [findingsFor('redis')('error', 'connect', null, `Redis cannot be reached: ${errorMessage(cause ?? error)}`, 'check redis.url and that Redis is running')];
   } finally {
     redis.disconnect();
   }

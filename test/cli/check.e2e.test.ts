@@ -179,7 +179,8 @@ describe('tandem check and the preflight of tandem run', () => {
 
     const table = await runTandem(['check', '--config', file], env, 60_000);
     expect(table.code).toBe(2);
-    expect(table.stdout).toMatch(/^severity\s+system\s+where\s+check\s+finding\s+what to do$/m);
+    expect(table.stdout).toMatch(/^severity\s+system\s+where\s+check\s+finding$/m);
+    expect(table.stdout).toMatch(/^\s+→ add the column, or correct mappings\[0\]\.fields\.email$/m);
     expect(table.stdout).toMatch(/^error\s+erp\s+customers\.email\s+column\s+column email \(field email\) does not exist/m);
     expect(table.stdout).toMatch(/^\d+ errors, \d+ warnings$/m);
   });
