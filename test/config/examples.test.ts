@@ -29,7 +29,11 @@ function rulesErrors(text: string, file: string): string[] {
 
 const blocks = yamlBlocks(README);
 const complete = blocks.filter((b) => 'mappings' in (parse(b.text) ?? {}));
-const configFiles = readdirSync('config').filter((f) => /\.ya?ml$/.test(f)).map((f) => join('config', f));
+const configFiles = [
+  ...readdirSync('config').filter((f) => /\.ya?ml$/.test(f)).map((f) => join('config', f)),
+  // The compose stacks' tandem configurations (not the compose files themselves).
+  ...readdirSync('docker').filter((f) => /^tandem.*\.ya?ml$/.test(f)).map((f) => join('docker', f)),
+];
 
 describe('the README\u2019s configuration examples', () => {
   it('are found (the extraction itself works)', () => {
@@ -47,7 +51,7 @@ describe('the README\u2019s configuration examples', () => {
   });
 });
 
-describe('config/*.yaml', () => {
+describe('config/*.yaml and docker/tandem*.yaml', () => {
   it('has files', () => expect(configFiles.length).toBeGreaterThanOrEqual(1));
 
   it.each(configFiles)('%s passes tandem rules check', (file) => {
