@@ -186,3 +186,17 @@ describe('the type matrix of issue 12', () => {
     expect(capacityProblem(col('mysql', 'c', 'time', { column_type: 'time' }), col('postgres', 'c', 'interval'))).toBeNull();
   });
 });
+
+describe('tandem check includes the rules check', () => {
+  it('reports its errors and warnings (not its notes) as findings with their line', async () => {
+    const { rulesFindings } = await import('../../src/cli/check-command');
+    const text = CONFIG.replace('fields: { name: { policy: latest-wins }, phone: { owner: crm } }', 'fields: { name: { policy: latest-wins, correct: true }, phone: { owner: crm } }\n  unowned: { owner: crm }')
+      .replace('mappings:\n', 'mappings:\n  - { system: erp, table: extra, entity: unowned, key: { columns: [id] }, fields: { id: id } }\n');
+    const findings = rulesFindings(parseConfig(text, 'test.yaml', {}));
+    expect(findings).toEqual([
+      expect.objectContaining({ severity: 'warning', system: 'rules', check: 'rules', message: expect.stringMatching(/^entities\.customer\.fields\.name\.correct \(line \d+\): correct has no effect under latest-wins/) }),
+      expect.objectContaining({ severity: 'error', message: expect.stringMatching(/^entities\.customer\.owner \(line \d+\): customer\.area has no rule/) }),
+      expect.objectContaining({ severity: 'error', system: 'rules', check: 'rules', message: expect.stringMatching(/^entities\.unowned\.owner \(line \d+\): unowned\.id has no rule and falls to the entity owner/) }),
+    ]);
+  });
+});
