@@ -45,6 +45,14 @@ export interface SourceInfo {
   txId: string | null;
   /** Commit time of the source transaction, ms since epoch. */
   commitTimeMs: number;
+  /**
+   * How coarse `commitTimeMs` is: the true commit time lies in
+   * [commitTimeMs, commitTimeMs + commitTimePrecisionMs). Absent: 1 (whole
+   * milliseconds, as PostgreSQL's microseconds are carried). The MySQL/MariaDB
+   * binlog stamps events with whole seconds: 1000. `latest-wins` treats two
+   * commit times whose windows overlap as a tie (decided by `priority`).
+   */
+  commitTimePrecisionMs?: number;
   snapshot: SnapshotMarker;
   /**
    * Replication origin or writer tag, when the source tells it. tandem's own

@@ -22,7 +22,19 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .command('run')
     .description('Run the sync service (capture, resolve, apply) until SIGINT/SIGTERM.')
     .requiredOption('-c, --config <file>', 'configuration file (YAML)')
-    .action(async (opts: { config: string }) => setExit(await runService(opts.config)));
+    .option('--skip-check', 'start without the preflight (tandem check); the ownership rules are still checked')
+    .action(async (opts: { config: string; skipCheck?: boolean }) => setExit(await runService(opts.config, { skipCheck: opts.skipCheck })));
+
+  program
+    .command('check')
+    .description('Preflight: check every mapped table and column, key, column type, NOT NULL column, capture setting and privilege in the configured systems, and that Redis and Kafka answer. Exit 2 on errors, before anything is captured; warnings print.')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('-f, --format <format>', 'table or json', 'table')
+    .option('--timeout <ms>', 'per connection and query (default 5000)', positiveInt)
+    .action(async (opts: { config: string; format: string; timeout?: number }) => {
+      const { runCheck } = await import('./check-command');
+      setExit(await runCheck({ config: opts.config, format: opts.format, timeoutMs: opts.timeout }));
+    });
 
   program
     .command('demo')

@@ -1,14 +1,30 @@
-import { loadConfig } from '../config';
+import { loadConfig, readAllSecrets, type LoadedConfig } from '../config';
 import { ConfigError } from '../errors';
-import { createLogger } from '../log';
+import { createLogger, type Logger } from '../log';
 import { startPipeline } from '../pipeline';
-import { EXIT_FAILURE, EXIT_OK } from './exit';
+import { exitCodeOf, formatPreflight, runPreflight } from '../preflight';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit';
+import { analyseRules } from './rules/analysis';
 
-/** `tandem run`: the long-lived service. SIGINT/SIGTERM drain in-flight work and exit 0. */
-export async function runService(configFile: string): Promise<number> {
+export interface RunOptions {
+  /** Start without the preflight (`--skip-check`); the rules check still runs. */
+  skipCheck?: boolean;
+}
+
+/**
+ * `tandem run`: the long-lived service. The ownership rules are checked and
+ * the preflight runs before anything is captured: an error in either exits 2.
+ * SIGINT/SIGTERM drain in-flight work and exit 0.
+ */
+export async function runService(configFile: string, options: RunOptions = {}): Promise<number> {
   const loaded = loadConfig(configFile);
   const logger = createLogger(loaded.config.log.level);
   if (loaded.overrides.length > 0) logger.info('settings overridden from the environment', { variables: loaded.overrides });
+  if (!rulesAllowStart(loaded)) return EXIT_USAGE;
+  if (!options.skipCheck) {
+    const refused = await preflightRefusal(loaded, logger);
+    if (refused !== null) return refused;
+  }
   const pipeline = await startPipeline(loaded, { logger }).catch((error: unknown) => {
     // Secrets are read at start: say which configuration file asked for them.
     if (error instanceof ConfigError && !error.context.file) throw new ConfigError(error.message, { ...error.context, file: loaded.file }, { cause: error });
@@ -27,4 +43,29 @@ export async function runService(configFile: string): Promise<number> {
     return EXIT_FAILURE;
   });
   return Promise.race([stopped, failed]);
+}
+
+/** `tandem rules check` errors stop the start, printed as that command prints them. */
+function rulesAllowStart(loaded: LoadedConfig): boolean {
+  const errors = analyseRules(loaded.config).filter((f) => f.severity === 'error');
+  if (errors.length === 0) return true;
+  for (const f of errors) process.stderr.write(`${loaded.file}:${loaded.lineOf?.(f.path) ?? '?'}: error: ${f.path}: ${f.message}\n`);
+  process.stderr.write(`tandem: the ownership rules have ${errors.length} error${errors.length === 1 ? '' : 's'} (see tandem rules check): not starting\n`);
+  return false;
+}
+
+/**
+ * Preflight errors stop the start before anything is captured (the exit code
+ * of `tandem check`); warnings are logged and the service starts. null: start.
+ */
+async function preflightRefusal(loaded: LoadedConfig, logger: Logger): Promise<number | null> {
+  readAllSecrets(loaded);
+  const result = await runPreflight(loaded);
+  if (result.errors > 0) {
+    process.stderr.write(formatPreflight(result));
+    process.stderr.write(`tandem: the preflight found ${result.errors} error${result.errors === 1 ? '' : 's'} (see tandem check): not starting, nothing was captured\n`);
+    return exitCodeOf(result);
+  }
+  for (const f of result.findings) logger.warn(`preflight: ${f.message}`, { system: f.system, table: f.table, column: f.column, check: f.check, fix: f.fix });
+  return null;
 }

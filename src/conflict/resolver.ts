@@ -1,6 +1,6 @@
 import type { Operation } from 'fast-json-patch';
 import type { Value } from '../capture';
-import { compareDecimal, type CanonicalChange, type CanonicalRecord, type Fields } from '../transform';
+import { compareDecimal, type CanonicalChange, type CanonicalRecord, type FieldProvenance, type Fields } from '../transform';
 import type { ConflictEntry, Decision, PlannedWrite } from './decision';
 import { allowsTransition, type EntityRules, type FieldRule } from './rules';
 import { sameValue } from './values';
@@ -118,7 +118,8 @@ function judge(rule: FieldRule, record: CanonicalRecord, change: CanonicalChange
       const concurrent = provenance !== undefined && provenance.system !== system && !sawCurrent;
       if (!concurrent) return accepted(rule);
       // Shared fields always converge: the loser gets the winner's value.
-      return decided(rule, isLater(change, provenance, rule.priority));
+      const order = latestOf(change, provenance, rule.priority);
+      return { ...decided(rule, order.later), rule: order.tieWithinMs === null ? rule.name : `${rule.name} (tie within ${order.tieWithinMs} ms precision → priority)` };
     }
     case 'max':
     case 'min': {
@@ -166,10 +167,23 @@ function numeric(value: Value): string | null {
   return null;
 }
 
-function isLater(change: CanonicalChange, provenance: { system: string; commitTimeMs: number }, priority: readonly string[]): boolean {
-  const time = change.event.source.commitTimeMs;
-  if (time !== provenance.commitTimeMs) return time > provenance.commitTimeMs;
-  return rank(priority, change.system) < rank(priority, provenance.system);
+/**
+ * Whether the change committed after the value it competes with. A commit
+ * time is only known to its source's precision (the binlog's whole seconds):
+ * the true time lies in [time, time + precision). When the two windows
+ * overlap, neither is known to be later and `priority` decides (an exact
+ * tie of millisecond times is the same rule); `tieWithinMs` then names the
+ * coarser precision when it is coarser than a millisecond, for the log.
+ */
+function latestOf(
+  change: CanonicalChange, provenance: FieldProvenance, priority: readonly string[],
+): { later: boolean; tieWithinMs: number | null } {
+  const { commitTimeMs: time, commitTimePrecisionMs: precision = 1 } = change.event.source;
+  const { commitTimeMs: otherTime, commitTimePrecisionMs: otherPrecision = 1 } = provenance;
+  if (time >= otherTime + otherPrecision) return { later: true, tieWithinMs: null };
+  if (otherTime >= time + precision) return { later: false, tieWithinMs: null };
+  const window = Math.max(precision, otherPrecision);
+  return { later: rank(priority, change.system) < rank(priority, provenance.system), tieWithinMs: window > 1 ? window : null };
 }
 
 function rank(priority: readonly string[], system: string): number {
@@ -254,9 +268,11 @@ function conflictEntry(
   };
 }
 
-function provenanceOf(change: CanonicalChange) {
+function provenanceOf(change: CanonicalChange): FieldProvenance {
   const { source } = change.event;
-  return { system: change.system, commitTimeMs: source.commitTimeMs, position: source.position, correlationId: change.event.correlationId };
+  const provenance: FieldProvenance = { system: change.system, commitTimeMs: source.commitTimeMs, position: source.position, correlationId: change.event.correlationId };
+  if (source.commitTimePrecisionMs !== undefined && source.commitTimePrecisionMs !== 1) provenance.commitTimePrecisionMs = source.commitTimePrecisionMs;
+  return provenance;
 }
 
 function unchanged(record: CanonicalRecord, skipped: 'redelivered'): Decision {

@@ -217,7 +217,7 @@ function debeziumSourceFactory(config: TandemConfig, system: string, registry: M
   });
 }
 
-function kafkaConnection(kafka: KafkaConfig, env: NodeJS.ProcessEnv): KafkaConnection {
+export function kafkaConnection(kafka: KafkaConfig, env: NodeJS.ProcessEnv): KafkaConnection {
   const secret = (ref: Parameters<typeof readSecret>[0] | undefined, path: string) => (ref ? readSecret(ref, path, env) : undefined);
   const ssl = typeof kafka.ssl === 'boolean' ? kafka.ssl : {
     ca: secret(kafka.ssl.ca, 'kafka.ssl.ca'), cert: secret(kafka.ssl.cert, 'kafka.ssl.cert'), key: secret(kafka.ssl.key, 'kafka.ssl.key'),

@@ -98,6 +98,8 @@ interface ProvenanceGroup {
   p: string;
   /** the correlation id, when not `<system>@<position>` */
   c?: string;
+  /** the commit time's precision in ms, when coarser than 1 (a binlog's whole seconds) */
+  q?: number;
   /** the fields */
   f: string[];
 }
@@ -110,7 +112,11 @@ function expandProvenance(stored: StoredProvenance): CanonicalRecord['provenance
   };
   if (Array.isArray(stored)) {
     for (const g of stored) {
-      for (const field of g.f) put(field, { system: g.s, commitTimeMs: g.t, position: g.p, correlationId: g.c ?? correlationIdOf(g.s, g.p) });
+      for (const field of g.f) {
+        const p: FieldProvenance = { system: g.s, commitTimeMs: g.t, position: g.p, correlationId: g.c ?? correlationIdOf(g.s, g.p) };
+        if (g.q !== undefined) p.commitTimePrecisionMs = g.q;
+        put(field, p);
+      }
     }
     return out;
   }
@@ -126,10 +132,12 @@ function compactProvenance(provenance: CanonicalRecord['provenance']): Provenanc
   for (const field of Object.keys(provenance)) {
     const p = provenance[field]!;
     const c = p.correlationId === correlationIdOf(p.system, p.position) ? undefined : p.correlationId;
-    const id = `${p.system}\u0000${p.commitTimeMs}\u0000${p.position}\u0000${c ?? ''}`;
+    const q = p.commitTimePrecisionMs;
+    const id = `${p.system}\u0000${p.commitTimeMs}\u0000${p.position}\u0000${c ?? ''}\u0000${q ?? ''}`;
     let group = groups.get(id);
     if (!group) {
       group = c === undefined ? { s: p.system, t: p.commitTimeMs, p: p.position, f: [] } : { s: p.system, t: p.commitTimeMs, p: p.position, c, f: [] };
+      if (q !== undefined) group.q = q;
       groups.set(id, group);
     }
     group.f.push(field);

@@ -35,6 +35,8 @@ export interface CanonicalChange {
 export interface FieldProvenance {
   system: string;
   commitTimeMs: number;
+  /** The source's commit-time precision (see `SourceInfo.commitTimePrecisionMs`); absent: 1 ms. */
+  commitTimePrecisionMs?: number;
   position: string;
   correlationId: string;
 }

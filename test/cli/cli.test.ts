@@ -162,6 +162,21 @@ describe('configuration errors exit 2, naming the file, the path, the line and w
   });
 });
 
+describe('tandem rules check errors stop tandem run', () => {
+  it('a field owned by a system that does not map it: exit 2 with the rules check\u2019s lines, before anything is connected to', async () => {
+    // The CRM maps no credit limit, so owning it means nobody could change it.
+    const text = replaceNth(GOOD, '      credit_limit: { column: credit_limit, convert: [{ decimal: { scale: 2 } }] }\n  - system: erp', '  - system: erp', 0)
+      .replace('credit_limit: { owner: erp }', 'credit_limit: { owner: crm }');
+    const file = configFile('unownable.yaml', text);
+    const r = await runTandem(['run', '--config', file], ENV);
+    expect(r.stderr).toMatch(/: error: entities\.customer\.fields\.credit_limit(\.owner)?: customer\.credit_limit is owned by crm, which does not map it/);
+    expect(r.stderr).toMatch(/the ownership rules have 1 error \(see tandem rules check\): not starting/);
+    // The databases are unreachable: had the rules passed, the preflight would have said so (exit 1).
+    expect(r.stderr).not.toMatch(/ECONNREFUSED/);
+    expect(r.code).toBe(2);
+  });
+});
+
 describe('runtime failures exit 1', () => {
   it('an unreachable state store: exit 1 with a clear message and no password', async () => {
     const file = configFile('unreachable.yaml', GOOD);

@@ -242,3 +242,63 @@ describe('resolver properties', () => {
     }));
   });
 });
+
+/*
+ * Fair time ordering: erp is a MariaDB (binlog commit times in whole seconds,
+ * precision 1000 ms), crm a PostgreSQL (milliseconds). Both edit `name` from
+ * the same value; the second one resolved is the concurrent one.
+ */
+describe('resolver: latest-wins across commit-time precisions', () => {
+  const withPriority = (priority: readonly string[]) => ({
+    rules: compileRules({ customer: entitySpec.parse({ owner: 'erp', priority: [...priority], fields: { name: { policy: 'latest-wins' } } }) }, 'v').entity('customer'),
+    fieldsBySystem: new Map([['erp', new Set(['name'])], ['crm', new Set(['name'])]]),
+  });
+  const BASE_MS = 1_700_000_000_000;
+  const base = () => resolve(null, change({ system: 'crm', seq: 1, commitTimeMs: BASE_MS - 60_000, after: { name: 'Base' } }), withPriority(['erp', 'crm'])).record;
+
+  /** A MariaDB edit whose true commit time is `trueMs`: the binlog says only its second. */
+  const mariadbEdit = (trueMs: number) => {
+    const c = change({ system: 'erp', seq: 1, commitTimeMs: Math.floor(trueMs / 1000) * 1000, after: { name: 'from MariaDB' }, before: { name: 'Base' } });
+    c.event.source.commitTimePrecisionMs = 1000;
+    return c;
+  };
+  const postgresEdit = (ms: number) => change({ system: 'crm', seq: 2, commitTimeMs: ms, after: { name: 'from PostgreSQL' }, before: { name: 'Base' } });
+
+  function race(mariadbMs: number, postgresMs: number, mariadbFirst: boolean, priority: readonly string[]) {
+    const ctx = withPriority(priority);
+    const [first, second] = mariadbFirst ? [mariadbEdit(mariadbMs), postgresEdit(postgresMs)] : [postgresEdit(postgresMs), mariadbEdit(mariadbMs)];
+    const one = resolve(base(), first, ctx);
+    const two = resolve(one.record, second, ctx);
+    return { value: two.record.fields.name, conflict: two.conflicts.find((c) => c.field === 'name'), stored: two.record.provenance.name };
+  }
+  const second = fc.integer({ min: 0, max: 100_000 }).map((s) => BASE_MS + s * 1000);
+  const priorities = fc.constantFrom(['erp', 'crm'], ['crm', 'erp']);
+
+  it('a same-second race is decided by priority, whatever the sub-second digits and the order of resolution', () => {
+    fc.assert(fc.property(second, fc.integer({ min: 0, max: 999 }), fc.integer({ min: 0, max: 999 }), fc.boolean(), priorities,
+      (s, mariadbMs, postgresMs, mariadbFirst, priority) => {
+        const { value, conflict } = race(s + mariadbMs, s + postgresMs, mariadbFirst, priority);
+        expect(value).toBe(priority[0] === 'erp' ? 'from MariaDB' : 'from PostgreSQL');
+        expect(conflict?.rule).toBe('customer.name latest-wins (tie within 1000 ms precision → priority)');
+      }));
+  });
+
+  it('outside the precision window the later commit wins, whatever the priority and the order of resolution', () => {
+    fc.assert(fc.property(second, fc.integer({ min: 0, max: 999 }), fc.integer({ min: 1, max: 5_000 }), fc.boolean(), fc.boolean(), priorities,
+      (s, mariadbMs, distance, postgresLater, mariadbFirst, priority) => {
+        // PostgreSQL either at or after the next second, or before this second began.
+        const postgresMs = postgresLater ? s + 1000 + distance - 1 : s - distance;
+        const { value, conflict } = race(s + mariadbMs, postgresMs, mariadbFirst, priority);
+        expect(value).toBe(postgresLater ? 'from PostgreSQL' : 'from MariaDB');
+        expect(conflict?.rule).toBe('customer.name latest-wins');
+      }));
+  });
+
+  it('keeps the precision in the provenance, so a later PostgreSQL change is compared with the window, not the truncated second', () => {
+    const { stored } = race(BASE_MS + 700, BASE_MS + 300, true, ['crm', 'erp']);
+    // crm had priority: the PostgreSQL value won the tie and holds the field now.
+    expect(stored).toMatchObject({ system: 'crm', commitTimeMs: BASE_MS + 300 });
+    const mariadbWon = race(BASE_MS + 700, BASE_MS + 300, false, ['erp', 'crm']).stored;
+    expect(mariadbWon).toMatchObject({ system: 'erp', commitTimeMs: BASE_MS, commitTimePrecisionMs: 1000 });
+  });
+});

@@ -2,8 +2,8 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConflictEntry } from '../../src/conflict';
 import {
-  appendConflicts, claimTasks, completeTask, connectStateStore, enqueueTasks, markTaskDead, migrateStateStore,
-  outboxDepth, retryTaskLater, verifyConflictChain, type NewTask,
+  appendConflicts, claimTasks, completeTask, connectStateStore, enqueueTasks, getRecord, lockRecords, markTaskDead, migrateStateStore,
+  outboxDepth, retryTaskLater, saveRecords, verifyConflictChain, type NewTask,
 } from '../../src/store';
 import { createPgDatabase, requireEnv, type TestDatabase } from '../support';
 
@@ -37,6 +37,22 @@ describe('state store on PostgreSQL', () => {
   afterAll(async () => {
     await knex?.destroy();
     await db?.drop();
+  });
+
+  describe('records', () => {
+    it('keep each field\u2019s commit-time precision where it is coarser than a millisecond (binlog seconds)', async () => {
+      const provenance = {
+        title: { system: 'shop', commitTimeMs: 1_700_000_001_000, commitTimePrecisionMs: 1000, position: 'p1', correlationId: 'shop@p1' },
+        price: { system: 'shop', commitTimeMs: 1_700_000_001_000, commitTimePrecisionMs: 1000, position: 'p1', correlationId: 'shop@p1' },
+        name: { system: 'erp', commitTimeMs: 1_700_000_001_234, position: 'p2', correlationId: 'erp@p2' },
+      };
+      await knex.transaction(async (trx) => {
+        const records = await lockRecords(trx, schema, [{ entity: 'product', key: 'k1' }]);
+        const record = [...records.values()][0]!;
+        await saveRecords(trx, schema, [{ ...record, fields: { title: 't', price: '1', name: 'n' }, provenance, positions: { shop: 'p1', erp: 'p2' }, version: 1 }]);
+      });
+      expect((await getRecord(knex, schema, 'product', 'k1'))!.provenance).toEqual(provenance);
+    });
   });
 
   describe('conflict log', () => {

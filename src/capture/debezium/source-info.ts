@@ -87,7 +87,17 @@ export function readSource(raw: Json | undefined, options: SourceOptions): Sourc
     position,
     txId,
     commitTimeMs: Number(tsMs),
+    ...commitTimePrecision(connector, tsMs),
     snapshot: snapshotMarker(raw.snapshot),
     origin: null,
   };
+}
+
+/**
+ * MySQL/MariaDB connectors take `ts_ms` from the binlog event header: whole
+ * seconds. A value with milliseconds came from a finer clock (a snapshot's
+ * read time), so only whole seconds are taken to be a second coarse.
+ */
+function commitTimePrecision(connector: SourceInfo['connector'], tsMs: bigint): Pick<SourceInfo, 'commitTimePrecisionMs'> {
+  return connector === 'mysql' && tsMs % 1000n === 0n ? { commitTimePrecisionMs: 1000 } : {};
 }

@@ -13,6 +13,9 @@ import { binlogFileNumber, streamPosition, type BinlogPoint, type ResumePoint } 
 import { HEARTBEAT_TABLE, type TableInfo } from './schema';
 import { convertValue, kindOfBinlogColumn } from './values';
 
+/** Binlog event headers carry whole seconds (and the statement's start, not its commit). */
+export const BINLOG_TIME_PRECISION_MS = 1000;
+
 /** The parts of zongji's events this decoder reads. */
 export interface BinlogColumn {
   name: string;
@@ -230,6 +233,7 @@ export class BinlogDecoder {
         position, txId: tx.gtid,
         // The binlog event header has whole seconds: the commit time is only known to the second.
         commitTimeMs: event.timestamp,
+        commitTimePrecisionMs: BINLOG_TIME_PRECISION_MS,
         snapshot: 'false',
         // The binlog names no writer, only a server id: tandem's apply connections set theirs to the
         // echo server id (MariaDB), so those events are its own.
