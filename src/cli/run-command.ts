@@ -2,7 +2,7 @@ import { loadConfig, readAllSecrets, type LoadedConfig } from '../config';
 import { ConfigError } from '../errors';
 import { createLogger, type Logger } from '../log';
 import { startPipeline } from '../pipeline';
-import { exitCodeOf, formatPreflight, runPreflight } from '../preflight';
+import { exitCodeOf, formatPreflight, preflightReport, runPreflight, type PreflightReport } from '../preflight';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit';
 import { analyseRules } from './rules/analysis';
 
@@ -60,7 +60,7 @@ function rulesAllowStart(loaded: LoadedConfig): boolean {
  */
 async function preflightRefusal(loaded: LoadedConfig, logger: Logger): Promise<number | null> {
   readAllSecrets(loaded);
-  const result = await runPreflight(loaded);
+  const result = survivableAtStart(await runPreflight(loaded));
   if (result.errors > 0) {
     process.stderr.write(formatPreflight(result));
     process.stderr.write(`tandem: the preflight found ${result.errors} error${result.errors === 1 ? '' : 's'} (see tandem check): not starting, nothing was captured\n`);
@@ -68,4 +68,18 @@ async function preflightRefusal(loaded: LoadedConfig, logger: Logger): Promise<n
   }
   for (const f of result.findings) logger.warn(`preflight: ${f.message}`, { system: f.system, table: f.table, column: f.column, check: f.check, fix: f.fix });
   return null;
+}
+
+/**
+ * Redis being away is an outage tandem runs through (dedup in the state
+ * store, reconnecting: see README "Failure modes"), so at the start of
+ * `tandem run` it is a warning, not a reason to refuse; `tandem check` still
+ * reports it as an error.
+ */
+function survivableAtStart(result: PreflightReport): PreflightReport {
+  const findings = result.findings.map((f) =>
+    f.system === 'redis' && f.check === 'connect' && f.severity === 'error'
+      ? { ...f, severity: 'warning' as const, message: `${f.message}; starting with deduplication in the state store, reconnecting` }
+      : f);
+  return preflightReport(findings);
 }
