@@ -139,6 +139,12 @@ export class ChainBrokenError extends TandemError {
   override readonly code: string = 'CONFLICT_LOG_TAMPERED';
 }
 
+/** A sink for signed conflict-log checkpoints (file, webhook) failed; the checkpoint stays in the state store and is sent again. */
+export class AuditSinkError extends TandemError {
+  override readonly code: string = 'AUDIT_SINK_FAILED';
+  override readonly retriable: boolean = true;
+}
+
 export function isRetriable(error: unknown): boolean {
   if (error instanceof TandemError) return error.retriable;
   return isTransientNetworkError(error);
