@@ -127,15 +127,22 @@ class ChainWalk {
     this.count++;
     const id = String(row.id);
     const at = BigInt(id);
+    // Both a skipped anchor and a broken link show at this row; the one naming the earlier row is reported.
+    const found: Array<{ id: string; problem: string }> = [];
     const missing = this.anchors[this.next];
     if (missing && missing.at < at) {
-      return this.fail(missing.seq, `the row is gone: ${missing.source} names it (hash ${short(missing.hash)}), but the log goes from row #${this.prevId ?? 'none'} to row #${id} (rows were removed)`);
+      found.push({ id: missing.seq, problem: `the row is gone: ${missing.source} names it (hash ${short(missing.hash)}), but the log goes from row #${this.prevId ?? 'none'} to row #${id} (rows were removed)` });
     }
     if (row.prev_hash !== this.prevHash) {
       if (this.prevId !== null && row.prev_hash === this.prevPrevHash) {
-        return this.fail(this.prevId, 'it was inserted out of place: the row after it links to the row before it');
+        found.push({ id: this.prevId, problem: 'it was inserted out of place: the row after it links to the row before it' });
+      } else {
+        found.push({ id, problem: 'its link to the previous row is broken (a row before it was removed, or this row was inserted out of place)' });
       }
-      return this.fail(id, 'its link to the previous row is broken (a row before it was removed, or this row was inserted out of place)');
+    }
+    if (found.length > 0) {
+      const first = found.reduce((a, b) => (BigInt(b.id) < BigInt(a.id) ? b : a));
+      return this.fail(first.id, first.problem);
     }
     const loggedAt = new Date(row.logged_at as string);
     const content = hashedContent(loggedAt.toISOString(), row.rules_version as string, entryOf(row));
