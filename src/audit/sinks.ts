@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Knex } from 'knex';
 import { AuditSinkError } from '../errors';
@@ -23,7 +23,9 @@ export interface CheckpointSink {
 /**
  * One JSON line per checkpoint, appended (O_APPEND) and fsynced before the
  * sink counts it as published. The file itself says how far it got: its last
- * line's id. Several instances writing one file may repeat a line; verify
+ * line's id. A file rotated or removed while tandem runs is noticed, and the
+ * new file receives every checkpoint from the first, so each file is complete
+ * on its own. Several instances writing one file may repeat a line; verify
  * accepts identical repeats.
  */
 export class FileSink implements CheckpointSink {
@@ -36,8 +38,18 @@ export class FileSink implements CheckpointSink {
   }
 
   async published(): Promise<string> {
+    if (this.handle && !(await this.stillOurs(this.handle))) {
+      // Rotated or removed under us: the file now at the path says where it stands.
+      await this.close();
+      this.last = null;
+    }
     this.last ??= await lastIdInFile(this.path);
     return this.last;
+  }
+
+  private async stillOurs(handle: FileHandle): Promise<boolean> {
+    const [open, named] = await Promise.all([handle.stat(), stat(this.path).catch(() => null)]);
+    return named !== null && named.ino === open.ino && named.dev === open.dev;
   }
 
   async publish(checkpoints: readonly PublishedCheckpoint[]): Promise<void> {

@@ -155,6 +155,8 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     await done.catch(() => {});
     await Promise.all([...targets.values()].map((t) => t.close().catch(() => {})));
     await dedup.close().catch(() => {});
+    // Checkpoints signed by the last batches: one more attempt to publish them (the next start sends what is left).
+    await audit?.publishPending().catch(() => 0);
     await audit?.close();
     await store.destroy();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));

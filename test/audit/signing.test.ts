@@ -3,13 +3,13 @@
  * under its key only, and any change to what was signed breaks it.
  */
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  checkpointSignatureProblem, checkpointSigner, formatCheckpointLine, generateSigningKeyPair, keyIdOf, lastIdInFile,
+  checkpointSignatureProblem, checkpointSigner, FileSink, formatCheckpointLine, generateSigningKeyPair, keyIdOf, lastIdInFile,
   parseCheckpointLine, parsePublicKey, parseSigningKey, rawPublicKey, type CheckpointClaim,
 } from '../../src/audit';
 
@@ -105,5 +105,25 @@ describe('checkpoint file', () => {
     expect(await lastIdInFile(file)).toBe('2');
     appendFileSync(file, line('3').slice(0, 40));
     expect(await lastIdInFile(file)).toBe('2');
+  });
+
+  it('appends fsynced lines, and starts a rotated file over from the first checkpoint', async () => {
+    const file = join(dir, 'sink.jsonl');
+    const checkpoint = (id: string) => ({ ...signer.sign({ seq: id, hash: 'd'.repeat(64), time: '2026-11-29T12:00:00.000Z' }), id });
+    const sink = new FileSink(file);
+    try {
+      expect(await sink.published()).toBe('0');
+      await sink.publish([checkpoint('1'), checkpoint('2')]);
+      expect(await sink.published()).toBe('2');
+      await sink.publish([checkpoint('3')]);
+      expect(readFileSync(file, 'utf8').trim().split('\n').map((l: string) => parseCheckpointLine(l).id)).toEqual(['1', '2', '3']);
+      renameSync(file, `${file}.1`);
+      expect(await sink.published()).toBe('0');
+      await sink.publish([checkpoint('1'), checkpoint('2'), checkpoint('3'), checkpoint('4')]);
+      expect(readFileSync(file, 'utf8').trim().split('\n').map((l: string) => parseCheckpointLine(l).id)).toEqual(['1', '2', '3', '4']);
+      expect(readFileSync(`${file}.1`, 'utf8').trim().split('\n')).toHaveLength(3);
+    } finally {
+      await sink.close();
+    }
   });
 });
