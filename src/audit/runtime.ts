@@ -57,7 +57,17 @@ export function createAudit(config: AuditConfig, deps: AuditDeps): AuditRuntime 
   }
 
   let wakeUp: (() => void) | null = null;
-  const failing = new Set<string>();
+  // What is failing, and when it was last logged: one line when it starts, then one a minute, and one when it is back.
+  const failing = new Map<string, number>();
+  function failed(what: string, message: string, context: Record<string, unknown>): void {
+    const last = failing.get(what);
+    if (last !== undefined && Date.now() - last < 60_000) return;
+    failing.set(what, Date.now());
+    deps.logger.error(message, context);
+  }
+  function recovered(what: string, message: string, context: Record<string, unknown>): void {
+    if (failing.delete(what)) deps.logger.info(message, context);
+  }
 
   async function publishPending(): Promise<number> {
     let sent = 0;
@@ -69,11 +79,10 @@ export function createAudit(config: AuditConfig, deps: AuditDeps): AuditRuntime 
           await sink.publish(batch, deps.store, deps.schema);
           sent += batch.length;
         }
-        if (failing.delete(sink.name)) deps.logger.info('audit checkpoint sink is back', { sink: sink.name });
+        recovered(sink.name, 'audit checkpoints published again', { sink: sink.name });
       } catch (error) {
         // The checkpoints stay in the state store: the next round sends them.
-        failing.add(sink.name);
-        deps.logger.error('audit checkpoints not published', { sink: sink.name, error: errorMessage(error) });
+        failed(sink.name, 'audit checkpoints not published', { sink: sink.name, error: errorMessage(error) });
       }
     }
     return sent;
@@ -85,8 +94,9 @@ export function createAudit(config: AuditConfig, deps: AuditDeps): AuditRuntime 
     while (!signal.aborted) {
       try {
         if (await checkpointer.tick(deps.store, deps.schema)) deps.logger.debug('conflict log checkpoint signed on time');
+        recovered('tick', 'conflict log checkpoints signed again', {});
       } catch (error) {
-        deps.logger.warn('conflict log checkpoint not signed', { error: errorMessage(error) });
+        failed('tick', 'conflict log checkpoint not signed', { error: errorMessage(error) });
       }
       await publishPending();
       await new Promise<void>((resolve) => {
