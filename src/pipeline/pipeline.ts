@@ -29,8 +29,9 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const registry = compileMappings(config.mappings);
   const rules = compileRules(config.entities, loaded.version);
   const store = connectStateStore(readStoreUrl(loaded, env));
-  await migrateStateStore(store, schema);
+  // Before anything connects: a signing key that is not Ed25519 is a configuration error.
   const audit = config.audit ? createAudit(config.audit, { store, schema, logger, env, baseDir: configDir(loaded) }) : null;
+  await migrateStateStore(store, schema);
   const dedup = await createDedup(loaded, store, env, logger);
   const targets = createTargets(config, env, logger);
   const crosswalk = new KnexCrosswalk(store, schema);

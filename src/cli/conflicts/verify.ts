@@ -107,7 +107,8 @@ function collectAnchors(
 }
 
 function parseExpectedHead(text: string): { seq: string; hash: string } {
-  const match = /^(\d+):([0-9a-f]{64})$/.exec(text.trim());
+  // `0:genesis` is the head of an empty log, as verify prints it.
+  const match = /^(\d+):([0-9a-f]{64}|genesis)$/.exec(text.trim());
   if (!match) throw new UsageError(`--expect-head takes <seq>:<hash> as verify prints it ("head: 42:3f1c…"), not "${text}"`);
   return { seq: BigInt(match[1]!).toString(), hash: match[2]! };
 }
