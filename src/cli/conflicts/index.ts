@@ -16,8 +16,8 @@ function withFilters(command: Command): Command {
     .option('--decision <decision>', `only this decision: ${DECISIONS.join(', ')}`);
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 const SPAN_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
@@ -63,9 +63,9 @@ export function addConflictsCommands(program: Command, setExit: (code: number) =
     .requiredOption(...CONFIG)
     .option('--expect-head <seq:hash>', 'a head printed by an earlier verify and kept outside the database: that row must still be there with that hash')
     .option('--checkpoints <file>', 'checkpoint file written by the audit.sinks.file sink (one signed JSON line per checkpoint); needs --public-key')
-    .option('--public-key <file>', 'Ed25519 public key the checkpoints are signed with (PEM or raw base64); repeat for rotated keys', collect, [] as string[])
+    .option('--public-key <file>', 'Ed25519 public key the checkpoints are signed with (PEM or raw base64); repeat for rotated keys', collect)
     .option('--max-clock-skew <span>', 'clock difference tolerated between tandem instances when dating rows against checkpoints (default 1m)', span)
-    .action(async (opts: { config: string; expectHead?: string; checkpoints?: string; publicKey: string[]; maxClockSkew?: number }) => {
+    .action(async (opts: { config: string; expectHead?: string; checkpoints?: string; publicKey?: string[]; maxClockSkew?: number }) => {
       const { runConflictsVerify } = await import('./verify');
       setExit(await runConflictsVerify({ ...opts, maxClockSkewMs: opts.maxClockSkew }));
     });
