@@ -38,22 +38,25 @@ export interface ChainVerdict {
 /**
  * Recomputes the whole chain in id order, a page at a time, and checks it
  * against the anchors and the head row. Reports the first row, in log order,
- * that fails.
+ * that fails. Reads one snapshot (repeatable read), so a service appending
+ * meanwhile cannot make the head and the rows disagree.
  */
 export async function verifyConflictChain(knex: Knex, schema: string, options: VerifyChainOptions = {}): Promise<ChainVerdict> {
-  const head = await readChainHead(knex, schema);
-  const walk = new ChainWalk(options.anchors ?? [], options.maxClockSkewMs ?? 60_000, head);
-  let lastId = '0';
-  outer: for (;;) {
-    const page: Array<Record<string, unknown>> = await knex.withSchema(schema).table('conflicts').where('id', '>', lastId).orderBy('id').limit(1000);
-    if (page.length === 0) break;
-    for (const row of page) {
-      if (walk.visit(row)) break outer;
-      lastId = String(row.id);
+  return knex.transaction(async (trx) => {
+    const head = await readChainHead(trx, schema);
+    const walk = new ChainWalk(options.anchors ?? [], options.maxClockSkewMs ?? 60_000, head);
+    let lastId = '0';
+    outer: for (;;) {
+      const page: Array<Record<string, unknown>> = await trx.withSchema(schema).table('conflicts').where('id', '>', lastId).orderBy('id').limit(1000);
+      if (page.length === 0) break;
+      for (const row of page) {
+        if (walk.visit(row)) break outer;
+        lastId = String(row.id);
+      }
     }
-  }
-  walk.finish();
-  return walk.verdict();
+    walk.finish();
+    return walk.verdict();
+  }, { isolationLevel: 'repeatable read', readOnly: true });
 }
 
 /** The checks, row by row, in log order; stops at the first problem. */

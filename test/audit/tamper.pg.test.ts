@@ -124,6 +124,24 @@ describe('anchored conflict log: tampering as a superuser is detected', () => {
     expect(ok.out).toContain('anchors: 9 of 9 match the log');
   });
 
+  it('a log that grows while verify reads it still verifies (one snapshot for the head and the rows)', async () => {
+    const log = await freshLog();
+    let appending = true;
+    const appender = (async () => {
+      for (let n = 100; appending; n++) await knex.transaction((trx) => appendConflicts(trx, log.schema, [entry(n), entry(n + 1000)], 'v1'));
+    })();
+    try {
+      for (let i = 0; i < 5; i++) {
+        const r = await log.verify(log.withFile);
+        expect(r.out).toContain('conflict log intact');
+        expect(r.code).toBe(0);
+      }
+    } finally {
+      appending = false;
+      await appender;
+    }
+  });
+
   it('the head moves only forward, onto a logged row; checkpoints cannot be changed (triggers on)', async () => {
     const log = await freshLog();
     const head = () => knex.withSchema(log.schema).table('conflict_chain_head').where({ id: 1 });
