@@ -150,6 +150,12 @@ export class ChainBrokenError extends TandemError {
   override readonly code: string = 'CONFLICT_LOG_TAMPERED';
 }
 
+/** A sink for signed conflict-log checkpoints (file, webhook) failed; the checkpoint stays in the state store and is sent again. */
+export class AuditSinkError extends TandemError {
+  override readonly code: string = 'AUDIT_SINK_FAILED';
+  override readonly retriable: boolean = true;
+}
+
 /**
  * The one classification of failures every stage uses:
  * - `transient`: trying again can help (a lost connection, a deadlock, a server restarting, Redis away);

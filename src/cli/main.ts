@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { addAuditCommands } from './audit';
 import { addConflictsCommands } from './conflicts';
 import { addDlqCommands } from './dlq';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit';
@@ -66,6 +67,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   addConflictsCommands(program, setExit);
   addRulesCommands(program, setExit);
   addDlqCommands(program, setExit);
+  addAuditCommands(program, setExit);
 
   program
     .command('replay')

@@ -1,5 +1,5 @@
 export { configSpec, mappingSpec, entitySpec, converterSpec, secretRef } from './spec';
-export type { PostgresCaptureConfig, MysqlCaptureConfig, SqlserverCaptureConfig, DebeziumCaptureConfig, KafkaConfig } from './spec';
+export type { PostgresCaptureConfig, MysqlCaptureConfig, SqlserverCaptureConfig, DebeziumCaptureConfig, KafkaConfig, AuditConfig } from './spec';
 export type { TandemConfig, SystemConfig, MappingSpec, EntitySpec, FieldRuleSpec, ConverterSpec, SecretRef } from './spec';
 export { loadConfig, parseConfig, parseConfigSource, readSecret, readAllSecrets, formatPath, configDir } from './load';
 export type { LoadedConfig, ConfigSource } from './load';

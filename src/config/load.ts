@@ -162,6 +162,8 @@ export function readAllSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pr
     ['stateStore.url', config.stateStore.url],
     ['redis.url', config.redis?.url],
     ['kafka.sasl.password', config.kafka?.sasl?.password],
+    ['audit.signingKey', config.audit?.signingKey],
+    ['audit.sinks.webhook', config.audit?.sinks.webhook],
     ...Object.entries(config.systems).map(([name, system]) => [`systems.${name}.url`, system.url] as [string, SecretRef]),
   ];
   for (const [path, ref] of refs) {

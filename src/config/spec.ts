@@ -314,6 +314,41 @@ export const entitySpec = z
   .strict();
 export type EntitySpec = z.infer<typeof entitySpec>;
 
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+/** A span of time written with its unit (`500ms`, `30s`, `5m`, `1h`), read as milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h)$/, 'a whole number with a unit: ms, s, m or h (e.g. 5m)')
+  .transform((text) => Number(/^\d+/.exec(text)![0]) * DURATION_UNITS[/(ms|s|m|h)$/.exec(text)![0]]!);
+
+/**
+ * Anchoring the conflict log: signed checkpoints of its hash chain, written
+ * to the state store and to sinks outside it, so that rewriting the log (even
+ * by the database's owner) is detected by `tandem conflicts verify`.
+ */
+const auditSpec = z
+  .object({
+    /** Ed25519 private key: PEM (PKCS#8) or the raw 32-byte seed in base64 (`tandem audit keygen` makes one). */
+    signingKey: secretRef,
+    /** A checkpoint once this many rows were logged since the last, or once the last is this old and rows were logged since. */
+    checkpointEvery: z
+      .object({ rows: z.number().int().min(1).default(1_000), interval: duration.default('5m') })
+      .strict()
+      .default({}),
+    /** At least one: a file (one JSON line per checkpoint, appended and fsynced) and/or a webhook (POST JSON, retried). */
+    sinks: z
+      .object({
+        /** Path of the checkpoint file; relative paths are relative to the configuration file. */
+        file: z.string().min(1).optional(),
+        /** URL the checkpoints are POSTed to: a secret, since it may carry a token. */
+        webhook: secretRef.optional(),
+      })
+      .strict()
+      .refine((sinks) => sinks.file !== undefined || sinks.webhook !== undefined, 'name at least one sink: file and/or webhook'),
+  })
+  .strict();
+export type AuditConfig = z.infer<typeof auditSpec>;
+
 export const configSpec = z
   .object({
     stateStore: z.object({ url: secretRef, schema: identifier.default('tandem') }).strict(),
@@ -358,6 +393,7 @@ export const configSpec = z
       .strict()
       .default({}),
     log: z.object({ level: z.enum(['error', 'warn', 'info', 'debug']).default('info') }).strict().default({}),
+    audit: auditSpec.optional(),
   })
   .strict();
 

@@ -3,7 +3,8 @@ import type { Server } from 'node:http';
 import pg from 'pg';
 import { emitMysqlMark, type ChangeSource, type SourceStats } from '../capture';
 import { compileRules } from '../conflict';
-import { readAllSecrets, readSecret, type LoadedConfig } from '../config';
+import { createAudit } from '../audit';
+import { configDir, readAllSecrets, readSecret, type LoadedConfig } from '../config';
 import { errorMessage } from '../errors';
 import { createLogger } from '../log';
 import { createMetrics, serveMetrics } from '../metrics';
@@ -29,6 +30,8 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const registry = compileMappings(config.mappings);
   const rules = compileRules(config.entities, loaded.version);
   const store = connectStateStore(readStoreUrl(loaded, env), undefined, logger);
+  // Before anything connects: a signing key that is not Ed25519 is a configuration error.
+  const audit = config.audit ? createAudit(config.audit, { store, schema, logger, env, baseDir: configDir(loaded) }) : null;
   await migrateStateStore(store, schema);
   const health = new HealthBoard();
   let outages: (() => void) | null = null;
@@ -79,6 +82,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const resolveDeps = {
     store, schema, registry, rules, dedup, metrics, logger, crosswalk,
     journal: config.journal.enabled,
+    audit: audit ?? undefined,
     writableFields: writableFieldsOf(registry),
     originOf: (system: string) => config.systems[system]?.apply.origin ?? null,
   };
@@ -108,6 +112,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     }, signal));
   }
   loops.push(housekeeping());
+  if (audit) loops.push(audit.run(signal));
 
   let failed: unknown = null;
   const done = Promise.all(loops).then(() => undefined, (error) => {
@@ -179,6 +184,9 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     await done.catch(() => {});
     await Promise.all([...targets.values()].map((t) => t.close().catch(() => {})));
     await dedup.close().catch(() => {});
+    // Checkpoints signed by the last batches: one more attempt to publish them (the next start sends what is left).
+    await audit?.publishPending().catch(() => 0);
+    await audit?.close();
     await store.destroy();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     logger.info('pipeline stopped', { instanceId });

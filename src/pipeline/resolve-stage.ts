@@ -6,7 +6,7 @@ import { isTandemOrigin, type Dedup } from '../apply';
 import type { Logger } from '../log';
 import {
   appendConflicts, appendJournal, enqueueTasks, KnexCrosswalk, lockRecords, markSnapshotted, parkDeadLetters, recordMapKey,
-  saveCheckpoint, saveRecords, type DeadLetter, type NewTask,
+  saveCheckpoint, saveRecords, type ChainAnchor, type DeadLetter, type NewTask,
 } from '../store';
 import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
 import type { PipelineMetrics } from './metrics';
@@ -27,6 +27,8 @@ export interface ResolveStageDeps {
   crosswalk?: KnexCrosswalk;
   /** Whether resolved changes are journalled (`journal.enabled`, default true). */
   journal?: boolean;
+  /** Signs checkpoints of the conflict log as it grows (`audit`); woken after a commit to publish them. */
+  audit?: { checkpointer: ChainAnchor; wake(): void };
 }
 
 /**
@@ -58,7 +60,7 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     const touched = [...records].filter(([mapKey, record]) => record !== locked.get(mapKey) || record.version === 0).map(([, record]) => record);
     await saveRecords(trx, deps.schema, touched);
     const conflicts = decisions.flatMap((d) => d.conflicts);
-    await appendConflicts(trx, deps.schema, conflicts, deps.rules.version);
+    await appendConflicts(trx, deps.schema, conflicts, deps.rules.version, deps.audit?.checkpointer);
     await enqueueTasks(trx, deps.schema, decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId)));
     await parkDeadLetters(trx, deps.schema, deadLetters);
     await markSnapshotted(trx, deps.schema, batch.system, batch.completedSnapshots ?? [], batch.position);
@@ -67,6 +69,7 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
   });
 
   for (const links of committed) links.remember();
+  if (outcome.conflicts.length > 0) deps.audit?.wake();
   for (const letter of deadLetters) deps.logger.warn('event parked in the dead-letter store', { correlationId: letter.correlationId, error: letter.error });
   for (const conflict of outcome.conflicts) {
     deps.logger.info('conflict', { correlationId: conflict.correlationId, entity: conflict.entity, key: conflict.key, field: conflict.field, system: conflict.system, rule: conflict.rule, decision: conflict.outcome });

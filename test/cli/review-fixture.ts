@@ -10,7 +10,7 @@ import { compileRules } from '../../src/conflict';
 import { parseConfig, type LoadedConfig } from '../../src/config';
 import { silentLogger } from '../../src/log';
 import { PipelineMetrics } from '../../src/pipeline/metrics';
-import { resolveBatch } from '../../src/pipeline/resolve-stage';
+import { resolveBatch, type ResolveStageDeps } from '../../src/pipeline/resolve-stage';
 import { writableFieldsOf } from '../../src/pipeline/runtime';
 import { KnexCrosswalk } from '../../src/store';
 import { compileMappings } from '../../src/transform';
@@ -109,12 +109,13 @@ export function history(): ChangeBatch[] {
 }
 
 /** Runs the history through the real resolve stage into the state store behind `knex`. */
-export async function fillStateStore(knex: Knex, loaded: LoadedConfig): Promise<void> {
+export async function fillStateStore(knex: Knex, loaded: LoadedConfig, extra: Partial<ResolveStageDeps> = {}): Promise<void> {
   const registry = compileMappings(loaded.config.mappings);
   await new KnexCrosswalk(knex, SCHEMA).link('customer', 'crm', 'A1', 'erp:C1');
   const deps = {
     store: knex, schema: SCHEMA, registry, rules: compileRules(loaded.config.entities, loaded.version), dedup: null,
     originOf: () => null, writableFields: writableFieldsOf(registry), metrics: new PipelineMetrics(null), logger: silentLogger(),
+    ...extra,
   };
   for (const batch of history()) await resolveBatch(batch, deps);
 }

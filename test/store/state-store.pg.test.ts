@@ -65,7 +65,7 @@ describe('state store on PostgreSQL', () => {
       expect(rows[1].prev_hash).toBe(rows[0].hash);
       expect(rows[2].prev_hash).toBe(rows[1].hash);
       expect(rows[1]).toMatchObject({ decision: 'rejected', rule: 'customer.credit_limit owner=erp', attempted: '2.00', kept_value: '1.00', rules_version: 'v1' });
-      expect(await verifyConflictChain(knex, schema)).toEqual({ ok: true, rows: 3 });
+      expect(await verifyConflictChain(knex, schema)).toEqual({ ok: true, rows: 3, anchorsMatched: 0, head: { seq: String(rows[2].id), hash: rows[2].hash } });
     });
 
     it('refuses UPDATE and DELETE through the trigger', async () => {

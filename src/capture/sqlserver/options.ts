@@ -28,6 +28,6 @@ export interface SqlServerSourceOptions {
   /** Tables whose snapshot is already done (from the pipeline's state store). */
   snapshotted: ReadonlySet<string>;
   log?: LogFn;
-  /** Opens the connection; default: an mssql pool on `connectionString`. Tests replay recorded result sets through it. */
+  /** Opens the connection; default: an mssql pool on `connectionString`. Tests replay hand-written result sets through it (test/capture/sqlserver/recorded/, not recorded from a server). */
   connect?: () => Promise<CdcConnection>;
 }

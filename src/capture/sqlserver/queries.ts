@@ -1,6 +1,6 @@
 /**
  * Every SQL statement the SQL Server source sends, in one place. Each has a
- * name: the recorded-result-set tests replay results by it (a real server
+ * name: the tests replay their hand-written result sets by it (a real server
  * ignores it). The statements only read: CDC itself is set up by the DBA
  * (`sys.sp_cdc_enable_db`, `sys.sp_cdc_enable_table`).
  */

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { positiveInt } from '../options';
 import { DECISIONS, type FilterOptions } from './filters';
 
@@ -13,6 +14,17 @@ function withFilters(command: Command): Command {
     .option('--field <name>', 'only this field (* for record existence)')
     .option('--system <name>', 'only changes from this system (manual for reviews)')
     .option('--decision <decision>', `only this decision: ${DECISIONS.join(', ')}`);
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+const SPAN_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+function span(text: string): number {
+  const match = /^(\d+)(ms|s|m|h)$/.exec(text.trim());
+  if (!match) throw new InvalidArgumentError('expected a span such as 30s, 1m, 2h');
+  return Number(match[1]) * SPAN_UNITS[match[2]!]!;
 }
 
 /** `tandem conflicts …`: the auditor's view of the hash-chained conflict log. Each subcommand loads its code when run. */
@@ -46,11 +58,16 @@ export function addConflictsCommands(program: Command, setExit: (code: number) =
       setExit(await runConflictsExport(opts));
     });
 
-  conflicts.command('verify').description('Recompute the whole hash chain; exit 1 naming the first row altered, removed or inserted out of place.')
+  conflicts.command('verify')
+    .description('Recompute the whole hash chain and check it against signed checkpoints and an expected head; exit 1 naming the first row altered, removed, inserted or no longer matching its checkpoint. Prints the head ("head: <seq>:<hash>") to record elsewhere.')
     .requiredOption(...CONFIG)
-    .action(async (opts: { config: string }) => {
+    .option('--expect-head <seq:hash>', 'a head printed by an earlier verify and kept outside the database: that row must still be there with that hash')
+    .option('--checkpoints <file>', 'checkpoint file written by the audit.sinks.file sink (one signed JSON line per checkpoint); needs --public-key')
+    .option('--public-key <file>', 'Ed25519 public key the checkpoints are signed with (PEM or raw base64); repeat for rotated keys', collect)
+    .option('--max-clock-skew <span>', 'clock difference tolerated between tandem instances when dating rows against checkpoints (default 1m)', span)
+    .action(async (opts: { config: string; expectHead?: string; checkpoints?: string; publicKey?: string[]; maxClockSkew?: number }) => {
       const { runConflictsVerify } = await import('./verify');
-      setExit(await runConflictsVerify(opts));
+      setExit(await runConflictsVerify({ ...opts, maxClockSkewMs: opts.maxClockSkew }));
     });
 
   conflicts.command('pending').description('List entries held for manual review that nobody has resolved yet.')

@@ -16,7 +16,7 @@ function rowsOf(recording: string, instance: string) {
   return changeRowsOf(instances.get(instance)!, resultSetOf(r[`changes:${instance}`]![0]!));
 }
 
-describe('SQL Server value decoding (recorded all-types rows)', () => {
+describe('SQL Server value decoding (hand-written all-types rows, not recorded from a server)', () => {
   it('decodes every common type exactly', () => {
     const [first, second] = eventsOf(rowsOf('all-types', 'dbo_all_types'), ctx);
     expect(first!.after).toEqual({

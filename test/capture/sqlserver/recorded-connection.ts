@@ -1,6 +1,7 @@
 /**
- * A `CdcConnection` that replays recorded result sets (SQL Server cannot run
- * here). Results are looked up by the statement's name (queries.ts) and
+ * A `CdcConnection` that replays result sets from `recorded/` (SQL Server
+ * cannot run here). Those result sets were written by hand from the driver's
+ * type mapping, never recorded from a server (recorded/README.md). Results are looked up by the statement's name (queries.ts) and
  * handed out in order; the last one repeats once a name's list is used up
  * (so an idle poll keeps seeing the same max LSN). Every call is recorded with
  * its parameters, so the tests can check the LSN bookkeeping.

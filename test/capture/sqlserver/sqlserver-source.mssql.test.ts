@@ -3,7 +3,7 @@
  * or Azure SQL MI, SQL Server Agent running). Runs only when
  * TANDEM_TEST_MSSQL_URL is set (e.g. mssql://sa:Passw0rd!@localhost:1433/master):
  * SQL Server cannot run on the CI machine, which tests the source against
- * recorded result sets instead (sqlserver-source.test.ts).
+ * hand-written result sets instead (sqlserver-source.test.ts; recorded/README.md).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeBatch, ChangeEvent } from '../../../src/capture';
@@ -14,7 +14,7 @@ const URL_ENV = 'TANDEM_TEST_MSSQL_URL';
 const url = process.env[URL_ENV];
 
 describe('SQL Server live test gate', () => {
-  it(url ? `runs against ${URL_ENV}` : `did not run: ${URL_ENV} is not set (SQL Server cannot run here; see recorded result-set tests)`, () => {
+  it(url ? `runs against ${URL_ENV}` : `did not run: ${URL_ENV} is not set (SQL Server cannot run here; only the hand-written result-set tests ran)`, () => {
     expect(true).toBe(true);
   });
 });

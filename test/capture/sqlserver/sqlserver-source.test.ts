@@ -1,6 +1,7 @@
 /**
  * The SQL Server source's polling loop, LSN bookkeeping, snapshot and
- * acknowledgement, driven through recorded result sets (recorded/README.md).
+ * acknowledgement, driven through hand-written result sets (recorded/README.md:
+ * written from the driver's type mapping, not recorded from a server).
  */
 import { describe, expect, it } from 'vitest';
 import type { ChangeBatch } from '../../../src/capture';
@@ -29,7 +30,7 @@ async function take(src: SqlServerSource, n: number): Promise<ChangeBatch[]> {
   return out;
 }
 
-describe('SqlServerSource over recorded result sets', () => {
+describe('SqlServerSource over hand-written result sets (not recorded from a server)', () => {
   it('first start: snapshot at the max LSN in one transaction, then streams from it (exclusive)', async () => {
     const { src, connection } = source('insert');
     const [snapshot, change] = await take(src, 2);

@@ -1,0 +1,10 @@
+export type { CheckpointClaim, SignedCheckpoint, PublishedCheckpoint, CheckpointSigner } from './checkpoint';
+export { checkpointMessage, checkpointSigner, checkpointSignatureProblem, formatCheckpointLine, parseCheckpointLine } from './checkpoint';
+export type { GeneratedKeyPair } from './keys';
+export { parseSigningKey, parsePublicKey, keyIdOf, rawPublicKey, generateSigningKeyPair } from './keys';
+export type { CheckpointPolicy } from './checkpointer';
+export { Checkpointer } from './checkpointer';
+export type { CheckpointSink } from './sinks';
+export { FileSink, WebhookSink, lastIdInFile, WEBHOOK_RETRY } from './sinks';
+export type { AuditRuntime, AuditDeps } from './runtime';
+export { createAudit } from './runtime';
