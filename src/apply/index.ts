@@ -9,3 +9,5 @@ export type { ApplyTask, ApplyOutcome } from './task';
 export type { ApplyTarget } from './target';
 export { RestTarget, parseRetryAfter, CircuitBreaker, TokenBucket, buildPayload, readPath, OAuth2ClientCredentials } from './rest';
 export type { RestTargetOptions, RestApplyContext, CircuitState, RestAuth } from './rest';
+export type { KeyAllocations } from './key-allocation';
+export { allocateKey, formatKey } from './key-allocation';

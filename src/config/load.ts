@@ -163,6 +163,7 @@ export function readAllSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pr
     ['redis.url', config.redis?.url],
     ['kafka.sasl.password', config.kafka?.sasl?.password],
     ...Object.entries(config.systems).map(([name, system]) => [`systems.${name}.url`, system.url] as [string, SecretRef]),
+    ...Object.entries(config.systems).map(([name, system]) => [`systems.${name}.apply.alertWebhook`, system.apply.alertWebhook] as [string, SecretRef | undefined]),
   ];
   for (const [path, ref] of refs) {
     if (!ref) continue;

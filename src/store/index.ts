@@ -16,3 +16,4 @@ export type { DeadLetter, DeadLetterRow, DeadLetterFilter, DeadLetterStatus, Dea
 export { parkDeadLetters, openDeadLetters, queryDeadLetters, getDeadLetter, resolveDeadLetter, deadLetterAging, requeueDeadTask, AGE_BUCKETS } from './dead-letters';
 export type { JournalEntry } from './journal';
 export { appendJournal, readJournal, pruneJournal } from './journal';
+export { KnexKeyAllocations } from './key-allocations';

@@ -15,14 +15,15 @@ export async function enqueueTasks(trx: Knex.Transaction, schema: string, tasks:
     record: t.record,
     reason: t.reason,
     correlation_id: t.correlationId,
+    commit_ms: t.commitTimeMs ?? null,
   }));
   // One jsonb parameter for the whole batch: cheaper to bind and parse than
   // ten parameters a row, and never near the bind-parameter limit.
   await trx.raw(
-    `INSERT INTO ??.outbox (target, entity, key, op, fields, expected, record, reason, correlation_id)
-     SELECT target, entity, key, op, fields, expected, record, reason, correlation_id
+    `INSERT INTO ??.outbox (target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms)
+     SELECT target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms
      FROM ROWS FROM (jsonb_to_recordset(?::jsonb) AS (target text, entity text, key text, op text, fields jsonb,
-       expected jsonb, record jsonb, reason text, correlation_id text)) WITH ORDINALITY AS t(target, entity, key, op, fields, expected, record, reason, correlation_id, n)
+       expected jsonb, record jsonb, reason text, correlation_id text, commit_ms bigint)) WITH ORDINALITY AS t(target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms, n)
      -- ids follow the batch's order: a record's tasks are applied in id order
      ORDER BY n`,
     [schema, JSON.stringify(rows)],
@@ -99,6 +100,7 @@ interface OutboxRow {
   record: ApplyTask['record'];
   reason: ApplyTask['reason'];
   correlation_id: string;
+  commit_ms: string | null;
   attempts: number;
   created_at: Date;
 }
@@ -115,6 +117,7 @@ function toTask(row: OutboxRow): ApplyTask {
     record: row.record,
     reason: row.reason,
     correlationId: row.correlation_id,
+    commitTimeMs: row.commit_ms === null || row.commit_ms === undefined ? null : Number(row.commit_ms),
     // attempts before this one: the claim counted this one already
     attempts: row.attempts - 1,
     createdAtMs: new Date(row.created_at).getTime(),
