@@ -11,3 +11,6 @@ export { RestTarget, parseRetryAfter, CircuitBreaker, TokenBucket, buildPayload,
 export type { RestTargetOptions, RestApplyContext, CircuitState, RestAuth } from './rest';
 export type { KeyAllocations } from './key-allocation';
 export { allocateKey, formatKey } from './key-allocation';
+export type { Folded } from './fold';
+export { foldTasks } from './fold';
+export { rejectedFields } from './rejected-fields';

@@ -148,3 +148,50 @@ export async function completeTasks(knex: Knex, schema: string, owner: string, d
     );
   }
 }
+
+/**
+ * A task the target refused for good, kept as the head of its record's
+ * queue for that target (an open exception): not claimable, and not dead,
+ * so the record's later tasks fold into it (`foldIntoHeld`).
+ */
+export async function holdTask(trx: Knex.Transaction, schema: string, id: string, owner: string, error: string): Promise<void> {
+  await trx.withSchema(schema).table('outbox').where({ id, lease_owner: owner }).update({ status: 'held', last_error: error, lease_until: null, lease_owner: null });
+}
+
+/** What a held task becomes with later tasks of its record folded in (see `foldTasks` in apply). */
+export interface FoldedTask {
+  op: ApplyTask['op'];
+  fields: ApplyTask['fields'];
+  expected: ApplyTask['expected'];
+  record: ApplyTask['record'];
+  reason: ApplyTask['reason'];
+}
+
+/** The held task, locked; null when it is no longer held (retried, discarded). */
+export async function lockHeldTask(trx: Knex.Transaction, schema: string, id: string): Promise<ApplyTask | null> {
+  const row = (await trx.withSchema(schema).table('outbox').where({ id, status: 'held' }).forUpdate().first()) as OutboxRow | undefined;
+  return row ? toTask({ ...row, attempts: row.attempts + 1 }) : null;
+}
+
+/**
+ * Replaces the held task's content by the fold of it and the later tasks,
+ * makes it due again (one more try with the record's latest state), and
+ * removes the folded tasks (leased by `owner`).
+ */
+export async function foldIntoHeld(trx: Knex.Transaction, schema: string, id: string, folded: FoldedTask, absorbed: string[], owner: string): Promise<void> {
+  await trx.withSchema(schema).table('outbox').where({ id, status: 'held' }).update({
+    op: folded.op, fields: JSON.stringify(folded.fields), expected: JSON.stringify(folded.expected), record: JSON.stringify(folded.record),
+    reason: folded.reason, status: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), lease_owner: null, lease_until: null,
+  });
+  if (absorbed.length > 0) await trx.raw(`DELETE FROM ??.outbox WHERE id = ANY(?::bigint[]) AND lease_owner = ?`, [schema, absorbed, owner]);
+}
+
+/** Age of the oldest open task's source commit per entity (update lag), in seconds. */
+export async function updateLag(knex: Knex, schema: string): Promise<Array<{ entity: string; seconds: number }>> {
+  const { rows } = await knex.raw(
+    `SELECT entity, (extract(epoch FROM now()) * 1000 - min(commit_ms))::float8 / 1000 AS seconds
+     FROM ??.outbox WHERE status IN ('pending', 'inflight', 'held') AND commit_ms IS NOT NULL GROUP BY entity`,
+    [schema],
+  );
+  return (rows as Array<{ entity: string; seconds: number }>).map((r) => ({ entity: r.entity, seconds: Math.max(0, r.seconds) }));
+}
