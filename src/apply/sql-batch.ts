@@ -254,7 +254,7 @@ async function planKeyed(batch: Batch, w: KeyedWork, locked: LockedRows, updates
   const values = locked.byKey.get(w.localKey);
   if (!values) {
     // The existence owner deleted it: a change propagated from elsewhere does not resurrect it (as in SqlTarget.upsertKnown).
-    if (!w.link && batch.ctx.ownsExistence && w.task.reason === 'propagate') return { status: 'superseded', localKey: w.localKey, fields: [] };
+    if (!w.link && batch.ctx.ownsExistence && w.task.reason === 'propagate') return { status: 'superseded', localKey: w.localKey, fields: [], goneFromOwner: true };
     inserts.push(await w.newRow());
     return { status: 'applied', localKey: w.localKey };
   }

@@ -108,7 +108,7 @@ export class SqlTarget {
     const updated = await this.updateExisting(scope, where, localKey, input);
     if (updated) return updated;
     // The existence owner deleted it: a change propagated from elsewhere does not resurrect it.
-    if (input.ctx.ownsExistence && input.task.reason === 'propagate') return { status: 'superseded', localKey, fields: [] };
+    if (input.ctx.ownsExistence && input.task.reason === 'propagate') return { status: 'superseded', localKey, fields: [], goneFromOwner: true };
     // Same key as before, whatever the key generation: the crosswalk already names it.
     const row = { ...(await this.recordRow(input.task, input.ctx)), ...where };
     await insertRow(scope, row, [], this.flavour);

@@ -37,5 +37,9 @@ export type ApplyOutcome =
   /** The target already held the values (a redelivered task): nothing written. */
   | { status: 'already-applied'; localKey: string }
   /** The target changed under us; its own change event will be resolved instead. */
-  | { status: 'superseded'; localKey: string | null; fields: string[] }
+  | {
+    status: 'superseded'; localKey: string | null; fields: string[];
+    /** The row is gone from the system owning the record's existence (its delete): not put back. */
+    goneFromOwner?: true;
+  }
   | { status: 'deleted'; localKey: string | null };

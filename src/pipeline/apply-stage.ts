@@ -7,7 +7,7 @@ import { claimTasks, completeTasks, markTaskDead, parkDeadLetters, retryTaskLate
 import type { MappingRegistry } from '../transform';
 import { forEachConcurrently } from './bounded-queue';
 import { exceptionsResolved, foldIntoExceptions, taskRefused, type ExceptionDeps } from './exceptions';
-import { flowBackAssignedKeys } from './assigned-keys';
+import { flowBackAssignedKeys, logKeptDeletes } from './assigned-keys';
 import type { PipelineMetrics } from './metrics';
 
 export interface ApplyStageDeps {
@@ -87,6 +87,7 @@ async function applyChunk(tasks: ApplyTask[], retrying: Map<string, OpenExceptio
   const succeeded = results.filter((r): r is { task: ApplyTask; outcome: ApplyOutcome } => r.outcome !== undefined);
   // Before the tasks count as applied: a crash in between repeats these (each is idempotent), never skips them.
   if (mapping) await flowBackAssignedKeys(succeeded, mapping, deps);
+  if (mapping) await logKeptDeletes(succeeded, mapping, deps);
   await exceptionsResolved(succeeded, retrying, exceptionDeps(deps));
   await Promise.all(succeeded.map((r) => deps.dedup.markApplied(r.task.id)));
   for (const r of succeeded) done.push({ id: r.task.id, outcome: r.outcome!.status });

@@ -12,8 +12,8 @@
  * key, and this step sees the record already holding it and does nothing.
  */
 import type { ApplyOutcome, ApplyTask } from '../apply';
-import { planPropagation, sameValue } from '../conflict';
-import { lockRecords, recordMapKey, saveRecords, enqueueTasks } from '../store';
+import { EXISTENCE_FIELD, planPropagation, sameValue, type ConflictEntry } from '../conflict';
+import { appendConflicts, enqueueTasks, lockRecords, recordMapKey, saveRecords } from '../store';
 import type { CanonicalRecord, Mapping } from '../transform';
 import type { ApplyStageDeps } from './apply-stage';
 import { tasksOf } from './resolve-stage';
@@ -52,4 +52,27 @@ export async function flowBackAssignedKeys(done: Array<{ task: ApplyTask; outcom
     const placeholders = [...records.values()].filter((r) => r.version === 0 && Object.keys(r.positions).length === 0);
     await saveRecords(trx, deps.schema, [...changed, ...placeholders]);
   });
+}
+
+/**
+ * A change propagated to the existence owner for a record whose row the
+ * owner has deleted (its delete not yet resolved, or resolved after the
+ * change was queued): not re-created, and logged as the existence conflict
+ * it is. The owner's delete, once resolved, removes the record everywhere.
+ */
+export async function logKeptDeletes(done: Array<{ task: ApplyTask; outcome: ApplyOutcome }>, mapping: Mapping, deps: ApplyStageDeps): Promise<void> {
+  const gone = done.filter(({ outcome }) => outcome.status === 'superseded' && outcome.goneFromOwner);
+  if (gone.length === 0) return;
+  const entries: ConflictEntry[] = gone.map(({ task }) => {
+    const at = task.correlationId.indexOf('@');
+    return {
+      entity: task.entity, key: task.key, field: EXISTENCE_FIELD, system: at > 0 ? task.correlationId.slice(0, at) : task.target, table: mapping.table,
+      position: at > 0 ? task.correlationId.slice(at + 1) : task.correlationId, txId: null, commitTimeMs: task.commitTimeMs ?? Date.now(),
+      correlationId: task.correlationId, attempted: { ...task.record, ...task.fields }, before: undefined, current: null, kept: null,
+      rule: `${task.entity} owner=${deps.target} (existence: the row is gone from its owner; the change does not re-create it)`,
+      outcome: 'rejected', patch: [{ op: 'add', path: '', value: { ...task.record, ...task.fields } }], corrected: false,
+    };
+  });
+  await deps.store.transaction((trx) => appendConflicts(trx, deps.schema, entries, deps.rulesVersion ?? 'unknown'));
+  for (const { task } of gone) deps.logger.warn('not re-created: the existence owner deleted the row', { correlationId: task.correlationId, target: deps.target, entity: task.entity, key: task.key });
 }
