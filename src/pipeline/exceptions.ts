@@ -25,7 +25,7 @@ import { ApplyError, errorMessage, TandemError } from '../errors';
 import type { Logger } from '../log';
 import {
   appendConflicts, closeException, confirmShadow, enqueueTasks, exceptionFailedAgain, foldIntoHeld, getDeadLetter, holdTask, insertException,
-  lockHeldTask, openExceptionsFor, parkDeadLetter, resolveDeadLetter, restoreShadow, retryTaskLater, type NewTask, type OpenException,
+  laterOpenTasks, lockHeldTask, openExceptionsFor, parkDeadLetter, resolveDeadLetter, restoreShadow, retryTaskLater, type NewTask, type OpenException,
 } from '../store';
 import type { Fields, MappingRegistry } from '../transform';
 import type { PipelineMetrics } from './metrics';
@@ -75,21 +75,24 @@ export async function foldIntoExceptions(tasks: ApplyTask[], deps: ExceptionDeps
   return { toApply, retrying };
 }
 
-async function foldOne(exception: OpenException, later: ApplyTask[], deps: ExceptionDeps): Promise<void> {
+async function foldOne(exception: OpenException, claimed: ApplyTask[], deps: ExceptionDeps): Promise<void> {
   const folded = await deps.store.transaction(async (trx) => {
     const head = await lockHeldTask(trx, deps.schema, exception.taskId);
-    if (!head) return false;
-    await foldIntoHeld(trx, deps.schema, head.id, foldTasks(head, later), later.map((t) => t.id), deps.instanceId);
-    return true;
+    if (!head) return 0;
+    // Every open task after the held one, not only those claimed now: the fold takes a new id, after all of them.
+    const later = await laterOpenTasks(trx, deps.schema, head, deps.instanceId);
+    if (!later || later.length === 0) return 0;
+    await foldIntoHeld(trx, deps.schema, head, foldTasks(head, later), later.map((t) => t.id), deps.instanceId);
+    return later.length;
   });
-  if (!folded) {
-    // The held task is being retried already (dlq retry): these wait their turn behind it.
-    for (const task of later) await retryTaskLater(deps.store, deps.schema, task.id, deps.instanceId, 'waits behind its record\'s exception', 0);
+  if (folded === 0) {
+    // The held task is being retried already (dlq retry), or a later task is in another instance's hands: these wait their turn.
+    for (const task of claimed) await retryTaskLater(deps.store, deps.schema, task.id, deps.instanceId, 'waits behind its record\'s exception', 0);
     return;
   }
-  for (const task of later) deps.metrics.taskFinished(deps.target, 'folded');
+  for (let i = 0; i < folded; i++) deps.metrics.taskFinished(deps.target, 'folded');
   deps.logger.info('later changes folded into the record\'s open exception; trying its latest state', {
-    correlationId: later.at(-1)!.correlationId, target: deps.target, entity: exception.entity, key: exception.key, exceptionId: exception.id, folded: later.length,
+    correlationId: claimed.at(-1)!.correlationId, target: deps.target, entity: exception.entity, key: exception.key, exceptionId: exception.id, folded,
   });
 }
 

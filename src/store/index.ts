@@ -10,7 +10,7 @@ export type { ReviewRow } from './conflict-query';
 export { appendConflicts, verifyConflictChain } from './conflict-log';
 export type { NewTask } from './outbox';
 export type { FoldedTask } from './outbox';
-export { enqueueTasks, claimTasks, completeTask, completeTasks, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks, holdTask, lockHeldTask, foldIntoHeld, updateLag } from './outbox';
+export { enqueueTasks, claimTasks, completeTask, completeTasks, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks, holdTask, lockHeldTask, laterOpenTasks, foldIntoHeld, updateLag } from './outbox';
 export type { Checkpoint } from './checkpoints';
 export { saveCheckpoint, loadCheckpoints, snapshottedTables, markSnapshotted } from './checkpoints';
 export type { DeadLetter, DeadLetterRow, DeadLetterFilter, DeadLetterStatus, DeadLetterAging, AgeBucket, Requeued, StoredTaskCopy } from './dead-letters';

@@ -174,16 +174,37 @@ export async function lockHeldTask(trx: Knex.Transaction, schema: string, id: st
 }
 
 /**
- * Replaces the held task's content by the fold of it and the later tasks,
- * makes it due again (one more try with the record's latest state), and
- * removes the folded tasks (leased by `owner`).
+ * The open tasks queued after a held task for its record and target, locked,
+ * in order; null when one of them is leased by another instance (it is being
+ * applied: fold later).
  */
-export async function foldIntoHeld(trx: Knex.Transaction, schema: string, id: string, folded: FoldedTask, absorbed: string[], owner: string): Promise<void> {
-  await trx.withSchema(schema).table('outbox').where({ id, status: 'held' }).update({
-    op: folded.op, fields: JSON.stringify(folded.fields), expected: JSON.stringify(folded.expected), record: JSON.stringify(folded.record),
-    reason: folded.reason, status: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), lease_owner: null, lease_until: null,
-  });
-  if (absorbed.length > 0) await trx.raw(`DELETE FROM ??.outbox WHERE id = ANY(?::bigint[]) AND lease_owner = ?`, [schema, absorbed, owner]);
+export async function laterOpenTasks(trx: Knex.Transaction, schema: string, held: ApplyTask, owner: string): Promise<ApplyTask[] | null> {
+  const rows = (await trx.withSchema(schema).table('outbox')
+    .where({ target: held.target, entity: held.entity, key: held.key }).andWhere('id', '>', held.id).whereIn('status', ['pending', 'inflight'])
+    .orderBy('id').forUpdate()) as Array<OutboxRow & { status: string; lease_owner: string | null }>;
+  if (rows.some((r) => r.status === 'inflight' && r.lease_owner !== owner)) return null;
+  return rows.map((r) => toTask({ ...r, attempts: r.attempts + 1 }));
+}
+
+/**
+ * Replaces the held task by the fold of it and the later tasks: a new task
+ * (a new id, so a REST target does not answer its idempotency key with the
+ * refusal it cached), due now — one more try with the record's latest state.
+ * The held and the folded tasks (pending, or leased by `owner`) are removed; the open
+ * exception and its open letter follow the new task. Returns its id.
+ */
+export async function foldIntoHeld(trx: Knex.Transaction, schema: string, held: ApplyTask, folded: FoldedTask, absorbed: string[], owner: string): Promise<string> {
+  const [row]: Array<{ id: string }> = await trx.withSchema(schema).table('outbox').insert({
+    target: held.target, entity: held.entity, key: held.key, op: folded.op,
+    fields: JSON.stringify(folded.fields), expected: JSON.stringify(folded.expected), record: JSON.stringify(folded.record),
+    reason: folded.reason, correlation_id: held.correlationId, commit_ms: held.commitTimeMs ?? null,
+  }, ['id']);
+  const id = String(row!.id);
+  await trx.withSchema(schema).table('outbox').where({ id: held.id, status: 'held' }).delete();
+  if (absorbed.length > 0) await trx.raw(`DELETE FROM ??.outbox WHERE id = ANY(?::bigint[]) AND (status = 'pending' OR lease_owner = ?)`, [schema, absorbed, owner]);
+  await trx.withSchema(schema).table('exceptions').where({ task_id: held.id, status: 'open' }).update({ task_id: id });
+  await trx.withSchema(schema).table('dead_letters').where({ task_id: held.id, status: 'open' }).update({ task_id: id });
+  return id;
 }
 
 /** Age of the oldest open task's source commit per entity (update lag), in seconds. */
