@@ -5,12 +5,17 @@
  * of the two is resolved first, across restarts, and is logged — never a
  * silent resurrection in the ERP.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runConflictsResolve } from '../../src/cli/conflicts/resolve';
+import { bufferIo } from '../../src/cli/io';
 import { parseConfig } from '../../src/config';
 import { startPipeline, type RunningPipeline } from '../../src/pipeline';
 import { createWorld, memoryLogger, sql, type Names, type TwoWayWorld } from './harness';
 
-function config(names: Names, capture: { erp: boolean; crm: boolean }): string {
+function config(names: Names, capture: { erp: boolean; crm: boolean }, correct = true): string {
   const captured = (slot: string) => `
     capture: { slot: ${slot}, publication: ${slot}, heartbeatMs: 200, maxBatchDelayMs: 10 }`;
   return `
@@ -29,6 +34,7 @@ entities:
   customer:
     owner: erp
     create: [erp]
+    correct: ${correct}
     fields:
       name: { policy: latest-wins }
       email: { owner: crm }
@@ -59,9 +65,9 @@ describe('existence ownership (PostgreSQL, Redis)', () => {
   const erp = (text: string, params: unknown[] = []) => sql(world.erp.url, text, params);
   const crm = (text: string, params: unknown[] = []) => sql(world.crm.url, text, params);
   const state = (text: string, params: unknown[] = []) => sql(world.state.url, text, params);
-  const start = async (capture = { erp: true, crm: true }) => {
+  const start = async (capture = { erp: true, crm: true }, correct = true) => {
     await pipeline?.stop();
-    pipeline = await startPipeline(parseConfig(config(world.names, capture), '/virtual/existence.yaml', world.env), { env: world.env, logger: log.logger, instanceId: 'existence-test' });
+    pipeline = await startPipeline(parseConfig(config(world.names, capture, correct), '/virtual/existence.yaml', world.env), { env: world.env, logger: log.logger, instanceId: 'existence-test' });
   };
   const drain = async () => {
     try {
@@ -143,5 +149,46 @@ describe('existence ownership (PostgreSQL, Redis)', () => {
     await start(); // now the ERP's delete
     await drain();
     await deletedEverywhere(raced);
+  });
+});
+
+describe('existence ownership with correct: false (PostgreSQL, Redis)', () => {
+  let world: TwoWayWorld;
+  let pipeline: RunningPipeline | undefined;
+  const log = memoryLogger();
+  let dir: string;
+
+  beforeAll(async () => {
+    world = await createWorld('exheld');
+    dir = mkdtempSync(join(tmpdir(), 'tandem-exist-'));
+    writeFileSync(join(dir, 'tandem.yaml'), config(world.names, { erp: true, crm: true }, false));
+    Object.assign(process.env, world.env);
+    pipeline = await startPipeline(parseConfig(config(world.names, { erp: true, crm: true }, false), join(dir, 'tandem.yaml'), world.env), { env: world.env, logger: log.logger, instanceId: 'existence-held' });
+    await pipeline.drain({ timeoutMs: 30_000 });
+  });
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    await world?.cleanup();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a creation by a system not in create: is held for review; keeping it creates the record in the ERP', async () => {
+    const [row] = await sql(world.crm.url, `INSERT INTO accounts (account_name, email) VALUES ('Held Ltd', 'h@held.example') RETURNING id`);
+    await pipeline!.drain({ timeoutMs: 30_000 });
+    const key = `crm:${row!.id as string}`;
+    const schema = world.names.schema;
+    expect(await sql(world.crm.url, 'SELECT account_name FROM accounts WHERE id = $1', [row!.id])).toEqual([{ account_name: 'Held Ltd' }]);
+    expect(await sql(world.erp.url, `SELECT * FROM customers WHERE name = 'Held Ltd'`)).toEqual([]);
+    const [held] = await sql(world.state.url, `SELECT id, decision FROM ${schema}.conflicts WHERE key = $1 AND field = '*'`, [key]);
+    expect(held).toMatchObject({ decision: 'held' });
+
+    const io = bufferIo();
+    expect(await runConflictsResolve(String(held!.id), { config: join(dir, 'tandem.yaml'), keep: 'crm', by: 'ops-ann' }, io)).toBe(0);
+    await pipeline!.drain({ timeoutMs: 30_000 });
+    expect(await sql(world.erp.url, `SELECT name, email FROM customers WHERE name = 'Held Ltd'`)).toEqual([{ name: 'Held Ltd', email: 'h@held.example' }]);
+    const decisions = await sql(world.state.url, `SELECT decision, rule FROM ${schema}.conflicts WHERE key = $1 AND field = '*' ORDER BY id`, [key]);
+    expect(decisions.map((d) => d.decision)).toEqual(['held', 'resolved']);
+    expect(decisions[1]!.rule).toMatch(/manual review of #\d+ by ops-ann: created as crm made it/);
   });
 });
