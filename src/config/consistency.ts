@@ -34,6 +34,9 @@ export function checkConsistency(config: TandemConfig): Problem[] {
       }
     }
     const generated = mapping.key.generated;
+    if (typeof generated === 'object' && config.systems[mapping.system]?.type === 'rest') {
+      problems.push({ path: `${at}.key.generated`, message: 'a REST system assigns its ids itself (idField): an allocated key is for SQL systems' });
+    }
     if (typeof generated === 'object' && mapping.key.columns.length !== 1) {
       problems.push({ path: `${at}.key.generated`, message: `an allocated key fills one key column, not ${mapping.key.columns.length}` });
     }

@@ -181,6 +181,8 @@ export async function lockHeldTask(trx: Knex.Transaction, schema: string, id: st
 export async function laterOpenTasks(trx: Knex.Transaction, schema: string, held: ApplyTask, owner: string): Promise<ApplyTask[] | null> {
   const rows = (await trx.withSchema(schema).table('outbox')
     .where({ target: held.target, entity: held.entity, key: held.key }).andWhere('id', '>', held.id).whereIn('status', ['pending', 'inflight'])
+    // Exception write-backs (another exception's state, in this system's row) are not data: never folded.
+    .whereNot('reason', 'exception')
     .orderBy('id').forUpdate()) as Array<OutboxRow & { status: string; lease_owner: string | null }>;
   if (rows.some((r) => r.status === 'inflight' && r.lease_owner !== owner)) return null;
   return rows.map((r) => toTask({ ...r, attempts: r.attempts + 1 }));
