@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDlqExceptions } from '../../src/cli/dlq/exceptions';
 import { runDlqRetry } from '../../src/cli/dlq/retry';
 import { bufferIo } from '../../src/cli/io';
 import { parseConfig } from '../../src/config';
@@ -183,6 +184,13 @@ describe('exceptions: a target refusing a change (PostgreSQL, Redis)', () => {
     expect(alerts).toHaveLength(1);
     const open = await state(`SELECT count(*)::int AS n FROM ${schema}.outbox WHERE key = $1 AND target = 'erp'`, [keyOf(first)]);
     expect(open[0]!.n).toBe(1); // the held task, with the later changes folded in
+    // The operator's view: the record's value beside what the ERP really holds (nothing: the insert was refused).
+    const io = bufferIo();
+    expect(await runDlqExceptions({ config: configFile }, io)).toBe(0);
+    expect(io.stdout()).toMatch(/^id\s+age\s+target\s+entity\/key\s+from\s+field: record → target holds\s+refusals\s+letter\s+error/);
+    expect(io.stdout()).toContain(`customer ${keyOf(first)}`);
+    expect(io.stdout()).toContain(`phone: "${LONG_PHONE}" → -`);
+    expect(io.stdout()).toContain('1 open exception\n');
   });
 
   it('the value corrected at source applies the record’s latest state, and clears the exception everywhere', async () => {
