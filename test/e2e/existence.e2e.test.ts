@@ -69,9 +69,9 @@ describe('existence ownership (PostgreSQL, Redis)', () => {
     await pipeline?.stop();
     pipeline = await startPipeline(parseConfig(config(world.names, capture, correct), '/virtual/existence.yaml', world.env), { env: world.env, logger: log.logger, instanceId: 'existence-test' });
   };
-  const drain = async () => {
+  const drain = async (timeoutMs = 30_000) => {
     try {
-      await pipeline!.drain({ timeoutMs: 30_000 });
+      await pipeline!.drain({ timeoutMs });
     } catch (error) {
       throw new Error(`${(error as Error).message}\npipeline log:\n${log.lines.join('\n')}`);
     }
@@ -88,7 +88,7 @@ describe('existence ownership (PostgreSQL, Redis)', () => {
     world = await createWorld('exist');
     schema = world.names.schema;
     await start();
-    await drain();
+    await drain(90_000); // the first drain waits for the slots to be created, which waits for every open transaction on the server
   });
 
   afterAll(async () => {
@@ -164,7 +164,7 @@ describe('existence ownership with correct: false (PostgreSQL, Redis)', () => {
     writeFileSync(join(dir, 'tandem.yaml'), config(world.names, { erp: true, crm: true }, false));
     Object.assign(process.env, world.env);
     pipeline = await startPipeline(parseConfig(config(world.names, { erp: true, crm: true }, false), join(dir, 'tandem.yaml'), world.env), { env: world.env, logger: log.logger, instanceId: 'existence-held' });
-    await pipeline.drain({ timeoutMs: 30_000 });
+    await pipeline.drain({ timeoutMs: 90_000 }); // slot creation waits for every open transaction on the server
   });
 
   afterAll(async () => {
