@@ -9,3 +9,8 @@ export type { ApplyTask, ApplyOutcome } from './task';
 export type { ApplyTarget } from './target';
 export { RestTarget, parseRetryAfter, CircuitBreaker, TokenBucket, buildPayload, readPath, OAuth2ClientCredentials } from './rest';
 export type { RestTargetOptions, RestApplyContext, CircuitState, RestAuth } from './rest';
+export type { KeyAllocations } from './key-allocation';
+export { allocateKey, formatKey } from './key-allocation';
+export type { Folded } from './fold';
+export { foldTasks } from './fold';
+export { rejectedFields } from './rejected-fields';

@@ -35,6 +35,8 @@ export interface BatchHost {
   apply(task: ApplyTask, ctx: SqlApplyContext): Promise<ApplyOutcome>;
   /** A database-keyed insert (adopting the row of an earlier attempt), inside `scope`'s transaction. */
   insertGenerated(scope: TableScope, values: Row, input: UpsertPlanInput): Promise<ApplyOutcome>;
+  /** The key allocated for a record (stored before use), for mappings with an allocated key. */
+  allocatedKeyRow(task: ApplyTask, ctx: SqlApplyContext): Promise<Row>;
   /** PostgreSQL: column → type to cast bulk values to (cached per table). */
   columnTypes(scope: TableScope): Promise<Map<string, string>>;
 }
@@ -61,6 +63,8 @@ interface Batch {
 }
 
 export async function applyBulk(host: BatchHost, tasks: ApplyTask[], ctx: SqlApplyContext): Promise<BatchResult[]> {
+  // Exception write-backs touch two columns of a known row: one at a time, in order with the rest.
+  if (tasks.some((t) => t.reason === 'exception')) return applyEach(host, tasks, ctx);
   const results: BatchResult[] = [];
   // A record twice in one batch: its tasks go in separate runs, in order.
   for (const run of runsOfDistinctKeys(tasks)) results.push(...(await applyRun(host, run, ctx)));
@@ -159,7 +163,13 @@ async function prepareOne(batch: Batch, task: ApplyTask, index: number): Promise
     const newRow = async (): Promise<Row> => ({ ...(await recordRow(host.system, task, ctx)), ...keyRow });
     return { kind: 'keyed', index, task, input, localKey, keyRow, newRow, link: false };
   }
-  return newRecordWork(batch, input, index, await recordRow(host.system, task, ctx));
+  const row = await recordRow(host.system, task, ctx);
+  if (ctx.mapping.keyGenerated === 'allocated') {
+    // Allocated and stored before the batch transaction (key-allocation.ts); linked after commit like any new key.
+    const keyRow = await host.allocatedKeyRow(task, batch.ctx);
+    return { kind: 'keyed', index, task, input, localKey: ctx.mapping.localKeyOf(keyRow), keyRow, newRow: async () => ({ ...row, ...keyRow }), link: true };
+  }
+  return newRecordWork(batch, input, index, row);
 }
 
 /** A record the target has no known row for: where its row is (or will be). */
@@ -178,6 +188,8 @@ function newRecordWork(batch: Batch, input: UpsertPlanInput, index: number, row:
     }
     case 'database':
       return { kind: 'generated', index, task, input, values: omit(row, mapping.keyColumns) };
+    case 'allocated':
+      throw new Error('allocated keys are prepared before newRecordWork');
   }
 }
 
@@ -241,6 +253,8 @@ async function writeKeyed(batch: Batch, scope: TableScope, work: KeyedWork[], se
 async function planKeyed(batch: Batch, w: KeyedWork, locked: LockedRows, updates: RowUpdate[], inserts: Row[]): Promise<ApplyOutcome> {
   const values = locked.byKey.get(w.localKey);
   if (!values) {
+    // The existence owner deleted it: a change propagated from elsewhere does not resurrect it (as in SqlTarget.upsertKnown).
+    if (!w.link && batch.ctx.ownsExistence && w.task.reason === 'propagate') return { status: 'superseded', localKey: w.localKey, fields: [], goneFromOwner: true };
     inserts.push(await w.newRow());
     return { status: 'applied', localKey: w.localKey };
   }

@@ -6,7 +6,9 @@
  */
 import type { Knex } from 'knex';
 import type { Row } from '../capture';
+import { ApplyError } from '../errors';
 import { deterministicUuid } from './deterministic-uuid';
+import { allocateKey } from './key-allocation';
 import type { ApplyOutcome, ApplyTask } from './task';
 import { applyBulk, type BatchHost, type BatchResult } from './sql-batch';
 import { pgColumnTypes } from './sql-bulk-rows';
@@ -59,6 +61,7 @@ export class SqlTarget {
       system: this.system, table: ctx.mapping.table, entity: task.entity, key: task.key, correlationId: task.correlationId,
     };
     try {
+      if (task.reason === 'exception') return await this.writeException(task, ctx);
       return task.op === 'delete' ? await this.remove(task, ctx) : await this.upsert(task, ctx);
     } catch (error) {
       throw toApplyError(error, where);
@@ -91,7 +94,9 @@ export class SqlTarget {
     if (localKey !== null) return this.db.transaction((trx) => this.upsertKnown(this.scope(trx, ctx), localKey, input));
 
     const row = await this.recordRow(task, ctx);
-    const outcome = await this.db.transaction((trx) => this.upsertNew(this.scope(trx, ctx), row, input));
+    // Allocated before the target transaction, and kept: see key-allocation.ts.
+    const allocated = ctx.mapping.keyGenerated === 'allocated' ? await this.allocatedKeyRow(task, ctx) : null;
+    const outcome = await this.db.transaction((trx) => this.upsertNew(this.scope(trx, ctx), row, input, allocated));
     // After commit: a crash before this line is what the deterministic keys and adoption are for.
     if (outcome.localKey !== null) await ctx.crosswalk.link(task.entity, this.system, outcome.localKey, task.key);
     return outcome;
@@ -102,13 +107,15 @@ export class SqlTarget {
     const where = scope.mapping.keyRow(localKey);
     const updated = await this.updateExisting(scope, where, localKey, input);
     if (updated) return updated;
+    // The existence owner deleted it: a change propagated from elsewhere does not resurrect it.
+    if (input.ctx.ownsExistence && input.task.reason === 'propagate') return { status: 'superseded', localKey, fields: [], goneFromOwner: true };
     // Same key as before, whatever the key generation: the crosswalk already names it.
     const row = { ...(await this.recordRow(input.task, input.ctx)), ...where };
     await insertRow(scope, row, [], this.flavour);
     return { status: 'applied', localKey };
   }
 
-  private async upsertNew(scope: TableScope, row: Row, input: UpsertPlanInput): Promise<ApplyOutcome> {
+  private async upsertNew(scope: TableScope, row: Row, input: UpsertPlanInput, allocated: Row | null): Promise<ApplyOutcome> {
     const { mapping } = scope;
     switch (mapping.keyGenerated) {
       case 'none':
@@ -119,7 +126,49 @@ export class SqlTarget {
       }
       case 'database':
         return this.insertGenerated(scope, omit(row, mapping.keyColumns), input);
+      case 'allocated': {
+        if (!allocated) throw new Error('an allocated key must be allocated before the transaction');
+        return this.upsertByKey(scope, allocated, { ...row, ...allocated }, input);
+      }
     }
+  }
+
+  /**
+   * The key the target assigns to this record: the one allocated for it
+   * earlier (a retry after a crash), or a new one, stored before it is used.
+   */
+  async allocatedKeyRow(task: ApplyTask, ctx: SqlApplyContext): Promise<Row> {
+    const { mapping } = ctx;
+    const column = singleKeyColumn(mapping, task);
+    if (!mapping.keyAllocator || !ctx.allocations) {
+      throw new ApplyError(`${this.system}: ${mapping.table} has an allocated key but no allocation store was given`, {
+        retriable: false, system: this.system, table: mapping.table, entity: task.entity, key: task.key, correlationId: task.correlationId,
+      });
+    }
+    let localKey = await ctx.allocations.get(this.system, task.entity, task.key);
+    localKey ??= await ctx.allocations.put(this.system, task.entity, task.key, await allocateKey(this.db, this.type, mapping.keyAllocator));
+    return { [column]: localKey };
+  }
+
+  /**
+   * An exception's state (status, error) written to the exception columns
+   * of the record's row, nothing else. No row (it is gone) or no such
+   * columns: nothing to write.
+   */
+  private async writeException(task: ApplyTask, ctx: SqlApplyContext): Promise<ApplyOutcome> {
+    const columns = ctx.mapping.exceptionColumns;
+    const localKey = await this.knownLocalKey(task, ctx);
+    if (!columns || localKey === null) return { status: 'superseded', localKey, fields: [] };
+    const values = { [columns.status]: task.fields['status'] ?? null, [columns.error]: task.fields['error'] ?? null };
+    const where = ctx.mapping.keyRow(localKey);
+    const written = await this.db.transaction(async (trx) => {
+      const scope = this.scope(trx, ctx);
+      const locked = await lockRow(scope, [...ctx.mapping.keyColumns, ...Object.keys(values)], where);
+      if (!locked) return false;
+      await updateRow(scope, where, values, locked.kinds);
+      return true;
+    });
+    return written ? { status: 'applied', localKey } : { status: 'superseded', localKey, fields: [] };
   }
 
   /** The key is known before inserting: a row already there under it is the row to update. */
@@ -195,6 +244,7 @@ export class SqlTarget {
       system: this.system, type: this.type, db: this.db, conditional: this.conditional,
       apply: (task, ctx) => this.apply(task, ctx),
       insertGenerated: (scope, values, input) => this.insertGenerated(scope, values, input),
+      allocatedKeyRow: (task, ctx) => this.allocatedKeyRow(task, ctx),
       columnTypes: (scope) => this.columnTypes(scope),
     };
   }

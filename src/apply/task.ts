@@ -18,8 +18,15 @@ export interface ApplyTask {
   expected: Fields;
   /** The whole canonical record, for when the target has no row yet. */
   record: Fields;
-  reason: 'propagate' | 'correct';
+  /**
+   * `propagate` carries an accepted change, `correct` pushes a kept value back
+   * to an offender, `exception` writes an exception's state to the row a
+   * refused change came from (the mapping's exception columns only).
+   */
+  reason: 'propagate' | 'correct' | 'exception';
   correlationId: string;
+  /** Source commit time of the change this task carries out, when known (metrics). */
+  commitTimeMs?: number | null;
   attempts: number;
   createdAtMs: number;
 }
@@ -30,5 +37,9 @@ export type ApplyOutcome =
   /** The target already held the values (a redelivered task): nothing written. */
   | { status: 'already-applied'; localKey: string }
   /** The target changed under us; its own change event will be resolved instead. */
-  | { status: 'superseded'; localKey: string | null; fields: string[] }
+  | {
+    status: 'superseded'; localKey: string | null; fields: string[];
+    /** The row is gone from the system owning the record's existence (its delete): not put back. */
+    goneFromOwner?: true;
+  }
   | { status: 'deleted'; localKey: string | null };

@@ -29,13 +29,15 @@ export async function printStatus(configFile: string): Promise<number> {
     process.stdout.write('\n');
     // Tasks carried out leave the outbox (see completeTasks; counts are in the metrics): only
     // superseded ones stay, for an hour.
-    printTable(['target', 'pending', 'in flight', 'dead', 'superseded (last hour)'],
-      Object.keys(config.systems).map((t) => { const c = byTarget.get(t) ?? {}; return [t, c.pending ?? 0, c.inflight ?? 0, c.dead ?? 0, c.done ?? 0].map(String); }));
+    // held: the refused write of a record with an open exception (later writes fold into it).
+    printTable(['target', 'pending', 'in flight', 'held', 'dead', 'superseded (last hour)'],
+      Object.keys(config.systems).map((t) => { const c = byTarget.get(t) ?? {}; return [t, c.pending ?? 0, c.inflight ?? 0, c.held ?? 0, c.dead ?? 0, c.done ?? 0].map(String); }));
 
     const [conflicts] = await store.withSchema(schema).table('conflicts').count('* as n');
     const [letters] = await store.withSchema(schema).table('dead_letters').where({ status: 'open' }).count('* as n');
+    const [exceptions] = await store.withSchema(schema).table('exceptions').where({ status: 'open' }).count('* as n');
     process.stdout.write('\n');
-    printTable(['conflicts logged', 'dead letters open'], [[String(conflicts?.n ?? 0), String(letters?.n ?? 0)]]);
+    printTable(['conflicts logged', 'dead letters open', 'exceptions open'], [[String(conflicts?.n ?? 0), String(letters?.n ?? 0), String(exceptions?.n ?? 0)]]);
     process.stdout.write(`\n${await liveEvents(config)}\n`);
     return EXIT_OK;
   } finally {

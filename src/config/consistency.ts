@@ -33,7 +33,22 @@ export function checkConsistency(config: TandemConfig): Problem[] {
         problems.push({ path: `${at}.fields.${field}.ref`, message: `unknown entity "${spec.ref}"` });
       }
     }
-    if (mapping.key.generated === 'none') {
+    const generated = mapping.key.generated;
+    if (typeof generated === 'object' && config.systems[mapping.system]?.type === 'rest') {
+      problems.push({ path: `${at}.key.generated`, message: 'a REST system assigns its ids itself (idField): an allocated key is for SQL systems' });
+    }
+    if (typeof generated === 'object' && mapping.key.columns.length !== 1) {
+      problems.push({ path: `${at}.key.generated`, message: `an allocated key fills one key column, not ${mapping.key.columns.length}` });
+    }
+    if (mapping.exceptionFields) {
+      for (const which of ['status', 'error'] as const) {
+        const column = mapping.exceptionFields[which];
+        const field = columns.get(column);
+        if (field) problems.push({ path: `${at}.exceptionFields.${which}`, message: `column ${column} is mapped to field ${field}; exception columns are tandem's own (not canonical fields)` });
+        if (mapping.key.columns.includes(column)) problems.push({ path: `${at}.exceptionFields.${which}`, message: `column ${column} is a key column` });
+      }
+    }
+    if (generated === 'none') {
       for (const column of mapping.key.columns) {
         if (!columns.has(column)) problems.push({ path: `${at}.key.columns`, message: `key column ${column} is not mapped to a field, so tandem could not make the key of rows it inserts (map it, or set key.generated to uuid or database)` });
       }
@@ -45,6 +60,9 @@ export function checkConsistency(config: TandemConfig): Problem[] {
     if (!systems.has(entity.owner)) problems.push({ path: `${at}.owner`, message: `unknown system "${entity.owner}"` });
     entity.priority.forEach((system, i) => {
       if (!systems.has(system)) problems.push({ path: `${at}.priority[${i}]`, message: `unknown system "${system}"` });
+    });
+    entity.create?.forEach((system, i) => {
+      if (!systems.has(system)) problems.push({ path: `${at}.create[${i}]`, message: `unknown system "${system}"` });
     });
     const ruled = new Map<string, string>();
     const rules = [

@@ -165,6 +165,7 @@ export function readAllSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pr
     ['audit.signingKey', config.audit?.signingKey],
     ['audit.sinks.webhook', config.audit?.sinks.webhook],
     ...Object.entries(config.systems).map(([name, system]) => [`systems.${name}.url`, system.url] as [string, SecretRef]),
+    ...Object.entries(config.systems).map(([name, system]) => [`systems.${name}.apply.alertWebhook`, system.apply.alertWebhook] as [string, SecretRef | undefined]),
   ];
   for (const [path, ref] of refs) {
     if (!ref) continue;

@@ -53,6 +53,11 @@ const applySettings = z
     echoServerId: z.number().int().min(1).max(4_294_967_295).optional(),
     /** Connections to the target. */
     poolSize: z.number().int().min(1).default(4),
+    /**
+     * Where an exception (this system refusing a change for good) is POSTed
+     * as JSON. REST systems fall back to `rest.alertWebhook`.
+     */
+    alertWebhook: secretRef.optional(),
   })
   .strict();
 
@@ -250,13 +255,53 @@ const fieldMapping = z.union([
     .strict(),
 ]);
 
+/**
+ * `C{00000}`: the allocated number zero-padded to the width of the braces,
+ * with any text around it. Without a format the number is the key as is.
+ */
+const keyFormat = z.string().regex(/^[^{}]*\{0+\}[^{}]*$/, 'a key format holds one run of zeros in braces, e.g. "C{00000}"');
+
+/**
+ * A key the system itself assigns, allocated by tandem from the system before
+ * the insert: the next value of a sequence, or the first column of the first
+ * row a query returns (e.g. `select next_customer_no()`).
+ */
+const keyAllocator = z.union([
+  z.object({ sequence: z.string().min(1), format: keyFormat.optional() }).strict(),
+  z.object({ sql: z.string().min(1), format: keyFormat.optional() }).strict(),
+]);
+export type KeyAllocatorSpec = z.infer<typeof keyAllocator>;
+
 const keySpec = z
   .object({
     columns: z.array(z.string().min(1)).min(1),
-    /** Who makes the key of a row tandem inserts: derived from mapped fields, a UUID tandem makes, or the database (RETURNING). */
-    generated: z.enum(['none', 'uuid', 'database']).default('none'),
+    /**
+     * Who makes the key of a row tandem inserts: derived from mapped fields
+     * (none), a UUID tandem makes (uuid), the database on insert (database,
+     * RETURNING), or allocated from the system before the insert
+     * ({ sequence } or { sql }).
+     */
+    generated: z.union([z.enum(['none', 'uuid', 'database']), keyAllocator]).default('none'),
   })
   .strict();
+
+/**
+ * Columns of this table in which tandem writes the state of an exception (a
+ * change from this row that another system refused for good), and clears it
+ * again when the exception is resolved. Not canonical fields: they are never
+ * read from the source nor sent to other systems.
+ */
+const exceptionColumns = z
+  .object({
+    status: z.string().min(1),
+    error: z.string().min(1),
+    /** Written to `status` when a change is refused. */
+    rejectedValue: z.string().default('rejected'),
+    /** Written to `status` when the exception is resolved (`error` is set to NULL). */
+    resolvedValue: z.string().nullable().default('ok'),
+  })
+  .strict();
+export type ExceptionColumnsSpec = z.infer<typeof exceptionColumns>;
 
 export const mappingSpec = z
   .object({
@@ -268,6 +313,7 @@ export const mappingSpec = z
     fields: z.record(identifier, fieldMapping),
     /** What a TRUNCATE of the source table does. */
     onTruncate: z.enum(['ignore', 'dead-letter']).default('dead-letter'),
+    exceptionFields: exceptionColumns.optional(),
   })
   .strict();
 export type MappingSpec = z.infer<typeof mappingSpec>;
@@ -310,6 +356,12 @@ export const entitySpec = z
     correct: z.boolean().default(true),
     /** Systems in priority order, for ties under latest-wins. */
     priority: z.array(identifier).default([]),
+    /**
+     * Systems that may create records of this entity (default: any). A
+     * creation elsewhere is a conflict: removed from that system (correct:
+     * true) or held for review.
+     */
+    create: z.array(identifier).min(1).optional(),
   })
   .strict();
 export type EntitySpec = z.infer<typeof entitySpec>;

@@ -13,7 +13,15 @@ export type ConflictOutcome =
   /** A person decided a held entry (`tandem conflicts resolve`); the rule names the held entry's id. */
   | 'resolved'
   /** A person discarded a dead letter (`tandem dlq discard`); the rule names the letter, who and why. */
-  | 'discarded';
+  | 'discarded'
+  /**
+   * A target refused an accepted change for good (constraint, length, type,
+   * a 4xx): an exception is open; the rule holds the target and its error,
+   * `kept` what the target still holds.
+   */
+  | 'target-rejected'
+  /** The target took the record's latest state after an exception (a fix at source, or `tandem dlq retry`). */
+  | 'exception-resolved';
 
 /** One row of the conflict log, before it is chained and stored. */
 export interface ConflictEntry {

@@ -9,3 +9,4 @@ export { chainEntries, chainHash, hashedContent, GENESIS_HASH } from './chain';
 export { canonicalJson, sameValue } from './values';
 export type { HeldEntry, ReviewChoice } from './review';
 export { keepChoice, planReview, MANUAL_SYSTEM } from './review';
+export { creationRefusal, refuseCreation, planExistenceReview, EXISTENCE_FIELD } from './existence';

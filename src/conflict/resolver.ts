@@ -2,6 +2,7 @@ import type { Operation } from 'fast-json-patch';
 import type { Value } from '../capture';
 import { compareDecimal, type CanonicalChange, type CanonicalRecord, type FieldProvenance, type Fields } from '../transform';
 import type { ConflictEntry, Decision, PlannedWrite } from './decision';
+import { refuseCreation } from './existence';
 import { allowsTransition, type EntityRules, type FieldRule } from './rules';
 import { sameValue } from './values';
 
@@ -29,7 +30,8 @@ export function resolve(current: CanonicalRecord | null, change: CanonicalChange
   const next = cloneRecord(record);
   next.positions[system] = position;
 
-  return change.kind === 'delete' ? resolveDelete(record, next, change, ctx) : resolveUpsert(record, next, change, ctx);
+  if (change.kind === 'delete') return resolveDelete(record, next, change, ctx);
+  return refuseCreation(record, next, change, ctx.rules) ?? resolveUpsert(record, next, change, ctx);
 }
 
 function resolveUpsert(record: CanonicalRecord, next: CanonicalRecord, change: CanonicalChange, ctx: ResolveContext): Decision {

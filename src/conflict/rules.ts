@@ -19,6 +19,8 @@ export interface EntityRules {
   /** Owns the record's existence (creates and deletes) and every field without a rule. */
   owner: string;
   correct: boolean;
+  /** Systems that may create records (`create:`); null: any system may. */
+  creators: ReadonlySet<string> | null;
   field(name: string): FieldRule;
   /** Fields with a rule of their own (directly or through a group). */
   ruledFields(): string[];
@@ -69,6 +71,7 @@ function compileEntity(entity: string, spec: EntitySpec): EntityRules {
     entity,
     owner: spec.owner,
     correct: spec.correct,
+    creators: spec.create ? new Set(spec.create) : null,
     field: (name) => rules.get(name) ?? fallback(name),
     ruledFields: () => [...rules.keys()],
   };

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Async probes the gauges read at scrape time. */
 export interface MetricProbes {
@@ -15,9 +15,16 @@ export interface MetricProbes {
   deadLetterAging?(): Promise<{ oldestAgeSeconds: number; open: Array<{ ageBucket: string; kind: string; count: number }> }>;
   /** The state of each component (sources, apply stages, Redis): `ok`, `degraded` or `failed`. */
   components?(): Array<{ component: string; state: string }>;
+  /** Open exceptions per entity and target system, with the oldest one's age. */
+  exceptionAging?(): Promise<Array<{ entity: string; system: string; open: number; oldestAgeSeconds: number }>>;
+  /** Per entity: seconds since the source commit of the oldest change not yet applied everywhere. */
+  updateLag?(): Promise<Array<{ entity: string; seconds: number }>>;
 }
 
 const COMPONENT_STATES = ['ok', 'degraded', 'failed'];
+
+/** Sync completion buckets (seconds): sub-second apply up to a day-long exception. */
+const COMPLETION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400];
 
 const AGE_BUCKETS = ['<1h', '1h-24h', '1d-7d', '>7d'];
 const LETTER_KINDS = ['event', 'task'];
@@ -28,6 +35,7 @@ export interface TandemMetrics {
   conflicts: Counter<'entity' | 'decision'>;
   tasks: Counter<'target' | 'outcome'>;
   outages: Counter<'dependency'>;
+  syncCompletion: Histogram<'entity' | 'target'>;
 }
 
 export function createMetrics(probes: MetricProbes): TandemMetrics {
@@ -115,5 +123,50 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
     });
   }
   const outages = new Counter({ name: 'tandem_dependency_outages_total', help: 'Outages of a dependency survived in degraded mode (redis: dedup moved to the state store)', labelNames: ['dependency'], registers: [registry] });
-  return { registry, events, conflicts, tasks, outages };
+  const syncCompletion = new Histogram({
+    name: 'tandem_sync_completion_seconds',
+    help: 'Source commit → applied in the target, per entity and target (a change is complete when its slowest target is)',
+    labelNames: ['entity', 'target'],
+    buckets: COMPLETION_BUCKETS,
+    registers: [registry],
+  });
+  if (probes.updateLag) {
+    const updateLag = probes.updateLag;
+    new Gauge({
+      name: 'tandem_update_lag_seconds',
+      help: 'Per entity: seconds since the source commit of the oldest change not yet applied in every target (0 when none waits)',
+      labelNames: ['entity'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const { entity, seconds } of await updateLag()) this.set({ entity }, seconds);
+      },
+    });
+  }
+  if (probes.exceptionAging) {
+    // Both gauges read one scrape-time query.
+    let memo: ReturnType<NonNullable<MetricProbes['exceptionAging']>> | null = null;
+    const read = () => (memo ??= probes.exceptionAging!().finally(() => setTimeout(() => (memo = null), 0)));
+    new Gauge({
+      name: 'tandem_exceptions_open',
+      help: 'Unresolved exceptions (records a target refused for good), per entity and target system',
+      labelNames: ['entity', 'system'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const row of await read()) this.set({ entity: row.entity, system: row.system }, row.open);
+      },
+    });
+    new Gauge({
+      name: 'tandem_exceptions_oldest_age_seconds',
+      help: 'Age of the oldest unresolved exception, per entity and target system',
+      labelNames: ['entity', 'system'],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const row of await read()) this.set({ entity: row.entity, system: row.system }, row.oldestAgeSeconds);
+      },
+    });
+  }
+  return { registry, events, conflicts, tasks, outages, syncCompletion };
 }

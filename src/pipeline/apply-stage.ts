@@ -1,11 +1,13 @@
 import type { Knex } from 'knex';
-import type { ApplyTarget, ApplyTask, BatchResult, Dedup } from '../apply';
+import type { ApplyOutcome, ApplyTarget, ApplyTask, BatchResult, Dedup, KeyAllocations } from '../apply';
 import { ApplyError, classifyFailure, DependencyPendingError, errorMessage, isRetriable, isUnreachable, TandemError } from '../errors';
 import type { Logger } from '../log';
 import { Backoff, backoffDelay, sleep, withRetry, type RetryPolicy } from '../retry';
-import { claimTasks, completeTasks, enqueueTasks, markTaskDead, parkDeadLetters, retryTaskLater, type KnexCrosswalk, type NewTask } from '../store';
+import { claimTasks, completeTasks, markTaskDead, parkDeadLetters, retryTaskLater, type KnexCrosswalk, type OpenException } from '../store';
 import type { MappingRegistry } from '../transform';
 import { forEachConcurrently } from './bounded-queue';
+import { exceptionsResolved, foldIntoExceptions, taskRefused, type ExceptionDeps } from './exceptions';
+import { flowBackAssignedKeys, logKeptDeletes } from './assigned-keys';
 import type { HealthBoard } from './health';
 import type { PipelineMetrics } from './metrics';
 
@@ -26,6 +28,14 @@ export interface ApplyStageDeps {
   metrics: PipelineMetrics;
   logger: Logger;
   health?: HealthBoard;
+  /** Version of the ownership rules (the conflict log records it with exception entries). */
+  rulesVersion?: string;
+  /** The system owning each entity's existence (a row of it found gone is not put back by a propagated change). */
+  existenceOwner?: (entity: string) => string | undefined;
+  /** Where keys allocated from this target are kept (mappings with an allocated key). */
+  allocations?: KeyAllocations;
+  /** Where new exceptions are POSTed. */
+  alertWebhook?: string;
 }
 
 /** Tasks handed to the target in one call. */
@@ -67,7 +77,13 @@ async function applyRound(deps: ApplyStageDeps, signal: AbortSignal): Promise<vo
     await sleep(deps.pollMs, signal);
     return;
   }
-  await forEachConcurrently(chunksByEntity(tasks), deps.concurrency, (chunk) => applyChunk(chunk, deps));
+  const { toApply, retrying } = await foldIntoExceptions(tasks, exceptionDeps(deps));
+  await forEachConcurrently(chunksByEntity(toApply), deps.concurrency, (chunk) => applyChunk(chunk, retrying, deps));
+}
+
+function exceptionDeps(deps: ApplyStageDeps): ExceptionDeps {
+  const { target, store, schema, registry, instanceId, metrics, logger, alertWebhook } = deps;
+  return { target, store, schema, registry, instanceId, metrics, logger, alertWebhook, rulesVersion: deps.rulesVersion ?? 'unknown' };
 }
 
 function chunksByEntity(tasks: ApplyTask[]): ApplyTask[][] {
@@ -78,7 +94,7 @@ function chunksByEntity(tasks: ApplyTask[]): ApplyTask[][] {
   return chunks;
 }
 
-async function applyChunk(tasks: ApplyTask[], deps: ApplyStageDeps): Promise<void> {
+async function applyChunk(tasks: ApplyTask[], retrying: Map<string, OpenException>, deps: ApplyStageDeps): Promise<void> {
   const entity = tasks[0]!.entity;
   const applied = await Promise.all(tasks.map((t) => deps.dedup.wasApplied(t.id)));
   const done: Array<{ id: string; outcome: string }> = [];
@@ -87,19 +103,27 @@ async function applyChunk(tasks: ApplyTask[], deps: ApplyStageDeps): Promise<voi
 
   const mapping = deps.registry.forSystemEntity(deps.target, entity);
   const results: BatchResult[] = mapping
-    ? await deps.sink.applyBatch(todo, { mapping, crosswalk: deps.crosswalk, refMappings: (e) => deps.registry.forSystemEntity(deps.target, e) })
+    ? await deps.sink.applyBatch(todo, {
+      mapping, crosswalk: deps.crosswalk, refMappings: (e) => deps.registry.forSystemEntity(deps.target, e),
+      allocations: deps.allocations, ownsExistence: deps.existenceOwner?.(entity) === deps.target,
+    })
     : todo.map((task) => ({ task, error: new TandemError(`system ${deps.target} has no mapping for entity ${entity}`, { system: deps.target, entity }) }));
 
-  const succeeded = results.filter((r) => r.outcome !== undefined);
+  const succeeded = results.filter((r): r is { task: ApplyTask; outcome: ApplyOutcome } => r.outcome !== undefined);
   if (succeeded.length > 0) deps.health?.set(`apply:${deps.target}`, 'ok');
+  // Before the tasks count as applied: a crash in between repeats these (each is idempotent), never skips them.
+  if (mapping) await flowBackAssignedKeys(succeeded, mapping, deps);
+  if (mapping) await logKeptDeletes(succeeded, mapping, deps);
+  await exceptionsResolved(succeeded, retrying, exceptionDeps(deps));
   await Promise.all(succeeded.map((r) => deps.dedup.markApplied(r.task.id)));
   for (const r of succeeded) done.push({ id: r.task.id, outcome: r.outcome!.status });
   await completeTasks(deps.store, deps.schema, deps.instanceId, done);
   for (const { outcome } of done) deps.metrics.taskFinished(deps.target, outcome);
-  for (const r of results) if (r.error !== undefined) await failed(r.task, r.error, deps);
+  for (const r of succeeded) deps.metrics.taskCompleted(r.task, deps.target);
+  for (const r of results) if (r.error !== undefined) await failed(r.task, r.error, retrying, deps);
 }
 
-async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps): Promise<void> {
+async function failed(task: ApplyTask, error: unknown, retrying: Map<string, OpenException>, deps: ApplyStageDeps): Promise<void> {
   const log = { correlationId: task.correlationId, target: task.target, entity: task.entity, key: task.key, taskId: task.id };
   const attempts = task.attempts + 1;
   const message = errorMessage(error);
@@ -119,12 +143,14 @@ async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps): Pr
     deps.logger.log(waiting ? 'debug' : 'warn', waiting ? 'apply waits for a referenced record' : 'apply failed, will retry', { ...log, attempts, delayMs, error: message });
     return;
   }
-  const writeBack = exceptionWriteBack(task, error, deps);
-  // A state-store blip here must not drop the rejection: retried like every transient failure.
+  if (task.reason !== 'exception') {
+    await taskRefused(task, error, attempts, retrying.get(task.id), exceptionDeps(deps));
+    return;
+  }
+  // An exception write-back that fails is parked on its own (it opens no exception of its own: no loop).
+  // A state-store blip here must not drop it: retried like every transient failure.
   await withRetry(() => deps.store.transaction(async (trx) => {
     await markTaskDead(trx, deps.schema, task.id, deps.instanceId, message);
-    // A rejection the originating system should show (a rejected order line): written back through the outbox.
-    if (writeBack) await enqueueTasks(trx, deps.schema, [writeBack]);
     await parkDeadLetters(trx, deps.schema, [{
       kind: 'task',
       system: task.target,
@@ -136,7 +162,6 @@ async function failed(task: ApplyTask, error: unknown, deps: ApplyStageDeps): Pr
       attempts,
     }]);
   }), deps.retry);
-  if (writeBack) deps.logger.warn('exception written back to the originating system', { ...log, origin: writeBack.target, fields: Object.keys(writeBack.fields) });
   deps.metrics.taskFinished(task.target, 'dead');
   deps.logger.error('apply failed for good, task parked in the dead-letter store', { ...log, attempts, error: message });
 }
@@ -154,28 +179,4 @@ function retryDelay(error: unknown, attempts: number, deps: ApplyStageDeps): num
     return Math.min(MAX_RETRY_AFTER_MS, error.retryAfterMs + Math.round(Math.random() * Math.min(1000, deps.retry.initialDelayMs * 2)));
   }
   return backoffDelay(deps.retry, attempts);
-}
-
-/**
- * The outbox task that records a target's rejection in the system the change
- * came from (correlation ids are `<system>@<position>`), when that system maps
- * the exception fields. Otherwise null (the dead letter and the alert remain).
- */
-function exceptionWriteBack(task: ApplyTask, error: unknown, deps: ApplyStageDeps): NewTask | null {
-  if (!(error instanceof ApplyError) || !error.writeBack) return null;
-  const { entity, key, fields } = error.writeBack;
-  const origin = task.correlationId.split('@')[0] ?? '';
-  const log = { correlationId: task.correlationId, entity, key, origin };
-  if (origin === deps.target) return null;
-  const mapping = deps.registry.forSystemEntity(origin, entity);
-  const writable = new Set(mapping?.fields.filter((f) => !f.readOnly).map((f) => f.field) ?? []);
-  const missing = Object.keys(fields).filter((f) => !writable.has(f));
-  if (!mapping || missing.length > 0) {
-    deps.logger.warn('the exception cannot be written back: the originating system does not map its fields', { ...log, missing });
-    return null;
-  }
-  return {
-    target: origin, entity, key, op: 'upsert', fields, expected: {},
-    record: { ...task.record, ...task.fields, ...fields }, reason: 'correct', correlationId: task.correlationId,
-  };
 }

@@ -1,3 +1,4 @@
+import type { ApplyTask } from '../apply';
 import type { ChangeBatch } from '../capture';
 import type { ConflictEntry, Decision } from '../conflict';
 import type { TandemMetrics } from '../metrics';
@@ -47,11 +48,22 @@ export class PipelineMetrics {
 
   taskFinished(target: string, outcome: string): void {
     if (outcome === 'superseded') this.counts.tasks.superseded++;
-    else if (outcome === 'dead') this.counts.tasks.deadLettered++;
+    else if (outcome === 'dead' || outcome === 'held') this.counts.tasks.deadLettered++;
+    else if (outcome === 'folded') this.counts.tasks.waiting++;
     else if (outcome === 'retry') this.counts.tasks.failed++;
     else if (outcome === 'waiting') this.counts.tasks.waiting++;
     else this.counts.tasks.applied++;
     this.prom?.tasks.inc({ target, outcome });
+  }
+
+  /**
+   * A task carried out in its target: the time from its change's source
+   * commit to now, per entity and target (sync completion; a change is
+   * complete everywhere when its slowest target's task is).
+   */
+  taskCompleted(task: Pick<ApplyTask, 'entity' | 'commitTimeMs' | 'reason'>, target: string, now = Date.now()): void {
+    if (task.commitTimeMs === null || task.commitTimeMs === undefined || task.reason === 'exception') return;
+    this.prom?.syncCompletion.observe({ entity: task.entity, target }, Math.max(0, (now - task.commitTimeMs) / 1000));
   }
 
   lagSeconds(now = Date.now()): Record<string, number> {

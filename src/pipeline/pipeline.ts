@@ -9,7 +9,9 @@ import { errorMessage } from '../errors';
 import { createLogger } from '../log';
 import { createMetrics, serveMetrics } from '../metrics';
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
-import { connectStateStore, deadLetterAging, KnexCrosswalk, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal } from '../store';
+import {
+  connectStateStore, deadLetterAging, exceptionAging, KnexCrosswalk, KnexKeyAllocations, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal, updateLag,
+} from '../store';
 import { compileMappings } from '../transform';
 import { runApplyStage } from './apply-stage';
 import { HealthBoard } from './health';
@@ -62,6 +64,8 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     deadLettersOpen: () => openDeadLetters(store, schema),
     deadLetterAging: () => deadLetterAging(store, schema),
     components: () => health.all(),
+    exceptionAging: () => exceptionAging(store, schema),
+    updateLag: () => updateLag(store, schema),
   });
   outages = () => prom.outages.inc({ dependency: 'redis' });
   const metrics = new PipelineMetrics(prom);
@@ -102,9 +106,12 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
       onSourceFailure: config.pipeline.onSourceFailure,
     }, signal));
   }
+  const allocations = new KnexKeyAllocations(store, schema);
+  const existenceOwner = (entity: string) => config.entities[entity]?.owner;
   for (const [target, sink] of targets) {
     loops.push(runApplyStage({
       target, sink, store, schema, registry, crosswalk, dedup, instanceId, retry, metrics, logger, health,
+      rulesVersion: rules.version, existenceOwner, allocations, alertWebhook: alertWebhookOf(config, target, env),
       batchSize: config.pipeline.applyBatch,
       concurrency: config.pipeline.applyConcurrency,
       pollMs: config.pipeline.applyPollMs,
@@ -193,6 +200,14 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   }
 
   return { stats: () => metrics.snapshot(depth), drain, stop, done };
+}
+
+/** A target's alert webhook: `apply.alertWebhook`, or a REST system's `rest.alertWebhook`. */
+function alertWebhookOf(config: LoadedConfig['config'], system: string, env: NodeJS.ProcessEnv): string | undefined {
+  const spec = config.systems[system]!;
+  if (spec.apply.alertWebhook) return readSecret(spec.apply.alertWebhook, `systems.${system}.apply.alertWebhook`, env);
+  if (spec.rest?.alertWebhook) return readSecret(spec.rest.alertWebhook, `systems.${system}.rest.alertWebhook`, env);
+  return undefined;
 }
 
 function readStoreUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {

@@ -61,7 +61,7 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     await saveRecords(trx, deps.schema, touched);
     const conflicts = decisions.flatMap((d) => d.conflicts);
     await appendConflicts(trx, deps.schema, conflicts, deps.rules.version, deps.audit?.checkpointer);
-    await enqueueTasks(trx, deps.schema, decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId)));
+    await enqueueTasks(trx, deps.schema, decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId, change.event.source.commitTimeMs)));
     await parkDeadLetters(trx, deps.schema, deadLetters);
     await markSnapshotted(trx, deps.schema, batch.system, batch.completedSnapshots ?? [], batch.position);
     await saveCheckpoint(trx, deps.schema, batch.system, batch.position, batch.sourceTimeMs);
@@ -191,7 +191,7 @@ export function decideInOrder(
 }
 
 /** The outbox tasks that carry out a decision's planned writes (also used by `tandem conflicts resolve`). */
-export function tasksOf(decision: Decision, correlationId: string): NewTask[] {
+export function tasksOf(decision: Decision, correlationId: string, commitTimeMs?: number): NewTask[] {
   const { record } = decision;
   return decision.writes.map((write) => ({
     target: write.system,
@@ -203,5 +203,6 @@ export function tasksOf(decision: Decision, correlationId: string): NewTask[] {
     record: record.fields,
     reason: write.reason,
     correlationId,
+    commitTimeMs: commitTimeMs ?? null,
   }));
 }

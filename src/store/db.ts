@@ -6,6 +6,7 @@ import * as outboxClaimIndex from './migrations/003_outbox_claim_index';
 import * as outboxStatistics from './migrations/004_outbox_statistics';
 import * as deadLetterResolution from './migrations/005_dead_letter_resolution';
 import * as writeCost from './migrations/006_write_cost';
+import * as exceptionsKeys from './migrations/007_exceptions_keys';
 import * as anchoredLog from './migrations/009_anchored_log';
 
 type Migration = { up(knex: Knex, schema: string): Promise<void> };
@@ -16,6 +17,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['004_outbox_statistics', outboxStatistics],
   ['005_dead_letter_resolution', deadLetterResolution],
   ['006_write_cost', writeCost],
+  ['007_exceptions_keys', exceptionsKeys],
   ['009_anchored_log', anchoredLog],
 ];
 

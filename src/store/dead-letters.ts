@@ -32,6 +32,15 @@ export async function parkDeadLetters(db: Knex | Knex.Transaction, schema: strin
   );
 }
 
+/** Parks one letter and returns its id. */
+export async function parkDeadLetter(db: Knex | Knex.Transaction, schema: string, l: DeadLetter): Promise<string> {
+  const [row]: Array<{ id: string }> = await db.withSchema(schema).table('dead_letters').insert({
+    kind: l.kind, system: l.system ?? null, source_table: l.table ?? null, position: l.position ?? null, correlation_id: l.correlationId ?? null,
+    task_id: l.taskId ?? null, error_code: l.errorCode, error: l.error, payload: JSON.stringify(l.payload), attempts: l.attempts ?? 0,
+  }, ['id']);
+  return String(row!.id);
+}
+
 export async function openDeadLetters(knex: Knex, schema: string): Promise<number> {
   const row = await knex.withSchema(schema).table('dead_letters').where({ status: 'open' }).count<{ count: string }[]>('* as count').first();
   return Number(row?.count ?? 0);
@@ -169,7 +178,8 @@ export type Requeued =
  */
 export async function requeueDeadTask(trx: Knex.Transaction, schema: string, taskId: string | null, task: StoredTaskCopy | null): Promise<Requeued> {
   if (taskId !== null) {
-    const updated: Array<{ id: string }> = await trx.withSchema(schema).table('outbox').where({ id: taskId, status: 'dead' }).update({
+    // `held`: the head of an open exception (see exceptions.ts); retried the same way.
+    const updated: Array<{ id: string }> = await trx.withSchema(schema).table('outbox').where({ id: taskId }).whereIn('status', ['dead', 'held']).update({
       status: 'pending', attempts: 0, next_attempt_at: trx.fn.now(), lease_owner: null, lease_until: null, done_at: null, outcome: null,
     }, ['id']);
     if (updated.length > 0) return { action: 'requeued', taskId };

@@ -12,10 +12,17 @@ export type { ReviewRow } from './conflict-query';
 export { appendConflicts } from './conflict-log';
 export { verifyConflictChain } from './chain-verify';
 export type { NewTask } from './outbox';
-export { enqueueTasks, claimTasks, completeTask, completeTasks, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks } from './outbox';
+export type { FoldedTask } from './outbox';
+export { enqueueTasks, claimTasks, completeTask, completeTasks, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks, holdTask, lockHeldTask, laterOpenTasks, foldIntoHeld, updateLag } from './outbox';
 export type { Checkpoint } from './checkpoints';
 export { saveCheckpoint, loadCheckpoints, snapshottedTables, markSnapshotted } from './checkpoints';
 export type { DeadLetter, DeadLetterRow, DeadLetterFilter, DeadLetterStatus, DeadLetterAging, AgeBucket, Requeued, StoredTaskCopy } from './dead-letters';
-export { parkDeadLetters, openDeadLetters, queryDeadLetters, getDeadLetter, resolveDeadLetter, deadLetterAging, requeueDeadTask, AGE_BUCKETS } from './dead-letters';
+export { parkDeadLetters, parkDeadLetter, openDeadLetters, queryDeadLetters, getDeadLetter, resolveDeadLetter, deadLetterAging, requeueDeadTask, AGE_BUCKETS } from './dead-letters';
 export type { JournalEntry } from './journal';
 export { appendJournal, readJournal, pruneJournal } from './journal';
+export { KnexKeyAllocations } from './key-allocations';
+export type { OpenException, NewException } from './exceptions';
+export {
+  openExceptionsFor, exceptionOfTask, insertException, exceptionFailedAgain, closeException, discardExceptionOfLetter, restoreShadow, confirmShadow,
+  exceptionAging, listOpenExceptions,
+} from './exceptions';

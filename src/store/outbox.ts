@@ -15,14 +15,15 @@ export async function enqueueTasks(trx: Knex.Transaction, schema: string, tasks:
     record: t.record,
     reason: t.reason,
     correlation_id: t.correlationId,
+    commit_ms: t.commitTimeMs ?? null,
   }));
   // One jsonb parameter for the whole batch: cheaper to bind and parse than
   // ten parameters a row, and never near the bind-parameter limit.
   await trx.raw(
-    `INSERT INTO ??.outbox (target, entity, key, op, fields, expected, record, reason, correlation_id)
-     SELECT target, entity, key, op, fields, expected, record, reason, correlation_id
+    `INSERT INTO ??.outbox (target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms)
+     SELECT target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms
      FROM ROWS FROM (jsonb_to_recordset(?::jsonb) AS (target text, entity text, key text, op text, fields jsonb,
-       expected jsonb, record jsonb, reason text, correlation_id text)) WITH ORDINALITY AS t(target, entity, key, op, fields, expected, record, reason, correlation_id, n)
+       expected jsonb, record jsonb, reason text, correlation_id text, commit_ms bigint)) WITH ORDINALITY AS t(target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms, n)
      -- ids follow the batch's order: a record's tasks are applied in id order
      ORDER BY n`,
     [schema, JSON.stringify(rows)],
@@ -99,6 +100,7 @@ interface OutboxRow {
   record: ApplyTask['record'];
   reason: ApplyTask['reason'];
   correlation_id: string;
+  commit_ms: string | null;
   attempts: number;
   created_at: Date;
 }
@@ -115,6 +117,7 @@ function toTask(row: OutboxRow): ApplyTask {
     record: row.record,
     reason: row.reason,
     correlationId: row.correlation_id,
+    commitTimeMs: row.commit_ms === null || row.commit_ms === undefined ? null : Number(row.commit_ms),
     // attempts before this one: the claim counted this one already
     attempts: row.attempts - 1,
     createdAtMs: new Date(row.created_at).getTime(),
@@ -144,4 +147,74 @@ export async function completeTasks(knex: Knex, schema: string, owner: string, d
       [schema, kept.map((d) => d.id), kept.map((d) => d.outcome), owner],
     );
   }
+}
+
+/**
+ * A task the target refused for good, kept as the head of its record's
+ * queue for that target (an open exception): not claimable, and not dead,
+ * so the record's later tasks fold into it (`foldIntoHeld`).
+ */
+export async function holdTask(trx: Knex.Transaction, schema: string, id: string, owner: string, error: string): Promise<void> {
+  await trx.withSchema(schema).table('outbox').where({ id, lease_owner: owner }).update({ status: 'held', last_error: error, lease_until: null, lease_owner: null });
+}
+
+/** What a held task becomes with later tasks of its record folded in (see `foldTasks` in apply). */
+export interface FoldedTask {
+  op: ApplyTask['op'];
+  fields: ApplyTask['fields'];
+  expected: ApplyTask['expected'];
+  record: ApplyTask['record'];
+  reason: ApplyTask['reason'];
+}
+
+/** The held task, locked; null when it is no longer held (retried, discarded). */
+export async function lockHeldTask(trx: Knex.Transaction, schema: string, id: string): Promise<ApplyTask | null> {
+  const row = (await trx.withSchema(schema).table('outbox').where({ id, status: 'held' }).forUpdate().first()) as OutboxRow | undefined;
+  return row ? toTask({ ...row, attempts: row.attempts + 1 }) : null;
+}
+
+/**
+ * The open tasks queued after a held task for its record and target, locked,
+ * in order; null when one of them is leased by another instance (it is being
+ * applied: fold later).
+ */
+export async function laterOpenTasks(trx: Knex.Transaction, schema: string, held: ApplyTask, owner: string): Promise<ApplyTask[] | null> {
+  const rows = (await trx.withSchema(schema).table('outbox')
+    .where({ target: held.target, entity: held.entity, key: held.key }).andWhere('id', '>', held.id).whereIn('status', ['pending', 'inflight'])
+    // Exception write-backs (another exception's state, in this system's row) are not data: never folded.
+    .whereNot('reason', 'exception')
+    .orderBy('id').forUpdate()) as Array<OutboxRow & { status: string; lease_owner: string | null }>;
+  if (rows.some((r) => r.status === 'inflight' && r.lease_owner !== owner)) return null;
+  return rows.map((r) => toTask({ ...r, attempts: r.attempts + 1 }));
+}
+
+/**
+ * Replaces the held task by the fold of it and the later tasks: a new task
+ * (a new id, so a REST target does not answer its idempotency key with the
+ * refusal it cached), due now — one more try with the record's latest state.
+ * The held and the folded tasks (pending, or leased by `owner`) are removed; the open
+ * exception and its open letter follow the new task. Returns its id.
+ */
+export async function foldIntoHeld(trx: Knex.Transaction, schema: string, held: ApplyTask, folded: FoldedTask, absorbed: string[], owner: string): Promise<string> {
+  const [row]: Array<{ id: string }> = await trx.withSchema(schema).table('outbox').insert({
+    target: held.target, entity: held.entity, key: held.key, op: folded.op,
+    fields: JSON.stringify(folded.fields), expected: JSON.stringify(folded.expected), record: JSON.stringify(folded.record),
+    reason: folded.reason, correlation_id: held.correlationId, commit_ms: held.commitTimeMs ?? null,
+  }, ['id']);
+  const id = String(row!.id);
+  await trx.withSchema(schema).table('outbox').where({ id: held.id, status: 'held' }).delete();
+  if (absorbed.length > 0) await trx.raw(`DELETE FROM ??.outbox WHERE id = ANY(?::bigint[]) AND (status = 'pending' OR lease_owner = ?)`, [schema, absorbed, owner]);
+  await trx.withSchema(schema).table('exceptions').where({ task_id: held.id, status: 'open' }).update({ task_id: id });
+  await trx.withSchema(schema).table('dead_letters').where({ task_id: held.id, status: 'open' }).update({ task_id: id });
+  return id;
+}
+
+/** Age of the oldest open task's source commit per entity (update lag), in seconds. */
+export async function updateLag(knex: Knex, schema: string): Promise<Array<{ entity: string; seconds: number }>> {
+  const { rows } = await knex.raw(
+    `SELECT entity, (extract(epoch FROM now()) * 1000 - min(commit_ms))::float8 / 1000 AS seconds
+     FROM ??.outbox WHERE status IN ('pending', 'inflight', 'held') AND commit_ms IS NOT NULL GROUP BY entity`,
+    [schema],
+  );
+  return (rows as Array<{ entity: string; seconds: number }>).map((r) => ({ entity: r.entity, seconds: Math.max(0, r.seconds) }));
 }

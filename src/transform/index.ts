@@ -1,7 +1,7 @@
 export type { Fields, CanonicalChange, CanonicalRecord, FieldProvenance } from './canonical';
 export type { Crosswalk } from './crosswalk';
 export { newCanonicalKey } from './crosswalk';
-export type { Mapping, FieldBinding } from './mapping-types';
+export type { Mapping, FieldBinding, KeyAllocator, ExceptionColumns } from './mapping-types';
 export { compileMapping } from './mapping';
 export { compileMappings } from './registry';
 export type { MappingRegistry } from './registry';

@@ -23,7 +23,17 @@ export interface Mapping {
   tableName: string;
   entity: string;
   keyColumns: string[];
-  keyGenerated: 'none' | 'uuid' | 'database';
+  /** `allocated`: tandem asks the system for the key before inserting (see `keyAllocator`). */
+  keyGenerated: 'none' | 'uuid' | 'database' | 'allocated';
+  /** How an `allocated` key is obtained; null for the other kinds. */
+  keyAllocator: KeyAllocator | null;
+  /**
+   * The canonical field bound to the (single) key column, if any: a key the
+   * system assigns flows back through it to the other systems.
+   */
+  keyField: string | null;
+  /** Columns tandem writes an exception's state to, in rows of this table; null when not configured. */
+  exceptionColumns: ExceptionColumns | null;
   fields: FieldBinding[];
   onTruncate: 'ignore' | 'dead-letter';
   /** Source change → canonical change (`key` null, refs unresolved). Throws DecodeError/ConversionError. */
@@ -37,4 +47,17 @@ export interface Mapping {
   localKeyOf(row: Row): string;
   /** Key columns of a local key text, inverse of `localKeyOf`. */
   keyRow(localKey: string): Row;
+}
+
+/** A key allocated from the system before an insert: a sequence's next value, or a query's first column. */
+export type KeyAllocator = ({ sequence: string } | { sql: string }) & {
+  /** `C{00000}`: prefix, zero-padded width and suffix; null: the value as is. */
+  format: string | null;
+};
+
+export interface ExceptionColumns {
+  status: string;
+  error: string;
+  rejectedValue: string;
+  resolvedValue: string | null;
 }

@@ -35,7 +35,9 @@ export function compileMapping(spec: MappingSpec): Mapping {
     tableName,
     entity: spec.entity,
     keyColumns,
-    keyGenerated: spec.key.generated,
+    ...keyGeneration(spec.key.generated),
+    keyField: keyColumns.length === 1 ? (fields.find((f) => f.column === keyColumns[0] && f.ref === null)?.field ?? null) : null,
+    exceptionColumns: spec.exceptionFields ?? null,
     fields,
     onTruncate: spec.onTruncate,
     toCanonical: (event) => toCanonical(event, fields, keyColumns, { ...where, ...eventContext(event) }),
@@ -43,6 +45,12 @@ export function compileMapping(spec: MappingSpec): Mapping {
     localKeyOf: (row) => localKeyOfRow(keyColumns, row, where),
     keyRow: (localKey) => keyRowOf(keyColumns, localKey, where),
   };
+}
+
+function keyGeneration(generated: MappingSpec['key']['generated']): Pick<Mapping, 'keyGenerated' | 'keyAllocator'> {
+  if (typeof generated === 'string') return { keyGenerated: generated, keyAllocator: null };
+  const format = generated.format ?? null;
+  return { keyGenerated: 'allocated', keyAllocator: 'sequence' in generated ? { sequence: generated.sequence, format } : { sql: generated.sql, format } };
 }
 
 function eventContext(event: ChangeEvent): ErrorContext {

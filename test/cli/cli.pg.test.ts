@@ -77,13 +77,13 @@ describe('tandem CLI against PostgreSQL', () => {
     expect(erpRow[3]).toMatch(/^\d+(\.\d)? (B|kB|MB)$/);
     expect(row('crm')!.slice(1)).toEqual(['-', '-', 'no slot']);
 
-    expect(r.stdout).toMatch(/^target\s+pending\s+in flight\s+dead\s+superseded \(last hour\)$/m);
+    expect(r.stdout).toMatch(/^target\s+pending\s+in flight\s+held\s+dead\s+superseded \(last hour\)$/m);
     const targets = lines.filter((l) => /^(erp|crm)\s+\d/.test(l)).map((l) => l.split(/\s+/));
-    expect(targets).toContainEqual(['crm', '3', '0', '1', '0']);
-    expect(targets).toContainEqual(['erp', '0', '0', '0', '2']);
+    expect(targets).toContainEqual(['crm', '3', '0', '0', '1', '0']);
+    expect(targets).toContainEqual(['erp', '0', '0', '0', '0', '2']);
 
-    expect(r.stdout).toMatch(/^conflicts logged\s+dead letters open$/m);
-    expect(r.stdout).toMatch(/^2\s+2$/m);
+    expect(r.stdout).toMatch(/^conflicts logged\s+dead letters open\s+exceptions open$/m);
+    expect(r.stdout).toMatch(/^2\s+2\s+0$/m);
     expect(r.stdout).toMatch(/service metrics not reachable|live from/);
   });
 

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import type { Knex } from 'knex';
 import type { Value } from '../../capture';
-import { keepChoice, planReview, type HeldEntry, type ReviewChoice } from '../../conflict';
+import { EXISTENCE_FIELD, keepChoice, planExistenceReview, planReview, type HeldEntry, type ReviewChoice } from '../../conflict';
 import { TandemError, UsageError } from '../../errors';
 import { tasksOf } from '../../pipeline/resolve-stage';
 import { writableFieldsOf } from '../../pipeline/runtime';
@@ -63,6 +63,7 @@ async function resolveHeld(trx: Knex.Transaction, access: StateStoreAccess, conf
   const record = records.get(recordMapKey(held.entity, held.key))!;
   const review = await getReview(trx, schema, conflictId);
   if (review) throw new UsageError(`#${conflictId} was already resolved by ${review.resolvedBy} at ${review.resolvedAt.toISOString()} (#${review.resolutionConflictId})`);
+  if (held.field === EXISTENCE_FIELD) return resolveExistence(trx, access, held, record, given, reviewer);
   if (record.version === 0 || record.deleted) throw new TandemError(`${held.entity} ${held.key} no longer exists, so #${conflictId} has nothing to resolve`);
   const choice = choose(held, record, given);
   const registry = compileMappings(loaded.config.mappings);
@@ -72,6 +73,21 @@ async function resolveHeld(trx: Knex.Transaction, access: StateStoreAccess, conf
   const [resolutionId] = await appendConflicts(trx, schema, decision.conflicts, loaded.version);
   await insertReview(trx, schema, { conflictId, decision: choice.decision, system: choice.system, value: choice.value, resolvedBy: reviewer, resolutionConflictId: resolutionId! });
   return { ...held, value: choice.value, system: choice.system, resolutionId: resolutionId!, targets: decision.writes.map((w) => w.system) };
+}
+
+/** A held creation (a system that may not create, or an edit of a record its owner deleted): keep it, or remove it from its creator. */
+async function resolveExistence(trx: Knex.Transaction, access: StateStoreAccess, held: HeldEntry, record: CanonicalRecord, given: Given, reviewer: string) {
+  const { schema, loaded } = access;
+  if (!('keep' in given)) throw new UsageError(`#${held.id} is about the existence of ${held.entity} ${held.key}: decide it with --keep ${held.system} (create it) or --keep <another system> (remove it from ${held.system})`);
+  if (!(given.keep in loaded.config.systems)) throw new UsageError(`--keep ${given.keep}: no such system`);
+  const registry = compileMappings(loaded.config.mappings);
+  const decision = planExistenceReview(record, held, given.keep, reviewer, writableFieldsOf(registry)(held.entity), Date.now());
+  await saveRecords(trx, schema, [decision.record]);
+  await enqueueTasks(trx, schema, tasksOf(decision, decision.conflicts[0]!.correlationId));
+  const [resolutionId] = await appendConflicts(trx, schema, decision.conflicts, loaded.version);
+  const created = given.keep === held.system;
+  await insertReview(trx, schema, { conflictId: held.id, decision: 'kept', system: given.keep, value: created ? held.attempted : null, resolvedBy: reviewer, resolutionConflictId: resolutionId! });
+  return { ...held, value: (created ? held.attempted : null) as Value, system: given.keep, resolutionId: resolutionId!, targets: decision.writes.map((w) => w.system) };
 }
 
 function choose(held: HeldEntry, record: CanonicalRecord, given: Given): ReviewChoice {

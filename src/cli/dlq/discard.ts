@@ -1,6 +1,6 @@
 import type { ConflictEntry } from '../../conflict';
 import { errorMessage, UsageError } from '../../errors';
-import { appendConflicts, getDeadLetter, resolveDeadLetter, type DeadLetterRow } from '../../store';
+import { appendConflicts, getDeadLetter, resolveDeadLetter, type DeadLetterRow, discardExceptionOfLetter } from '../../store';
 import { compileMappings, type MappingRegistry } from '../../transform';
 import { EXIT_FAILURE, EXIT_OK } from '../exit';
 import { processIo, runReporting, type Io } from '../io';
@@ -52,6 +52,8 @@ async function discard({ knex, schema, loaded }: StateStoreAccess, registry: Map
     if (locked?.status !== 'open') throw new UsageError(`#${letter.id} is no longer open`);
     const [logged] = await appendConflicts(trx, schema, [discardEntry(letter, registry, by, reason)], loaded.version);
     await resolveDeadLetter(trx, schema, letter.id, { status: 'discarded', by, reason, resolution: `discarded, logged as conflict #${logged}` });
+    // The letter of an open exception: the exception is closed and its held task given up, so the record's later changes flow again.
+    await discardExceptionOfLetter(trx, schema, letter.id, `letter #${letter.id} discarded by ${by}: ${reason}`);
     return logged!;
   });
 }

@@ -24,6 +24,14 @@ export function addDlqCommands(program: Command, setExit: (code: number) => void
       setExit(await runDlqList(opts));
     });
 
+  dlq.command('exceptions').description('Print open exceptions (records a target refused for good), oldest first: for each refused field, the record\'s value beside what the target really holds.')
+    .requiredOption(...CONFIG)
+    .option('-n, --limit <n>', 'at most this many exceptions, the oldest (default 100)', positiveInt)
+    .action(async (opts: { config: string; limit?: number }) => {
+      const { runDlqExceptions } = await import('./exceptions');
+      setExit(await runDlqExceptions(opts));
+    });
+
   dlq.command('show <id>').description('Print everything about one letter: the error, the task and where it stands now, or the raw event; the payload pretty-printed.')
     .requiredOption(...CONFIG)
     .action(async (id: string, opts: { config: string }) => {
