@@ -1,6 +1,6 @@
 /**
  * Every configuration the README shows and every file under config/ is one a
- * user may copy: complete ones (with mappings) must load and pass
+ * user may copy: complete ones (with systems and mappings) must load and pass
  * `tandem rules check` without errors — `tandem run` refuses to start
  * otherwise — and fragments must match the spec for the sections they show.
  */
@@ -28,7 +28,7 @@ function rulesErrors(text: string, file: string): string[] {
 }
 
 const blocks = yamlBlocks(README);
-const complete = blocks.filter((b) => 'mappings' in (parse(b.text) ?? {}));
+const complete = blocks.filter((b) => { const doc = parse(b.text) ?? {}; return 'mappings' in doc && 'systems' in doc; });
 const configFiles = [
   ...readdirSync('config').filter((f) => /\.ya?ml$/.test(f)).map((f) => join('config', f)),
   // The compose stacks' tandem configurations (not the compose files themselves).
