@@ -79,8 +79,9 @@ export function decodeScalar(text: string, oid: number): Value {
 }
 
 function decodeInteger(text: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n)) throw new DecodeError(`not an integer: ${text}`);
+  // Number() would also take ' 12', '0x1A' and '1e3': only PostgreSQL's own output is an integer here.
+  const n = /^-?\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) throw new DecodeError(`not an integer: ${text.slice(0, 40)}`);
   return n;
 }
 
@@ -127,6 +128,7 @@ function decodeJson(text: string): Value {
 
 /** `\x0aff` (bytea_output=hex, which the connections set) → base64. */
 export function decodeBytea(text: string): string {
-  if (!text.startsWith('\\x')) throw new DecodeError('bytea not in hex format (bytea_output must be hex)');
+  // Buffer.from(…, 'hex') stops silently at the first bad digit: check the whole text first.
+  if (!/^\\x(?:[0-9a-fA-F]{2})*$/.test(text)) throw new DecodeError('bytea not in hex format (bytea_output must be hex)');
   return Buffer.from(text.slice(2), 'hex').toString('base64');
 }
