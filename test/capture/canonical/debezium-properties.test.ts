@@ -1,10 +1,10 @@
 /**
  * Debezium JSON decoding, property-tested (issue 12): values of every
  * semantic type, written the way the JsonConverter writes them (with
- * schemas), decode to the same canonical form native capture gives; any
- * malformed value gives only a DecodeError, and a value that is accepted is
- * never a wrong one. With debezium-mutations.test.ts about 106,000 generated
- * inputs in total.
+ * schemas), decode to the same canonical form native capture gives (about
+ * 21,000 values). With debezium-malformed.test.ts (50,000 malformed values)
+ * and debezium-mutations.test.ts (35,000 mutated messages) about 106,000
+ * generated inputs in total.
  */
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
