@@ -25,6 +25,7 @@
  */
 import type { Value } from '../change-event';
 import { DecodeError } from '../../errors';
+import { bitsFromBigEndian, bitsOf, canonicalFloat, canonicalFloat32, canonicalJson } from '../canonical';
 
 export type ColumnKind =
   | 'int' | 'bigint' | 'float' | 'double' | 'decimal' | 'date' | 'datetime' | 'timestamp' | 'time' | 'year'
@@ -91,7 +92,7 @@ export function convertValue(raw: unknown, type: ColumnType): Value {
     case 'float':
       return shortestFloat32(number(raw));
     case 'double':
-      return finite(number(raw));
+      return canonicalFloat(number(raw));
     case 'decimal':
       return decimalText(raw);
     case 'date':
@@ -119,9 +120,17 @@ export function convertValue(raw: unknown, type: ColumnType): Value {
   }
 }
 
+/** What the drivers hand over for a scalar: anything else (an array, an object) is refused, not stringified. */
+function scalarText(raw: unknown, what: string): string {
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number' || typeof raw === 'bigint') return String(raw);
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  throw new DecodeError(`not ${what}: a ${Array.isArray(raw) ? 'array' : typeof raw}`);
+}
+
 function integer(raw: unknown): number | string {
   if (typeof raw === 'number' && Number.isSafeInteger(raw)) return raw;
-  const t = String(raw);
+  const t = scalarText(raw, 'an integer');
   if (!/^-?\d+$/.test(t)) throw new DecodeError(`not an integer: ${t.slice(0, 40)}`);
   const n = Number(t);
   return Number.isSafeInteger(n) ? n : t;
@@ -130,45 +139,35 @@ function integer(raw: unknown): number | string {
 function bigintText(raw: unknown): string {
   if (typeof raw === 'bigint') return raw.toString();
   if (typeof raw === 'number' && Number.isSafeInteger(raw)) return String(raw);
-  const t = String(raw);
+  const t = scalarText(raw, 'a BIGINT');
   if (!/^-?\d+$/.test(t)) throw new DecodeError(`not a BIGINT: ${t.slice(0, 40)}`);
   return t;
 }
 
-function number(raw: unknown): number {
-  const n = typeof raw === 'number' ? raw : Number(raw);
-  if (Number.isNaN(n) && String(raw) !== 'NaN') throw new DecodeError(`not a number: ${String(raw).slice(0, 40)}`);
-  return n;
-}
+const FLOAT_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^-?(?:NaN|Infinity|inf|nan)$/;
 
-function finite(n: number): number | string {
-  return Number.isFinite(n) ? n : String(n);
+function number(raw: unknown): number {
+  if (typeof raw === 'number') return raw;
+  const t = scalarText(raw, 'a number');
+  // Number() would also take '', ' ', '0x10': only what a server prints is a number here.
+  if (!FLOAT_TEXT.test(t)) throw new DecodeError(`not a number: ${t.slice(0, 40)}`);
+  return /inf/i.test(t) ? (t.startsWith('-') ? -Infinity : Infinity) : Number(t);
 }
 
 /** The shortest decimal that reads back as the same float32 (what MySQL prints for a FLOAT). */
-export function shortestFloat32(n: number): number | string {
-  if (!Number.isFinite(n)) return String(n);
-  const f = Math.fround(n);
-  for (let digits = 1; digits <= 9; digits++) {
-    const candidate = Number(f.toPrecision(digits));
-    if (Math.fround(candidate) === f) return candidate;
-  }
-  return f;
-}
+export const shortestFloat32 = canonicalFloat32;
 
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 function decimalText(raw: unknown): string {
-  const t = typeof raw === 'string' ? raw : String(raw);
+  const t = scalarText(raw, 'an exact decimal');
   if (!DECIMAL.test(t)) throw new DecodeError(`not an exact decimal: ${t.slice(0, 40)}`);
   return t;
 }
 
 function text(raw: unknown): string {
-  if (typeof raw === 'string') return raw;
-  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
   if (raw instanceof Date) throw new DecodeError('a temporal value arrived as a Date: the connection must use dateStrings');
-  return String(raw);
+  return scalarText(raw, 'text');
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
@@ -208,8 +207,8 @@ function json(raw: unknown): Value {
   if (Buffer.isBuffer(raw) || typeof raw === 'string') {
     const t = text(raw);
     try {
-      // JSON.parse, as the PostgreSQL source parses json/jsonb: both paths give the same value.
-      return JSON.parse(t) as Value;
+      // MariaDB's JSON is text: the same canonical form as PostgreSQL's json/jsonb, no number rounded.
+      return canonicalJson(t);
     } catch (error) {
       throw new DecodeError(`bad JSON value: ${t.slice(0, 100)}`, {}, { cause: error });
     }
@@ -220,13 +219,12 @@ function json(raw: unknown): Value {
 
 /** Big-endian bytes → the n-digit bit string. */
 export function bitString(raw: unknown, bits: number): string {
-  let value: bigint;
-  if (Buffer.isBuffer(raw)) value = raw.length === 0 ? 0n : BigInt(`0x${raw.toString('hex')}`);
-  else if (typeof raw === 'number' || typeof raw === 'bigint') value = BigInt(raw);
+  let out: string | null;
+  if (Buffer.isBuffer(raw)) out = bitsFromBigEndian(raw, bits);
+  else if ((typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0) || (typeof raw === 'bigint' && raw >= 0n)) out = bitsOf(BigInt(raw), bits);
   else throw new DecodeError(`not a BIT value: ${String(raw).slice(0, 40)}`);
-  const digits = value.toString(2);
-  if (digits.length > bits) throw new DecodeError(`BIT(${bits}) value has ${digits.length} bits`);
-  return digits.padStart(bits, '0');
+  if (out === null) throw new DecodeError(`a BIT(${bits}) value has more than ${bits} bits`);
+  return out;
 }
 
 function other(raw: unknown): Value {

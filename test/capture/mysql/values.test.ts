@@ -48,8 +48,13 @@ describe('MySQL value conversion', () => {
 
   it('FLOAT: the shortest decimal that is the same float32 (property)', () => {
     fc.assert(fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (f) => {
+      // -0 has no JSON number form: the canonical string (issue 12).
+      if (Object.is(f, -0)) {
+        expect(shortestFloat32(f)).toBe('-0');
+        return;
+      }
       const out = shortestFloat32(f) as number;
-      expect(Math.fround(out) === Math.fround(f)).toBe(true); // -0 may come out as 0
+      expect(Object.is(Math.fround(out), Math.fround(f))).toBe(true);
       expect(Number(out.toPrecision(9))).toBe(out); // at most 9 significant digits
     }));
   });
