@@ -4,6 +4,7 @@
  * the result is the same decimal text PostgreSQL prints for numeric, so a
  * value captured natively and through Debezium compares equal.
  */
+import { isCanonicalBase64 } from '../canonical/base64';
 
 /** Big-endian two's-complement bytes → bigint (Java's `new BigInteger(bytes)`). */
 export function bytesToBigInt(bytes: Uint8Array): bigint {
@@ -62,7 +63,8 @@ export function rescale(unscaled: bigint, from: number, to: number): { unscaled:
   return unscaled % divisor === 0n ? { unscaled: unscaled / divisor, scale: to } : { unscaled, scale: from };
 }
 
+/** Padded standard base64 (as the JsonConverter writes bytes) → bytes; null for anything else, e.g. "abc". */
 export function decodeBase64(text: string): Uint8Array | null {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) return null;
+  if (!isCanonicalBase64(text)) return null;
   return Uint8Array.from(Buffer.from(text, 'base64'));
 }

@@ -14,9 +14,11 @@ import type { Value } from '../change-event';
 import type { ConnectSchema } from './connect-schema';
 import { bytesToBigInt, decodeBase64, formatDecimal, parseDecimalText, rescale } from './decimal';
 import { isJsonObject, JsonNumber, numberText, type Json } from './lossless-json';
+import { formatDate, formatLocalTimestamp, normalizeZonedTime, normalizeZonedTimestamp } from './time';
 import {
-  formatDate, formatLocalTimestamp, formatMicroDuration, formatTimeOfDay, normalizeZonedTime, normalizeZonedTimestamp,
-} from './time';
+  bitsFromLittleEndian, canonicalFloat, canonicalFloat32, canonicalInterval, canonicalJson, formatIsoInterval,
+  formatSignedTime,
+} from '../canonical';
 
 /** Marks a column whose value the source did not send (unchanged TOAST). */
 export const UNAVAILABLE: unique symbol = Symbol('unavailable');
@@ -64,7 +66,7 @@ const TIME_UNITS: Record<string, { kind: 'time' | 'timestamp'; perSecond: bigint
 
 /** Semantic types whose JSON string is already the value tandem carries. */
 const TEXT_TYPES = new Set([
-  'io.debezium.data.Uuid', 'io.debezium.data.Enum', 'io.debezium.data.EnumSet', 'io.debezium.time.Interval',
+  'io.debezium.data.Uuid', 'io.debezium.data.Enum', 'io.debezium.data.EnumSet',
   'io.debezium.data.Xml', 'io.debezium.data.Ltree', 'io.debezium.time.IsoDate', 'io.debezium.time.IsoTime',
   'io.debezium.time.IsoTimestamp',
 ]);
@@ -77,12 +79,17 @@ export function decodeWithSchema(raw: Json, schema: ConnectSchema): Value {
   const unit = TIME_UNITS[name];
   if (unit) {
     const n = integer(raw);
-    return unit.kind === 'time' ? formatTimeOfDay(n, unit.perSecond) : formatLocalTimestamp(n, unit.perSecond);
+    // MySQL TIME is a signed duration up to ±838:59:59.999999, PostgreSQL's time may be 24:00:00.
+    if (unit.kind === 'time') return formatSignedTime(n, unit.perSecond);
+    return infinityTimestamp(n) ?? formatLocalTimestamp(n, unit.perSecond);
   }
   if (name === 'io.debezium.time.ZonedTimestamp') return zoned(raw, normalizeZonedTimestamp, 'ZonedTimestamp');
   if (name === 'io.debezium.time.ZonedTime') return zoned(raw, normalizeZonedTime, 'ZonedTime');
-  if (name === 'io.debezium.time.MicroDuration') return formatMicroDuration(integer(raw));
+  // Months and days were already folded into microseconds by Debezium: only the total is left.
+  if (name === 'io.debezium.time.MicroDuration') return formatIsoInterval({ months: 0n, days: 0n, micros: integer(raw) });
+  if (name === 'io.debezium.time.Interval') return interval(text(raw));
   if (name === 'io.debezium.data.Json') return parseJsonColumn(text(raw));
+  if (name === 'io.debezium.data.Bits') return bits(raw, schema);
   if (TEXT_TYPES.has(name)) return text(raw);
   if (name.startsWith('io.debezium.data.geometry.')) return geometry(raw);
   return decodeByType(raw, schema);
@@ -101,16 +108,19 @@ function decodeByType(raw: Json, schema: ConnectSchema): Value {
       // Exact decimal text, as native capture gives int8: beyond 2^53 a double would round it.
       return integer(raw).toString();
     case 'float32':
+      return canonicalFloat32FromJson(raw);
     case 'float64':
-      return float(raw);
+      // MySQL FLOAT travels as the float64 of its float32; with the source type known it prints as MySQL does.
+      return sourceColumnType(schema) === 'FLOAT' ? canonicalFloat32FromJson(raw) : floatValue(raw);
     case 'boolean':
       if (typeof raw !== 'boolean') throw new ValueError(`expected a boolean, got ${describe(raw)}`);
-      return raw;
+      // BIT(1) is a plain boolean in Debezium; only the propagated source type tells it from a boolean column.
+      return sourceColumnType(schema) === 'BIT' ? (raw ? '1' : '0') : raw;
     case 'string':
       return text(raw);
     case 'bytes':
       // Bytes stay base64 (the form native capture gives bytea); checked so garbage does not travel on.
-      if (typeof raw !== 'string' || decodeBase64(raw) === null) throw new ValueError(`expected base64 bytes, got ${describe(raw)}`);
+      if (typeof raw !== 'string' || decodeBase64(raw) === null) throw new ValueError(`expected padded base64 bytes, got ${describe(raw)}`);
       return raw;
     case 'array': {
       if (!Array.isArray(raw)) throw new ValueError(`expected an array, got ${describe(raw)}`);
@@ -166,8 +176,13 @@ function decodeDecimal(raw: Json, schema: ConnectSchema): string {
   if (scaleText === undefined || !Number.isSafeInteger(scale)) throw new ValueError('Decimal schema without an integer parameters.scale');
   if (typeof raw === 'string') {
     const bytes = decodeBase64(raw);
-    if (!bytes) throw new ValueError(`Decimal bytes are not base64: ${raw.slice(0, 40)}`);
-    return formatDecimal(bytesToBigInt(bytes), scale);
+    if (!bytes || bytes.length === 0) throw new ValueError(`Decimal bytes are not padded base64 of a number: ${raw.slice(0, 40)}`);
+    const unscaled = bytesToBigInt(bytes);
+    const precision = Number(schema.parameters?.['connect.decimal.precision']);
+    if (Number.isSafeInteger(precision) && precision > 0 && (unscaled < 0n ? -unscaled : unscaled) >= 10n ** BigInt(precision)) {
+      throw new ValueError(`Decimal has more than its ${precision} digits of precision: ${raw.slice(0, 40)}`);
+    }
+    return formatDecimal(unscaled, scale);
   }
   if (typeof raw === 'number' || raw instanceof JsonNumber) {
     // decimal.format=NUMERIC: the converter wrote the number itself; the parser kept its text.
@@ -184,7 +199,7 @@ function decodeVariableScaleDecimal(raw: Json): string {
     throw new ValueError(`expected VariableScaleDecimal {scale, value}, got ${describe(raw)}`);
   }
   const bytes = decodeBase64(raw.value);
-  if (!bytes) throw new ValueError('VariableScaleDecimal value is not base64');
+  if (!bytes || bytes.length === 0) throw new ValueError('VariableScaleDecimal value is not padded base64 of a number');
   return formatDecimal(bytesToBigInt(bytes), raw.scale);
 }
 
@@ -206,11 +221,57 @@ function geometry(raw: Json): Value {
 
 function parseJsonColumn(t: string): Value {
   try {
-    // JSON.parse, as native capture parses json/jsonb, so both paths give the same value.
-    return JSON.parse(t) as Value;
+    // The same function native capture uses for json/jsonb: no number is rounded on the way.
+    return canonicalJson(t);
   } catch {
     throw new ValueError(`io.debezium.data.Json is not JSON: ${t.slice(0, 60)}`);
   }
+}
+
+function interval(t: string): string {
+  const out = canonicalInterval(t);
+  if (out === null) throw new ValueError(`io.debezium.time.Interval is not an ISO-8601 duration: ${t.slice(0, 60)}`);
+  return out;
+}
+
+/** PostgreSQL varbit without a length: Debezium's `length` is 2^31-1 and the actual length is lost. */
+const UNBOUNDED_BITS = 2_147_483_647;
+
+function bits(raw: Json, schema: ConnectSchema): string {
+  const length = Number(schema.parameters?.length);
+  if (!Number.isSafeInteger(length) || length < 1) throw new ValueError('io.debezium.data.Bits without an integer parameters.length');
+  const bytes = typeof raw === 'string' ? decodeBase64(raw) : null;
+  if (!bytes) throw new ValueError(`io.debezium.data.Bits is not padded base64: ${describe(raw)}`);
+  // A varbit keeps no leading zeros through Debezium (see README): unpadded when its length is unbounded.
+  const varying = length === UNBOUNDED_BITS || sourceColumnType(schema) === 'VARBIT';
+  const out = bitsFromLittleEndian(bytes, varying ? bytes.length * 8 : length);
+  if (out === null) throw new ValueError(`io.debezium.data.Bits value has more than its ${length} bits`);
+  return varying ? out.replace(/^0+/, '') : out;
+}
+
+/** `__debezium.source.column.type` (connector setting column.propagate.source.type), upper case; '' without it. */
+function sourceColumnType(schema: ConnectSchema): string {
+  return (schema.parameters?.['__debezium.source.column.type'] ?? '').toUpperCase();
+}
+
+/**
+ * PostgreSQL ±infinity timestamps, which Debezium (as the JDBC driver) turns
+ * into these sentinel counts.
+ */
+function infinityTimestamp(n: bigint): string | null {
+  if (n === 9223372036825200000n) return 'infinity';
+  if (n === -9223372036832400000n) return '-infinity';
+  return null;
+}
+
+function canonicalFloat32FromJson(raw: Json): number | string {
+  const f = float(raw);
+  return typeof f === 'number' ? canonicalFloat32(f) : f;
+}
+
+function floatValue(raw: Json): number | string {
+  const f = float(raw);
+  return typeof f === 'number' ? canonicalFloat(f) : f;
 }
 
 function integer(raw: Json): bigint {
@@ -225,7 +286,7 @@ function float(raw: Json): number | string {
     const n = Number(raw.text);
     if (Number.isFinite(n)) return n;
   }
-  // Jackson writes non-finite doubles as strings; native capture keeps them as text too.
+  // Jackson writes non-finite doubles as strings, the canonical form too.
   if (raw === 'NaN' || raw === 'Infinity' || raw === '-Infinity') return raw;
   throw new ValueError(`expected a number, got ${describe(raw)}`);
 }

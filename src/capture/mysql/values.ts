@@ -25,6 +25,7 @@
  */
 import type { Value } from '../change-event';
 import { DecodeError } from '../../errors';
+import { bitsFromBigEndian, bitsOf, canonicalFloat, canonicalFloat32, canonicalJson } from '../canonical';
 
 export type ColumnKind =
   | 'int' | 'bigint' | 'float' | 'double' | 'decimal' | 'date' | 'datetime' | 'timestamp' | 'time' | 'year'
@@ -91,7 +92,7 @@ export function convertValue(raw: unknown, type: ColumnType): Value {
     case 'float':
       return shortestFloat32(number(raw));
     case 'double':
-      return finite(number(raw));
+      return canonicalFloat(number(raw));
     case 'decimal':
       return decimalText(raw);
     case 'date':
@@ -141,20 +142,8 @@ function number(raw: unknown): number {
   return n;
 }
 
-function finite(n: number): number | string {
-  return Number.isFinite(n) ? n : String(n);
-}
-
 /** The shortest decimal that reads back as the same float32 (what MySQL prints for a FLOAT). */
-export function shortestFloat32(n: number): number | string {
-  if (!Number.isFinite(n)) return String(n);
-  const f = Math.fround(n);
-  for (let digits = 1; digits <= 9; digits++) {
-    const candidate = Number(f.toPrecision(digits));
-    if (Math.fround(candidate) === f) return candidate;
-  }
-  return f;
-}
+export const shortestFloat32 = canonicalFloat32;
 
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
@@ -208,8 +197,8 @@ function json(raw: unknown): Value {
   if (Buffer.isBuffer(raw) || typeof raw === 'string') {
     const t = text(raw);
     try {
-      // JSON.parse, as the PostgreSQL source parses json/jsonb: both paths give the same value.
-      return JSON.parse(t) as Value;
+      // MariaDB's JSON is text: the same canonical form as PostgreSQL's json/jsonb, no number rounded.
+      return canonicalJson(t);
     } catch (error) {
       throw new DecodeError(`bad JSON value: ${t.slice(0, 100)}`, {}, { cause: error });
     }
@@ -220,13 +209,12 @@ function json(raw: unknown): Value {
 
 /** Big-endian bytes → the n-digit bit string. */
 export function bitString(raw: unknown, bits: number): string {
-  let value: bigint;
-  if (Buffer.isBuffer(raw)) value = raw.length === 0 ? 0n : BigInt(`0x${raw.toString('hex')}`);
-  else if (typeof raw === 'number' || typeof raw === 'bigint') value = BigInt(raw);
+  let out: string | null;
+  if (Buffer.isBuffer(raw)) out = bitsFromBigEndian(raw, bits);
+  else if ((typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0) || (typeof raw === 'bigint' && raw >= 0n)) out = bitsOf(BigInt(raw), bits);
   else throw new DecodeError(`not a BIT value: ${String(raw).slice(0, 40)}`);
-  const digits = value.toString(2);
-  if (digits.length > bits) throw new DecodeError(`BIT(${bits}) value has ${digits.length} bits`);
-  return digits.padStart(bits, '0');
+  if (out === null) throw new DecodeError(`a BIT(${bits}) value has more than ${bits} bits`);
+  return out;
 }
 
 function other(raw: unknown): Value {

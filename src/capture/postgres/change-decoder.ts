@@ -5,7 +5,7 @@
  * transaction's Begin/Origin data. Pure: no I/O, so it is unit-tested with
  * hand-built messages.
  */
-import { correlationIdOf, type ChangeEvent, type Op, type Row } from '../change-event';
+import { correlationIdOf, type ChangeEvent, type Op, type Row, type Value } from '../change-event';
 import { DecodeError } from '../../errors';
 import { decodeValue, OID } from './decode-value';
 import { pgMicrosToEpochMs, positionOf } from './lsn';
@@ -142,9 +142,21 @@ export class ChangeDecoder {
     relation.columns.forEach((column, i) => {
       const value = tuple[i];
       if (!value || value.kind === 'unchanged') unavailable.push(column.name);
-      else row[column.name] = value.kind === 'null' ? null : decodeValue(value.text, column.typeOid, this.arrayTypes);
+      else row[column.name] = value.kind === 'null' ? null : this.decodeColumn(relation, column, value.text);
     });
     return { row, unavailable };
+  }
+
+  /** A value that does not decode names its table, column and transaction, for the operator. */
+  private decodeColumn(relation: Relation, column: RelationColumn, text: string): Value {
+    try {
+      return decodeValue(text, column.typeOid, this.arrayTypes);
+    } catch (error) {
+      if (!(error instanceof DecodeError)) throw error;
+      const table = `${relation.schema}.${relation.table}`;
+      const position = this.tx ? positionOf(this.tx.finalLsn, this.tx.nextIndex) : undefined;
+      throw new DecodeError(`${error.message} (column ${column.name}, type oid ${column.typeOid})`, { system: this.ctx.system, table, position }, { cause: error });
+    }
   }
 
   private relation(oid: number): Relation {

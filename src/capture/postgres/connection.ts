@@ -7,9 +7,10 @@ import { Client, escapeIdentifier, type CustomTypesConfig } from 'pg';
 
 /**
  * TimeZone=UTC so timestamptz text has a +00 offset (we normalise any offset
- * anyway); ISO dates; extra_float_digits=3 for round-trip exact floats; hex bytea.
+ * anyway); ISO dates; ISO 8601 intervals (the canonical form); extra_float_digits=3 for
+ * round-trip exact floats; hex bytea.
  */
-export const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=postgres -c extra_float_digits=3 -c bytea_output=hex';
+export const SESSION_OPTIONS = '-c TimeZone=UTC -c DateStyle=ISO -c IntervalStyle=iso_8601 -c extra_float_digits=3 -c bytea_output=hex';
 
 export function normalClient(connectionString: string, applicationName: string): Client {
   return new Client({ connectionString, options: SESSION_OPTIONS, application_name: applicationName });

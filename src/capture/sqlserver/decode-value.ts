@@ -20,6 +20,7 @@
  */
 import type { Value } from '../change-event';
 import { DecodeError } from '../../errors';
+import { canonicalFloat, canonicalFloat32 } from '../canonical';
 
 /** Column metadata as mssql reports it (`type` is the lower-case declaration, e.g. `datetime2`). */
 export interface ColumnMeta {
@@ -38,10 +39,11 @@ export function decodeSqlServerValue(raw: unknown, type: string, column = '?'): 
     case 'tinyint':
     case 'smallint':
     case 'int':
-    case 'float':
       return expectNumber(raw, type, column);
+    case 'float':
+      return canonicalFloat(expectNumber(raw, type, column));
     case 'real':
-      return float32(expectNumber(raw, type, column));
+      return canonicalFloat32(expectNumber(raw, type, column));
     case 'bigint':
       return typeof raw === 'bigint' || typeof raw === 'number' ? String(raw) : expectString(raw, type, column);
     case 'bit':
@@ -115,11 +117,16 @@ function ymd(date: Date): string {
   return `${pad(date.getUTCFullYear(), 4)}-${pad(date.getUTCMonth() + 1)}-${pad(date.getUTCDate())}`;
 }
 
-/** `HH:MM:SS` plus `digits` fraction digits (100 ns units from the milliseconds and `nanosecondsDelta`). */
+/**
+ * `HH:MM:SS` plus up to `digits` fraction digits (100 ns units from the
+ * milliseconds and `nanosecondsDelta`), trailing zeros dropped as every
+ * other capture path prints fractions.
+ */
 function hms(date: Date, digits: number): string {
   const base = `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())}`;
   if (digits === 0) return base;
   const delta = (date as Date & { nanosecondsDelta?: number }).nanosecondsDelta ?? 0;
   const units = date.getUTCMilliseconds() * 10_000 + Math.round(delta * 1e7);
-  return `${base}.${pad(units, 7).slice(0, digits)}`;
+  const fraction = pad(units, 7).slice(0, digits).replace(/0+$/, '');
+  return fraction ? `${base}.${fraction}` : base;
 }

@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(__dirname, '../../..');
-const FIX = path.resolve(ROOT, '../shared/fixtures/debezium');
+// TANDEM_FIXTURES_DIR: a git worktree outside /work/main has no ../shared beside it.
+const FIX = process.env.TANDEM_FIXTURES_DIR ?? path.resolve(ROOT, '../shared/fixtures/debezium');
 const tandem = (args: string[], input?: string) =>
   spawnSync(process.execPath, [path.join(ROOT, 'bin/tandem.mjs'), 'decode', ...args], { cwd: ROOT, input, encoding: 'utf8', timeout: 60_000 });
 
@@ -41,5 +44,32 @@ describe('tandem decode', () => {
 
   it('exits 2 on a missing file', () => {
     expect(tandem(['/nonexistent/file.json']).status).toBe(2);
+  });
+
+  it('takes an empty value file as a tombstone of its key (how a console consumer saves one)', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tandem-decode-'));
+    writeFileSync(path.join(dir, 'value.json'), '');
+    writeFileSync(path.join(dir, 'key.json'), '{"id":1005}\n');
+    const r = tandem(['--key', path.join(dir, 'key.json'), path.join(dir, 'value.json')]);
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ kind: 'tombstone', key: { id: 1005 } });
+    const alone = tandem([path.join(dir, 'value.json')]);
+    expect(alone.status).toBe(0);
+    expect(JSON.parse(alone.stdout)).toMatchObject({ kind: 'tombstone', key: null });
+  });
+
+  it('reports key columns as unknown without a key, and from the key schema in key<TAB>value lines', () => {
+    const value = readFileSync(`${FIX}/mysql/tutorial-create-1005-schema-payload.json`, 'utf8').replace(/\s*\n\s*/g, ' ').trim();
+    const key = readFileSync(`${FIX}/mysql/tutorial-create-1005-key.json`, 'utf8').replace(/\s*\n\s*/g, ' ').trim();
+    const alone = JSON.parse(tandem(['-'], value).stdout) as Record<string, unknown>;
+    expect(alone.keyColumns).toBeNull();
+    expect(alone.keyColumnsUnknown).toMatch(/no key given/);
+    // kafka-console-consumer --property print.key=true: key, a tab, the value; a tombstone's value prints as null.
+    const r = tandem(['-'], `${key}\t${value}\n${key}\tnull\n`);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines[0]).toMatchObject({ kind: 'change', keyColumns: ['id'], after: { id: 1005 } });
+    expect(lines[0]).not.toHaveProperty('keyColumnsUnknown');
+    expect(lines[1]).toMatchObject({ kind: 'tombstone', key: { id: 1005 } });
   });
 });

@@ -31,7 +31,7 @@ describe('SQL Server value decoding (recorded all-types rows)', () => {
       c_uniqueidentifier: '6f9619ff-8b86-d011-b42d-00c04fc964ff', c_varbinary: '3q2+7wA=', c_null: null,
     });
     expect(second!.after).toMatchObject({
-      c_decimal: '-0.0000000001', c_numeric: '0.0000', c_money: '0.0000', c_time: '00:00:00.0000000',
+      c_decimal: '-0.0000000001', c_numeric: '0.0000', c_money: '0.0000', c_time: '00:00:00',
       c_datetime2: '0001-01-01T00:00:00.0000001', c_datetimeoffset: '9999-12-31T23:59:59.9999999Z',
       c_bit: false, c_real: -1.5, c_varbinary: '',
     });
