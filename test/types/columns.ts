@@ -44,7 +44,9 @@ export interface MatrixRow {
    * refuses the row (it is dead-lettered, never written altered);
    * otherwise the documented conversion: column → text the target holds.
    */
-  crossKind?: 'rejected' | Record<string, string>;
+  crossKind?: 'rejected' | Record<string, string | null>;
+  /** A documented conversion on one path (e.g. through Debezium): target kind → column → text the target holds. */
+  expect?: Partial<Record<Kind, Record<string, string | null>>>;
 }
 
 export interface Matrix {

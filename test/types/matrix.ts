@@ -166,7 +166,8 @@ export async function stage(source: Db, target: Db, matrix: Matrix): Promise<{ e
       rejectedIds.push(id);
       continue;
     }
-    staged.push([id, ...columns.map((c) => (spec && c.name in spec ? spec[c.name] : row[c.name]) ?? null)]);
+    const converted = { ...(spec ?? {}), ...(rowSpec.get(id)?.expect?.[target.kind] ?? {}) };
+    staged.push([id, ...columns.map((c) => (c.name in converted ? converted[c.name] : row[c.name]) ?? null)]);
   }
   const textType = target.kind === 'pg' ? 'text' : 'LONGTEXT';
   const ph = (i: number) => (target.kind === 'pg' ? `$${i}` : '?');
@@ -196,11 +197,16 @@ export async function mismatches(source: Kind, target: Db, matrix: Matrix): Prom
 }
 
 /** Waits until `target` holds exactly the staged values; then asserts there is no mismatch. */
-export async function expectConverged(source: Kind, target: Db, matrix: Matrix, diagnostics: () => Promise<string>): Promise<void> {
-  let last: Mismatch[] = [];
-  const converged = await waitFor(async () => (last = await mismatches(source, target, matrix)).length === 0, { timeoutMs: 45_000, intervalMs: 500 })
-    .then(() => true, () => false);
-  expect(formatMismatches(last), `${source} → ${target.kind}${converged ? '' : `\n${await diagnostics()}`}`).toBe('');
+/** Waits until both targets hold exactly the staged values; then asserts there is no mismatch in either. */
+export async function expectConverged(source: Kind, targets: Db[], matrix: Matrix, diagnostics: () => Promise<string>): Promise<void> {
+  const results = await Promise.all(targets.map(async (target) => {
+    let last: Mismatch[] = [];
+    await waitFor(async () => (last = await mismatches(source, target, matrix)).length === 0, { timeoutMs: 45_000, intervalMs: 500 })
+      .catch(() => undefined);
+    return last.length === 0 ? '' : `${source} → ${target.kind}:\n${formatMismatches(last)}`;
+  }));
+  const report = results.filter(Boolean).join('\n');
+  expect(report, report ? await diagnostics() : '').toBe('');
 }
 
 export function formatMismatches(list: Mismatch[]): string {
