@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { Row, Value } from '../capture';
 import { bindableRow, needsColumnKinds, rawResult, sqlServerRowsPerStatement, type RawResult } from './sql-dialect';
 import { targetColumns, toColumnValues } from './sql-columns';
-import { columnKinds, columnValues, runRaw, table, updateRow, valuesOf, type TableScope } from './sql-rows';
+import { columnKinds, columnValues, readableRows, runRaw, table, updateRow, valuesOf, type TableScope } from './sql-rows';
 
 /** One row's update: its key columns and the columns to set. */
 export interface RowUpdate {
@@ -27,7 +27,8 @@ export async function lockRows(scope: TableScope, columns: string[], keys: Row[]
   if (keys.length === 0) return { byKey: new Map(), kinds: new Map() };
   const query = whereKeys(scope, table(scope).select([...new Set([...keyColumns, ...columns])]), keyColumns, keys);
   const result = await runRaw(scope, query.orderBy(keyColumns).forUpdate());
-  const byKey = new Map(result.rows.map((row) => [scope.mapping.localKeyOf(valuesOf(pickColumns(row, keyColumns))), row]));
+  const rows = await readableRows(scope, result.rows);
+  const byKey = new Map(rows.map((row) => [scope.mapping.localKeyOf(valuesOf(pickColumns(row, keyColumns))), row]));
   return { byKey, kinds: result.kinds };
 }
 

@@ -112,6 +112,28 @@ export function toColumnValue(type: SqlType, column: TargetColumn, value: Value)
   return value;
 }
 
+/**
+ * A row as the target returns it → the raw values `toValue` reads into
+ * canonical form, for the columns whose driver form differs from it: a
+ * MariaDB/MySQL BIT(n) comes back as bytes, its canonical form is the bit
+ * string (so a redelivered task finds its bits in place, and conditional
+ * writes do not take them for a change made under tandem).
+ */
+export function fromColumnValues(type: SqlType, columns: TargetColumns, raw: Record<string, unknown>): Record<string, unknown> {
+  if (type !== 'mysql') return raw;
+  const out: Record<string, unknown> = { ...raw };
+  for (const [name, value] of Object.entries(raw)) {
+    const column = columns.get(name);
+    if (column?.dataType === 'bit' && Buffer.isBuffer(value)) out[name] = bitsOfBytes(value, column.precision ?? 1);
+  }
+  return out;
+}
+
+function bitsOfBytes(bytes: Buffer, width: number): string {
+  const value = bytes.length === 0 ? 0n : BigInt(`0x${bytes.toString('hex')}`);
+  return value.toString(2).padStart(width, '0');
+}
+
 // ---------------------------------------------------------------- PostgreSQL
 
 function toPostgres(column: TargetColumn, value: Value): Value | Buffer {

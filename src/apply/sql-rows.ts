@@ -7,7 +7,7 @@ import type { Mapping } from '../transform';
 import {
   bindableRow, needsColumnKinds, type BindRow, nullSafeEquals, rawResult, sqlServerColumnKinds, sqlServerLocking, type RawResult, type SqlType,
 } from './sql-dialect';
-import { targetColumns, toColumnValues } from './sql-columns';
+import { fromColumnValues, targetColumns, toColumnValues } from './sql-columns';
 import { toValue } from './sql-values';
 
 export interface TableScope {
@@ -36,7 +36,8 @@ export async function runRaw(scope: TableScope, query: Knex.QueryBuilder): Promi
 /** The row with key `where`, locked until the transaction ends; null when there is none. */
 export async function lockRow(scope: TableScope, columns: string[], where: Row): Promise<RawResult | null> {
   const result = await runRaw(scope, table(scope).select(unique(columns)).where(where).forUpdate());
-  return result.rows.length > 0 ? { rows: result.rows.slice(0, 1), kinds: result.kinds } : null;
+  if (result.rows.length === 0) return null;
+  return { rows: await readableRows(scope, result.rows.slice(0, 1)), kinds: result.kinds };
 }
 
 /**
@@ -98,6 +99,13 @@ export async function deleteRow(scope: TableScope, where: Row): Promise<number> 
 export async function bindable(scope: TableScope, row: Row): Promise<BindRow> {
   const converted = await columnValues(scope, row);
   return bindableRow(scope.type, converted, needsColumnKinds(scope.type, row) ? await columnKinds(scope, Object.keys(row)) : undefined);
+}
+
+/** Rows as the target returned them, with driver forms that differ from the canonical one converted (MariaDB BIT). */
+export async function readableRows(scope: TableScope, rows: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+  if (scope.type !== 'mysql') return rows;
+  const columns = await targetColumns(scope.trx, scope.type, scope.mapping);
+  return rows.map((row) => fromColumnValues(scope.type, columns, row));
 }
 
 /** Canonical values converted for the target's column types (bytes, bits, JSON text; refused when a column cannot hold one). */
