@@ -107,8 +107,11 @@ function decodeByType(raw: Json, schema: ConnectSchema): Value {
     case 'int64':
       // Exact decimal text, as native capture gives int8: beyond 2^53 a double would round it.
       return integer(raw).toString();
+    // The JsonConverter writes Connect's FLOAT32/FLOAT64 as "float"/"double".
+    case 'float':
     case 'float32':
       return canonicalFloat32FromJson(raw);
+    case 'double':
     case 'float64':
       // MySQL FLOAT travels as the float64 of its float32; with the source type known it prints as MySQL does.
       return sourceColumnType(schema) === 'FLOAT' ? canonicalFloat32FromJson(raw) : floatValue(raw);

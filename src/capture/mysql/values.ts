@@ -120,9 +120,17 @@ export function convertValue(raw: unknown, type: ColumnType): Value {
   }
 }
 
+/** What the drivers hand over for a scalar: anything else (an array, an object) is refused, not stringified. */
+function scalarText(raw: unknown, what: string): string {
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number' || typeof raw === 'bigint') return String(raw);
+  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
+  throw new DecodeError(`not ${what}: a ${Array.isArray(raw) ? 'array' : typeof raw}`);
+}
+
 function integer(raw: unknown): number | string {
   if (typeof raw === 'number' && Number.isSafeInteger(raw)) return raw;
-  const t = String(raw);
+  const t = scalarText(raw, 'an integer');
   if (!/^-?\d+$/.test(t)) throw new DecodeError(`not an integer: ${t.slice(0, 40)}`);
   const n = Number(t);
   return Number.isSafeInteger(n) ? n : t;
@@ -131,15 +139,19 @@ function integer(raw: unknown): number | string {
 function bigintText(raw: unknown): string {
   if (typeof raw === 'bigint') return raw.toString();
   if (typeof raw === 'number' && Number.isSafeInteger(raw)) return String(raw);
-  const t = String(raw);
+  const t = scalarText(raw, 'a BIGINT');
   if (!/^-?\d+$/.test(t)) throw new DecodeError(`not a BIGINT: ${t.slice(0, 40)}`);
   return t;
 }
 
+const FLOAT_TEXT = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^-?(?:NaN|Infinity|inf|nan)$/;
+
 function number(raw: unknown): number {
-  const n = typeof raw === 'number' ? raw : Number(raw);
-  if (Number.isNaN(n) && String(raw) !== 'NaN') throw new DecodeError(`not a number: ${String(raw).slice(0, 40)}`);
-  return n;
+  if (typeof raw === 'number') return raw;
+  const t = scalarText(raw, 'a number');
+  // Number() would also take '', ' ', '0x10': only what a server prints is a number here.
+  if (!FLOAT_TEXT.test(t)) throw new DecodeError(`not a number: ${t.slice(0, 40)}`);
+  return /inf/i.test(t) ? (t.startsWith('-') ? -Infinity : Infinity) : Number(t);
 }
 
 /** The shortest decimal that reads back as the same float32 (what MySQL prints for a FLOAT). */
@@ -148,16 +160,14 @@ export const shortestFloat32 = canonicalFloat32;
 const DECIMAL = /^-?\d+(\.\d+)?$/;
 
 function decimalText(raw: unknown): string {
-  const t = typeof raw === 'string' ? raw : String(raw);
+  const t = scalarText(raw, 'an exact decimal');
   if (!DECIMAL.test(t)) throw new DecodeError(`not an exact decimal: ${t.slice(0, 40)}`);
   return t;
 }
 
 function text(raw: unknown): string {
-  if (typeof raw === 'string') return raw;
-  if (Buffer.isBuffer(raw)) return raw.toString('utf8');
   if (raw instanceof Date) throw new DecodeError('a temporal value arrived as a Date: the connection must use dateStrings');
-  return String(raw);
+  return scalarText(raw, 'text');
 }
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;

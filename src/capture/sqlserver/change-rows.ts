@@ -42,20 +42,34 @@ export function changeRowsOf(instance: CaptureInstance, result: ResultSet): Chan
     if (operation !== 1 && operation !== 2 && operation !== 3 && operation !== 4) {
       throw new DecodeError(`capture instance ${instance.name}: unknown __$operation ${String(raw['__$operation'])}`);
     }
+    const startLsn = lsnOf(raw['__$start_lsn'], instance);
     const values: Row = {};
-    for (const column of dataColumns) values[column.name] = decodeSqlServerValue(raw[column.name], column.type, `${instance.qualified}.${column.name}`);
+    for (const column of dataColumns) {
+      try {
+        values[column.name] = decodeSqlServerValue(raw[column.name], column.type, `${instance.qualified}.${column.name}`);
+      } catch (error) {
+        // The operator needs the table and the transaction to find the row.
+        if (error instanceof DecodeError) throw new DecodeError(error.message, { table: instance.qualified, position: startLsn }, { cause: error });
+        throw error;
+      }
+    }
     const tranId = raw['__$tran_id'];
     const commitMs = raw['__$commit_ms'];
     return {
       instance,
-      startLsn: lsnHex(raw['__$start_lsn'] as Buffer),
-      seqval: lsnHex(raw['__$seqval'] as Buffer),
+      startLsn,
+      seqval: lsnOf(raw['__$seqval'], instance),
       operation,
       values,
       txId: Buffer.isBuffer(tranId) ? tranId.toString('hex').toUpperCase() : null,
       commitTimeMs: commitMs === null || commitMs === undefined ? null : Number(commitMs),
     };
   });
+}
+
+function lsnOf(raw: unknown, instance: CaptureInstance): string {
+  if (!Buffer.isBuffer(raw)) throw new DecodeError(`capture instance ${instance.name}: an LSN column holds a ${typeof raw}, not binary(10)`, { table: instance.qualified });
+  return lsnHex(raw);
 }
 
 /** Rows of several instances in (start_lsn, seqval, operation) order; ties (never seen) by instance name. */
