@@ -18,7 +18,7 @@ import { MY_MATRIX } from './columns';
 import { MY_DEBEZIUM_EXPECTATIONS } from './debezium-expectations';
 import { MARIADB_EXACT_SETTINGS } from './debezium-settings';
 import {
-  createTable, deadLetterKeys, deadLetters, expectConverged, matrixConfig, myDb, pgDb, stage, TABLE, writeSource, type Db,
+  createTable, deadLetterKeys, deadLetters, expectConverged, matrixConfig, myDb, pgDb, snapshotArrived, stage, TABLE, writeSnapshotRows, writeSource, type Db,
 } from './matrix';
 
 describe('type matrix: MariaDB → live Debezium → Kafka → MariaDB and PostgreSQL', () => {
@@ -65,6 +65,8 @@ describe('type matrix: MariaDB → live Debezium → Kafka → MariaDB and Postg
       await conn.end();
     }
     await Promise.all([createTable(src, MY_MATRIX), createTable(pgdst, MY_MATRIX), createTable(mydst, MY_MATRIX), createTopic(brokers, topic, 1)]);
+    // A copy of the rows before the connector starts: read by its initial snapshot, the rest is streamed.
+    await writeSnapshotRows(src, MY_MATRIX);
     await registerConnector(connectUrl, name, {
       'connector.class': 'io.debezium.connector.mariadb.MariaDbConnector',
       'tasks.max': 1,
@@ -77,7 +79,7 @@ describe('type matrix: MariaDB → live Debezium → Kafka → MariaDB and Postg
       'topic.prefix': name,
       'database.include.list': src.db.name,
       'table.include.list': `${src.db.name}.${TABLE}`,
-      'snapshot.mode': 'no_data',
+      'snapshot.mode': 'initial',
       'include.schema.changes': false,
       'skipped.operations': 'none',
       ...MARIADB_EXACT_SETTINGS,
@@ -102,6 +104,7 @@ describe('type matrix: MariaDB → live Debezium → Kafka → MariaDB and Postg
     });
     pipeline = await startPipeline(parseConfig(config, '/virtual/matrix-mariadb-debezium.yaml', env), { env, logger: log.logger, instanceId: 'mx-mydbz' });
 
+    await snapshotArrived(src.kind, [pgdst, mydst], MY_MATRIX);
     await writeSource(src, MY_MATRIX);
     const matrix = MY_DEBEZIUM_EXPECTATIONS(MY_MATRIX);
     await Promise.all([stage(src, pgdst, matrix), stage(src, mydst, matrix)]);

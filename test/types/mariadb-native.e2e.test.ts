@@ -11,7 +11,7 @@ import { dropOrigins, memoryLogger } from '../e2e/harness';
 import { flushPrefix, redisPrefix, requireEnv, TEST_ENV, uniqueName } from '../support';
 import { MY_MATRIX } from './columns';
 import {
-  createTable, deadLetterKeys, deadLetters, expectConverged, matrixConfig, myDb, pgDb, stage, TABLE, writeSource, type Db,
+  createTable, deadLetterKeys, deadLetters, expectConverged, matrixConfig, myDb, pgDb, snapshotArrived, stage, TABLE, writeSnapshotRows, writeSource, type Db,
 } from './matrix';
 
 describe('type matrix: MariaDB (native binlog) → MariaDB and PostgreSQL', () => {
@@ -44,8 +44,11 @@ describe('type matrix: MariaDB (native binlog) → MariaDB and PostgreSQL', () =
       sourceCapture: `    capture: { serverId: ${serverId}, heartbeatMs: 200, maxBatchDelayMs: 10 }`,
       sourceTable: `${src.db.name}.${TABLE}`, myTargetTable: `${mydst.db.name}.${TABLE}`, columns: MY_MATRIX.columns,
     });
+    // A copy of the rows before capture starts: read by the initial snapshot, the rest is streamed.
+    await writeSnapshotRows(src, MY_MATRIX);
     pipeline = await startPipeline(parseConfig(config, '/virtual/matrix-mariadb-native.yaml', env), { env, logger: log.logger, instanceId: 'mx-myn' });
 
+    await snapshotArrived(src.kind, [pgdst, mydst], MY_MATRIX);
     await writeSource(src, MY_MATRIX);
     await Promise.all([stage(src, pgdst, MY_MATRIX), stage(src, mydst, MY_MATRIX)]);
     const diagnostics = async () => `dead letters:\n${await deadLetters(state, schema)}\nlog:\n${log.lines.map((l) => l.slice(0, 300)).join('\n')}`;

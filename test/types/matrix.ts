@@ -24,9 +24,14 @@ export function tableDdl(kind: Kind, matrix: Matrix, table = TABLE): string {
   return kind === 'pg' ? `${body}; ALTER TABLE ${table} REPLICA IDENTITY FULL;` : `${body} CHARACTER SET utf8mb4`;
 }
 
-/** Every row of the matrix (and the updated rows' before-images) in one INSERT. */
-export function insertSql(kind: Kind, matrix: Matrix): string {
-  const all: Array<{ id: number; values: Literals }> = [...matrix.rows, ...matrix.updates.map((u) => ({ id: u.id, values: u.before }))];
+/** Ids of the copy of the rows written before capture starts (read by the initial snapshot): id + this. */
+export const SNAPSHOT_OFFSET = 100;
+
+/** Every row of the matrix (and the updated rows' before-images) in one INSERT; `snapshot`: only the rows, ids shifted. */
+export function insertSql(kind: Kind, matrix: Matrix, snapshot = false): string {
+  const all: Array<{ id: number; values: Literals }> = snapshot
+    ? matrix.rows.map((r) => ({ id: r.id + SNAPSHOT_OFFSET, values: r.values }))
+    : [...matrix.rows, ...matrix.updates.map((u) => ({ id: u.id, values: u.before }))];
   const names = matrix.columns.map((c) => quote(kind, c.name));
   const tuples = all.map((r) => `(${r.id}, ${matrix.columns.map((c) => r.values[c.name] ?? 'NULL').join(', ')})`);
   return `INSERT INTO ${TABLE} (id, ${names.join(', ')}) VALUES ${tuples.join(',\n')}`;
@@ -129,6 +134,24 @@ export async function createTable(target: Db, matrix: Matrix): Promise<void> {
   else await target.run(tableDdl('my', matrix));
 }
 
+/** The rows, ids shifted, written before the pipeline starts: they arrive through the initial snapshot. */
+export async function writeSnapshotRows(source: Db, matrix: Matrix): Promise<void> {
+  await source.run(insertSql(source.kind, matrix, true));
+}
+
+/**
+ * Waits until each target holds every snapshot row it can hold (the snapshot
+ * is over: what follows is streamed). Rows that do not arrive are reported by
+ * the comparison afterwards, with their values.
+ */
+export async function snapshotArrived(source: Kind, targets: Db[], matrix: Matrix): Promise<void> {
+  await Promise.all(targets.map(async (target) => {
+    const expected = matrix.rows.filter((r) => source === target.kind || r.crossKind !== 'rejected').length;
+    await waitFor(async () => Number((await target.run(`SELECT COUNT(*) AS n FROM ${TABLE} WHERE id >= ${SNAPSHOT_OFFSET}`))[0]?.['n']) >= expected,
+      { timeoutMs: 45_000, intervalMs: 250 }).catch(() => undefined);
+  }));
+}
+
 /** Writes the matrix into the source: the rows in one INSERT, then the updates in one transaction. */
 export async function writeSource(source: Db, matrix: Matrix): Promise<void> {
   await source.run(insertSql(source.kind, matrix));
@@ -161,12 +184,13 @@ export async function stage(source: Db, target: Db, matrix: Matrix): Promise<{ e
   const staged: unknown[][] = [];
   for (const row of rows) {
     const id = Number(row['id']);
-    const spec = cross ? rowSpec.get(id)?.crossKind : undefined;
+    const matrixRow = rowSpec.get(id) ?? rowSpec.get(id - SNAPSHOT_OFFSET);
+    const spec = cross ? matrixRow?.crossKind : undefined;
     if (spec === 'rejected') {
       rejectedIds.push(id);
       continue;
     }
-    const converted = { ...(spec ?? {}), ...(rowSpec.get(id)?.expect?.[target.kind] ?? {}) };
+    const converted = { ...(spec ?? {}), ...(matrixRow?.expect?.[target.kind] ?? {}) };
     staged.push([id, ...columns.map((c) => (c.name in converted ? converted[c.name] : row[c.name]) ?? null)]);
   }
   const textType = target.kind === 'pg' ? 'text' : 'LONGTEXT';

@@ -15,7 +15,7 @@ import {
 import { PG_MATRIX } from './columns';
 import { PG_EXACT_SETTINGS } from './debezium-settings';
 import {
-  createTable, deadLetterKeys, deadLetters, expectConverged, matrixConfig, myDb, pgDb, stage, TABLE, writeSource, type Db,
+  createTable, deadLetterKeys, deadLetters, expectConverged, matrixConfig, myDb, pgDb, snapshotArrived, stage, TABLE, writeSnapshotRows, writeSource, type Db,
 } from './matrix';
 import { PG_DEBEZIUM_EXPECTATIONS } from './debezium-expectations';
 
@@ -48,6 +48,8 @@ describe('type matrix: PostgreSQL → live Debezium → Kafka → PostgreSQL and
     const [src, pgdst, mydst, state] = await Promise.all([pgDb('mx_pgdbz_src'), pgDb('mx_pgdbz_pg'), myDb('mx_pgdbz_my'), pgDb('mx_pgdbz_state')]);
     dbs.push(src, pgdst, mydst, state);
     await Promise.all([createTable(src, PG_MATRIX), createTable(pgdst, PG_MATRIX), createTable(mydst, PG_MATRIX), createTopic(brokers, topic, 1)]);
+    // A copy of the rows before the connector starts: read by its initial snapshot, the rest is streamed.
+    await writeSnapshotRows(src, PG_MATRIX);
     const server = new URL(adminUrl);
     await registerConnector(connectUrl, name, {
       'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
@@ -63,7 +65,7 @@ describe('type matrix: PostgreSQL → live Debezium → Kafka → PostgreSQL and
       'publication.name': name,
       'publication.autocreate.mode': 'filtered',
       'table.include.list': `public.${TABLE}`,
-      'snapshot.mode': 'no_data',
+      'snapshot.mode': 'initial',
       'skipped.operations': 'none',
       ...PG_EXACT_SETTINGS,
       'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
@@ -85,6 +87,7 @@ describe('type matrix: PostgreSQL → live Debezium → Kafka → PostgreSQL and
     });
     pipeline = await startPipeline(parseConfig(config, '/virtual/matrix-pg-debezium.yaml', env), { env, logger: log.logger, instanceId: 'mx-pgdbz' });
 
+    await snapshotArrived(src.kind, [pgdst, mydst], PG_MATRIX);
     await writeSource(src, PG_MATRIX);
     const matrix = PG_DEBEZIUM_EXPECTATIONS(PG_MATRIX);
     const [toPg, toMy] = await Promise.all([stage(src, pgdst, matrix), stage(src, mydst, matrix)]);

@@ -12,7 +12,7 @@ import { dropOrigins, memoryLogger } from '../e2e/harness';
 import { flushPrefix, redisPrefix, requireEnv, TEST_ENV, uniqueName, waitFor } from '../support';
 import { PG_MATRIX } from './columns';
 import {
-  createTable, deadLetterKeys, deadLetters, expectConverged, matrixConfig, myDb, pgDb, stage, TABLE, writeSource, type Db,
+  createTable, deadLetterKeys, deadLetters, expectConverged, matrixConfig, myDb, pgDb, snapshotArrived, stage, TABLE, writeSnapshotRows, writeSource, type Db,
 } from './matrix';
 
 describe('type matrix: PostgreSQL (native pgoutput) → PostgreSQL and MariaDB', () => {
@@ -45,8 +45,11 @@ describe('type matrix: PostgreSQL (native pgoutput) → PostgreSQL and MariaDB',
       sourceCapture: `    capture: { slot: ${slot}, publication: ${slot}, heartbeatMs: 200, maxBatchDelayMs: 10 }`,
       sourceTable: `public.${TABLE}`, myTargetTable: `${mydst.db.name}.${TABLE}`, columns: PG_MATRIX.columns,
     });
+    // A copy of the rows before capture starts: read by the initial snapshot, the rest is streamed.
+    await writeSnapshotRows(src, PG_MATRIX);
     pipeline = await startPipeline(parseConfig(config, '/virtual/matrix-pg-native.yaml', env), { env, logger: log.logger, instanceId: 'mx-pgn' });
 
+    await snapshotArrived(src.kind, [pgdst, mydst], PG_MATRIX);
     await writeSource(src, PG_MATRIX);
     const [toPg, toMy] = await Promise.all([stage(src, pgdst, PG_MATRIX), stage(src, mydst, PG_MATRIX)]);
     const diagnostics = async () => `dead letters:\n${await deadLetters(state, schema)}\nlog:\n${log.lines.map((l) => l.slice(0, 300)).join('\n')}`;
