@@ -42,7 +42,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('decode [file]')
-    .description('Print, one JSON line per message, what tandem makes of Debezium messages: a value file (with --key its key file) or a JSON array of {key, value}; "-" or no file reads stdin.')
+    .description('Print, one JSON line per message, what tandem makes of Debezium messages: a value file (with --key its key file; empty = tombstone), a JSON array of {key, value}, or console-consumer key<TAB>value lines; "-" or no file reads stdin.')
     .option('-k, --key <file>', 'key file of the single message in <file>')
     .option('-t, --topic <name>', 'topic the message came from (heartbeat topics are recognised by name)')
     .option('--system <name>', 'tandem system name (default: the connector\u2019s source.name)')

@@ -107,7 +107,10 @@ describe('timestamps', () => {
 
   it('turns timestamp text into ISO local text', () => {
     expect(decodeTimestamp('0044-03-15 10:00:00')).toBe('0044-03-15T10:00:00');
-    expect(decodeTimestamp('0044-03-15 10:00:00 BC')).toBe('0044-03-15 10:00:00 BC');
+    // BC keeps PostgreSQL's suffix (and the T of every other timestamp); PostgreSQL reads it back.
+    expect(decodeTimestamp('0044-03-15 10:00:00 BC')).toBe('0044-03-15T10:00:00 BC');
+    expect(decodeTimestamptz('0044-03-15 10:00:00.5+01 BC')).toBe('0044-03-15T09:00:00.5Z BC');
+    expect(decodeTimestamptz('0001-01-01 00:30:00+01')).toBe('0001-12-31T23:30:00Z BC');
   });
 });
 

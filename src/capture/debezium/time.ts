@@ -29,14 +29,22 @@ export function civilFromDays(days: bigint): { year: bigint; month: number; day:
   return { year, month, day };
 }
 
-function formatYear(year: bigint): string {
-  return year < 0n ? `-${pad(-year, 4)}` : pad(year, 4);
+/**
+ * Years before 1 AD print as PostgreSQL prints them: year 0 is 1 BC, with
+ * ' BC' after the value (`0044-03-15 BC`), which PostgreSQL accepts back.
+ */
+function bcSuffix(year: bigint): string {
+  return year <= 0n ? ' BC' : '';
+}
+
+function formatYmd(year: bigint, month: number, day: number): string {
+  return `${pad(year <= 0n ? 1n - year : year, 4)}-${pad(month)}-${pad(day)}`;
 }
 
 /** `io.debezium.time.Date`, `org.apache.kafka.connect.data.Date`: days since the epoch. */
 export function formatDate(days: bigint): string {
   const { year, month, day } = civilFromDays(days);
-  return `${formatYear(year)}-${pad(month)}-${pad(day)}`;
+  return `${formatYmd(year, month, day)}${bcSuffix(year)}`;
 }
 
 /** A fraction of `digits` digits, trailing zeros dropped, with its dot; '' when zero. */
@@ -57,13 +65,18 @@ export function formatTimeOfDay(value: bigint, unitsPerSecond: bigint): string {
   return `${pad(h)}:${pad(m)}:${pad(s)}${fraction(sub, DIGITS[String(unitsPerSecond)] ?? 0)}`;
 }
 
-/** Count of `unitsPerSecond` since the epoch → `YYYY-MM-DDTHH:MM:SS[.f]` (no zone: wall-clock time). */
-export function formatLocalTimestamp(value: bigint, unitsPerSecond: bigint): string {
+/**
+ * Count of `unitsPerSecond` since the epoch → `YYYY-MM-DDTHH:MM:SS[.f]` (no
+ * zone: wall-clock time), `zone` (e.g. 'Z') appended to the time, before a
+ * ' BC' suffix.
+ */
+export function formatLocalTimestamp(value: bigint, unitsPerSecond: bigint, zone = ''): string {
   const seconds = floorDiv(value, unitsPerSecond);
   const sub = value - seconds * unitsPerSecond;
   const days = floorDiv(seconds, 86400n);
   const secondOfDay = seconds - days * 86400n;
-  return `${formatDate(days)}T${formatTimeOfDay(secondOfDay * unitsPerSecond + sub, unitsPerSecond)}`;
+  const { year, month, day } = civilFromDays(days);
+  return `${formatYmd(year, month, day)}T${formatTimeOfDay(secondOfDay * unitsPerSecond + sub, unitsPerSecond)}${zone}${bcSuffix(year)}`;
 }
 
 const ZONED = /^([+-]?\d{4,})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2}(?::\d{2})?)$/;
@@ -99,7 +112,7 @@ export function normalizeZonedTimestamp(text: string): string | null {
   }
   const local = daysFromCivil(BigInt(y), month, day) * 86400n + BigInt(Number(h) * 3600 + Number(mi) * 60 + Number(s));
   const nanos = BigInt(frac.padEnd(9, '0') || '0');
-  return `${formatLocalTimestamp((local - offset) * 1_000_000_000n + nanos, 1_000_000_000n)}Z`;
+  return formatLocalTimestamp((local - offset) * 1_000_000_000n + nanos, 1_000_000_000n, 'Z');
 }
 
 const ZONED_TIME = /^(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2}(?::\d{2})?)$/;
@@ -111,24 +124,4 @@ export function normalizeZonedTime(text: string): string | null {
   const [, h, mi, s, frac = '', zone] = m;
   const f = frac.replace(/0+$/, '');
   return `${h}:${mi}:${s}${f ? `.${f}` : ''}${zone}`;
-}
-
-/**
- * `io.debezium.time.MicroDuration` → ISO-8601 duration in hours, minutes and
- * seconds (`PT25H1M1.5S`, `-PT1S`). Debezium already folded months and years
- * into microseconds with an average month length, so they cannot be recovered.
- */
-export function formatMicroDuration(micros: bigint): string {
-  const negative = micros < 0n;
-  const abs = negative ? -micros : micros;
-  const seconds = abs / 1_000_000n;
-  const h = seconds / 3600n;
-  const m = (seconds % 3600n) / 60n;
-  const s = seconds % 60n;
-  const f = fraction(abs % 1_000_000n, 6);
-  let out = 'PT';
-  if (h) out += `${h}H`;
-  if (m) out += `${m}M`;
-  if (s || f || out === 'PT') out += `${s}${f}S`;
-  return negative ? `-${out}` : out;
 }

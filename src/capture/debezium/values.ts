@@ -14,7 +14,7 @@ import type { Value } from '../change-event';
 import type { ConnectSchema } from './connect-schema';
 import { bytesToBigInt, decodeBase64, formatDecimal, parseDecimalText, rescale } from './decimal';
 import { isJsonObject, JsonNumber, numberText, type Json } from './lossless-json';
-import { formatDate, formatLocalTimestamp, normalizeZonedTime, normalizeZonedTimestamp } from './time';
+import { daysFromCivil, formatDate, formatLocalTimestamp, normalizeZonedTime, normalizeZonedTimestamp } from './time';
 import {
   bitsFromLittleEndian, canonicalFloat, canonicalFloat32, canonicalInterval, canonicalJson, formatIsoInterval,
   formatSignedTime,
@@ -75,13 +75,16 @@ export function decodeWithSchema(raw: Json, schema: ConnectSchema): Value {
   const name = schema.name ?? '';
   if (name === 'org.apache.kafka.connect.data.Decimal') return decodeDecimal(raw, schema);
   if (name === 'io.debezium.data.VariableScaleDecimal') return decodeVariableScaleDecimal(raw);
-  if (name === 'io.debezium.time.Date' || name === 'org.apache.kafka.connect.data.Date') return formatDate(integer(raw));
+  if (name === 'io.debezium.time.Date' || name === 'org.apache.kafka.connect.data.Date') {
+    const days = integer(raw);
+    return INFINITY_DAYS.get(days) ?? formatDate(days);
+  }
   const unit = TIME_UNITS[name];
   if (unit) {
     const n = integer(raw);
     // MySQL TIME is a signed duration up to ±838:59:59.999999, PostgreSQL's time may be 24:00:00.
     if (unit.kind === 'time') return formatSignedTime(n, unit.perSecond);
-    return infinityTimestamp(n) ?? formatLocalTimestamp(n, unit.perSecond);
+    return infinityTimestamp(n, unit.perSecond) ?? formatLocalTimestamp(n, unit.perSecond);
   }
   if (name === 'io.debezium.time.ZonedTimestamp') return zoned(raw, normalizeZonedTimestamp, 'ZonedTimestamp');
   if (name === 'io.debezium.time.ZonedTime') return zoned(raw, normalizeZonedTime, 'ZonedTime');
@@ -212,7 +215,7 @@ function zoned(raw: Json, normalize: (t: string) => string | null, what: string)
   if (t === 'infinity' || t === '-infinity') return t;
   const out = normalize(t);
   if (out === null) throw new ValueError(`not an ISO-8601 ${what}: ${t.slice(0, 60)}`);
-  return out;
+  return INFINITY_ZONED.get(out) ?? out;
 }
 
 function geometry(raw: Json): Value {
@@ -258,12 +261,28 @@ function sourceColumnType(schema: ConnectSchema): string {
 }
 
 /**
- * PostgreSQL ±infinity timestamps, which Debezium (as the JDBC driver) turns
- * into these sentinel counts.
+ * PostgreSQL's ±infinity timestamps: Debezium's PostgresValueConverter turns
+ * them into instants at the JDBC driver's sentinels (PGStatement
+ * DATE_POSITIVE/NEGATIVE_INFINITY) read as microseconds (local timestamps)
+ * or milliseconds (ZonedTimestamp), and ±infinity dates into the days of
+ * -5877611-06-21 / -5877611-06-22 (+5877611-06-21 in some versions).
  */
-function infinityTimestamp(n: bigint): string | null {
-  if (n === 9223372036825200000n) return 'infinity';
-  if (n === -9223372036832400000n) return '-infinity';
+const POSITIVE_INFINITY = 9223372036825200000n;
+const NEGATIVE_INFINITY = -9223372036832400000n;
+const INFINITY_DAYS: ReadonlyMap<bigint, string> = new Map([
+  [daysFromCivil(-5877611n, 6, 21), 'infinity'], [daysFromCivil(5877611n, 6, 21), 'infinity'], [daysFromCivil(-5877611n, 6, 22), '-infinity'],
+]);
+const INFINITY_ZONED: ReadonlyMap<string, string> = new Map([
+  [formatLocalTimestamp(POSITIVE_INFINITY, 1000n, 'Z'), 'infinity'], [formatLocalTimestamp(NEGATIVE_INFINITY, 1000n, 'Z'), '-infinity'],
+  [formatLocalTimestamp(POSITIVE_INFINITY, 1_000_000n, 'Z'), 'infinity'], [formatLocalTimestamp(NEGATIVE_INFINITY, 1_000_000n, 'Z'), '-infinity'],
+]);
+
+function infinityTimestamp(n: bigint, perSecond: bigint): string | null {
+  const micros = n * 1_000_000n;
+  if (micros % perSecond !== 0n) return null;
+  const value = micros / perSecond;
+  if (value === POSITIVE_INFINITY) return 'infinity';
+  if (value === NEGATIVE_INFINITY) return '-infinity';
   return null;
 }
 

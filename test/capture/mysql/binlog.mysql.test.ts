@@ -13,22 +13,23 @@ import { Collector, connectTo } from './helpers';
 const ALL_TYPES = `CREATE TABLE all_types (
   id INT PRIMARY KEY, amount DECIMAL(18,4), happened DATETIME(6), stamped TIMESTAMP(6) NULL, day DATE, span TIME(6),
   doc JSON, data BLOB, flags BIT(10), color ENUM('red','green','blue,ish'), tags SET('x','y','z'), label VARCHAR(100),
-  big BIGINT, ratio FLOAT, fixed BINARY(4), note TEXT
+  big BIGINT, ratio FLOAT, fixed BINARY(4), note TEXT, dbl DOUBLE
 ) CHARACTER SET utf8mb4`;
 
 const ROW1 = `(1, 12345678901234.5678, '2024-01-02 03:04:05.123456', '2024-03-05 10:11:12.000500', '2024-02-29', '-838:59:59.000001',
-  '{"a": [1, 2.5, "x"], "ü": {"b": null}}', x'00ff10', b'1010000011', 'blue,ish', 'x,z', 'Grüße 👋 日本', 9007199254740993, 1.1, x'0102', 'line1\\nline2')`;
-const ROW2 = `(2, -0.0001, '1999-12-31 23:59:59', NULL, NULL, '12:00:00', NULL, NULL, NULL, NULL, '', NULL, -5, NULL, NULL, NULL)`;
+  '{"a": [1, 2.5, "x"], "ü": {"b": null}}', x'00ff10', b'1010000011', 'blue,ish', 'x,z', 'Grüße 👋 日本', 9007199254740993, 1.1, x'0102', 'line1\\nline2', 1.7976931348623157e308)`;
+// A JSON number beyond a double's precision: the document's text, never a rounded number (issue 12).
+const ROW2 = `(2, -0.0001, '1999-12-31 23:59:59', NULL, NULL, '-00:00:00.000001', '{"n": 12345678901234567890123}', NULL, NULL, NULL, '', NULL, -5, NULL, NULL, NULL, 0.1)`;
 
 const EXPECTED1 = {
   id: 1, amount: '12345678901234.5678', happened: '2024-01-02T03:04:05.123456', stamped: '2024-03-05T10:11:12.0005Z', day: '2024-02-29',
   span: '-838:59:59.000001', doc: { a: [1, 2.5, 'x'], 'ü': { b: null } }, data: Buffer.from([0, 255, 16]).toString('base64'), flags: '1010000011',
   color: 'blue,ish', tags: 'x,z', label: 'Grüße 👋 日本', big: '9007199254740993', ratio: 1.1, fixed: Buffer.from([1, 2, 0, 0]).toString('base64'),
-  note: 'line1\nline2',
+  note: 'line1\nline2', dbl: Number.MAX_VALUE,
 };
 const EXPECTED2 = {
-  id: 2, amount: '-0.0001', happened: '1999-12-31T23:59:59', stamped: null, day: null, span: '12:00:00', doc: null, data: null, flags: null,
-  color: null, tags: '', label: null, big: '-5', ratio: null, fixed: null, note: null,
+  id: 2, amount: '-0.0001', happened: '1999-12-31T23:59:59', stamped: null, day: null, span: '-00:00:00.000001', doc: '{"n": 12345678901234567890123}',
+  data: null, flags: null, color: null, tags: '', label: null, big: '-5', ratio: null, fixed: null, note: null, dbl: 0.1,
 };
 
 describe('native MySQL/MariaDB binlog source', () => {
