@@ -47,6 +47,8 @@ export interface MatrixRow {
   crossKind?: 'rejected' | Record<string, string | null>;
   /** A documented conversion on one path (e.g. through Debezium): target kind → column → text the target holds. */
   expect?: Partial<Record<Kind, Record<string, string | null>>>;
+  /** What differs for the row's copy read by the initial snapshot (same fields). */
+  snapshot?: Pick<MatrixRow, 'crossKind' | 'expect'>;
 }
 
 export interface Matrix {

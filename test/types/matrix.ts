@@ -184,7 +184,9 @@ export async function stage(source: Db, target: Db, matrix: Matrix): Promise<{ e
   const staged: unknown[][] = [];
   for (const row of rows) {
     const id = Number(row['id']);
-    const matrixRow = rowSpec.get(id) ?? rowSpec.get(id - SNAPSHOT_OFFSET);
+    const streamed = rowSpec.get(id);
+    const snapshotOf = rowSpec.get(id - SNAPSHOT_OFFSET);
+    const matrixRow = streamed ?? (snapshotOf && { ...snapshotOf, ...snapshotOf.snapshot });
     const spec = cross ? matrixRow?.crossKind : undefined;
     if (spec === 'rejected') {
       rejectedIds.push(id);
