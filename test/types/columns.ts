@@ -45,8 +45,8 @@ export interface MatrixRow {
    * otherwise the documented conversion: column → text the target holds.
    */
   crossKind?: 'rejected' | Record<string, string | null>;
-  /** A documented conversion on one path (e.g. through Debezium): target kind → column → text the target holds. */
-  expect?: Partial<Record<Kind, Record<string, string | null>>>;
+  /** A documented conversion on one path (e.g. through Debezium): target kind → column → text the target holds, or 'rejected'. */
+  expect?: Partial<Record<Kind, 'rejected' | Record<string, string | null>>>;
   /** What differs for the row's copy read by the initial snapshot (same fields). */
   snapshot?: Pick<MatrixRow, 'crossKind' | 'expect'>;
 }

@@ -188,11 +188,12 @@ export async function stage(source: Db, target: Db, matrix: Matrix): Promise<{ e
     const snapshotOf = rowSpec.get(id - SNAPSHOT_OFFSET);
     const matrixRow = streamed ?? (snapshotOf && { ...snapshotOf, ...snapshotOf.snapshot });
     const spec = cross ? matrixRow?.crossKind : undefined;
-    if (spec === 'rejected') {
+    const onPath = matrixRow?.expect?.[target.kind];
+    if (spec === 'rejected' || onPath === 'rejected') {
       rejectedIds.push(id);
       continue;
     }
-    const converted = { ...(spec ?? {}), ...(matrixRow?.expect?.[target.kind] ?? {}) };
+    const converted = { ...(spec ?? {}), ...(onPath ?? {}) };
     staged.push([id, ...columns.map((c) => (c.name in converted ? converted[c.name] : row[c.name]) ?? null)]);
   }
   const textType = target.kind === 'pg' ? 'text' : 'LONGTEXT';
