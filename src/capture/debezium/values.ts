@@ -271,6 +271,8 @@ const POSITIVE_INFINITY = 9223372036825200000n;
 const NEGATIVE_INFINITY = -9223372036832400000n;
 const INFINITY_DAYS: ReadonlyMap<bigint, string> = new Map([
   [daysFromCivil(-5877611n, 6, 21), 'infinity'], [daysFromCivil(5877611n, 6, 21), 'infinity'], [daysFromCivil(-5877611n, 6, 22), '-infinity'],
+  // The snapshot (JDBC) path: the driver's sentinel dates cast to int days, as seen from Debezium 3.6.1.
+  [-622191234n, 'infinity'], [-625821272n, '-infinity'],
 ]);
 const INFINITY_ZONED: ReadonlyMap<string, string> = new Map([
   [formatLocalTimestamp(POSITIVE_INFINITY, 1000n, 'Z'), 'infinity'], [formatLocalTimestamp(NEGATIVE_INFINITY, 1000n, 'Z'), '-infinity'],

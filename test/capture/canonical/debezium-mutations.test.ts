@@ -4,9 +4,12 @@
  * another exception. 35,000 inputs (see debezium-properties.test.ts).
  */
 import fc from 'fast-check';
-import { describe, it } from 'vitest';
+import { afterEach, describe, it } from 'vitest';
 import { decodeDebeziumMessage } from '../../../src/capture/debezium';
 import { field, message, onlyDecodeErrors } from './debezium-fields';
+
+// Synchronous property runs keep the worker's event loop busy: let vitest's RPC through between tests.
+afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
 describe('Debezium messages (property)', () => {
   it.each([1, 2, 3, 4, 5])('mutated and truncated messages give only DecodeError (part %i)', (part) => {

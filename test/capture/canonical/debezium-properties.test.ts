@@ -7,7 +7,7 @@
  * inputs in total.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { decodeDebeziumMessage } from '../../../src/capture/debezium';
 import { DecodeError } from '../../../src/errors';
 import { field, message, onlyDecodeErrors } from './debezium-fields';
@@ -27,6 +27,9 @@ const decodeAfter = (text: string, topic = 'erp.d.t') => {
   if (r.kind !== 'change') throw new Error(`not a change: ${r.kind}`);
   return r.event.after ?? {};
 };
+
+// Synchronous property runs keep the worker's event loop busy: let vitest's RPC through between tests.
+afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
 describe('Debezium values (property)', () => {
   // Split in parts so that no single test blocks the worker for long on a loaded machine.

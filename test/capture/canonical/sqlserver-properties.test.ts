@@ -6,7 +6,7 @@
  * generated inputs in total.
  */
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { Row, Value } from '../../../src/capture';
 import { changeRowsOf, eventsOf } from '../../../src/capture/sqlserver/change-rows';
 import type { CaptureInstance } from '../../../src/capture/sqlserver/metadata';
@@ -76,6 +76,9 @@ function decodeRow(columns: Column[]): Row {
   if (!event?.after) throw new Error('no event');
   return event.after;
 }
+
+// Synchronous property runs keep the worker's event loop busy: let vitest's RPC through between tests.
+afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
 describe('SQL Server change rows (property)', () => {
   it.each([1, 2])('decodes every generated driver value to its canonical form (part %i)', (part) => {
