@@ -93,14 +93,14 @@ function decoderFor(columns: Column[]) {
 afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
 describe('binlog rows (property)', () => {
-  it.each([1, 2])('decodes every generated value as zongji gives it to its canonical form (part %i)', (part) => {
+  it.each([1, 2, 3, 4, 5, 6])('decodes every generated value as zongji gives it to its canonical form (part %i)', (part) => {
     fc.assert(fc.property(fc.array(column, { minLength: 1, maxLength: 6 }), (columns) => {
       const row = decoderFor(columns)(columns.map((c) => c.raw));
       columns.forEach((c, i) => expect(row[`c${i}`]).toEqual(c.expected));
-    }), { numRuns: 6_000, seed: part }); // about 21,000 values per part
+    }), { numRuns: 2_000, seed: part }); // about 7,000 values per part
   });
 
-  it.each([1, 2, 3, 4, 5, 6])('any other value gives a DecodeError naming table and column, or the right value (part %i)', (part) => {
+  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])('any other value gives a DecodeError naming table and column, or the right value (part %i)', (part) => {
     const type = fc.constantFrom(T.int, T.bigint, T.double, T.float, T.decimal, T.time2, T.datetime2, T.timestamp2, T.date, T.year, T.bit, T.blob, T.varString);
     const raw = fc.oneof(
       fc.anything({ maxDepth: 1 }),
@@ -126,6 +126,6 @@ describe('binlog rows (property)', () => {
       if (t === T.time2) expect(String(value)).toMatch(/^-?\d{2,3}:\d{2}:\d{2}(\.\d{1,6})?$/);
       if (t === T.bit) expect(typeof result === 'string' && result.length === bits && /^[01]+$/.test(result)).toBe(true);
       if (t === T.decimal) expect(result).toBe(String(value));
-    }), { numRuns: 10_000, seed: part });
+    }), { numRuns: 5_000, seed: part });
   });
 });

@@ -85,14 +85,14 @@ function onlyDecodeErrors<T>(f: () => T): T | DecodeError {
 afterEach(() => new Promise<void>((resolve) => setImmediate(resolve)));
 
 describe('pgoutput decoding (property)', () => {
-  it.each([1, 2])('decodes every generated well-formed value to its canonical form (part %i)', (part) => {
+  it.each([1, 2, 3, 4, 5, 6])('decodes every generated well-formed value to its canonical form (part %i)', (part) => {
     fc.assert(fc.property(fc.array(column, { minLength: 1, maxLength: 6 }), (columns) => {
       const row = decodeRow(columns);
       columns.forEach((c, i) => expect(row[`c${i}`]).toEqual(c.expected));
-    }), { numRuns: 5_000, seed: part }); // about 17,500 column values per part
+    }), { numRuns: 1_700, seed: part }); // about 6,000 column values per part
   });
 
-  it.each([1, 2, 3])('malformed column texts give a DecodeError naming table and column, or a value of the right shape (part %i)', (part) => {
+  it.each([1, 2, 3, 4, 5, 6, 7, 8, 9])('malformed column texts give a DecodeError naming table and column, or a value of the right shape (part %i)', (part) => {
     const strictTypes = [OIDS.int2, OIDS.int4, OIDS.bool, OIDS.bytea, OIDS.json, OIDS.jsonb, OIDS.float8, OIDS.interval, OIDS.int4Array];
     const text = fc.oneof(fc.string(), fc.constantFrom('0x1A', ' 12', '1e3', '\\xzz', '\\x0', '{1,2', '{"a":1', 'P', 'PT', '1 day 25:00:00', 'NaN', '-0', '{{1},{2}}', 'true'));
     fc.assert(fc.property(fc.constantFrom(...strictTypes), text, (type, t) => {
@@ -110,10 +110,10 @@ describe('pgoutput decoding (property)', () => {
       if (type === OIDS.bool) expect(['t', 'f', 'true', 'false']).toContain(t);
       if (type === OIDS.bytea) expect(`\\x${Buffer.from(result as string, 'base64').toString('hex')}`).toBe(t.toLowerCase());
       if (type === OIDS.float8 && typeof result === 'number') expect(result).toBe(Number(t));
-    }), { numRuns: 6_000, seed: part });
+    }), { numRuns: 2_000, seed: part });
   });
 
-  it.each([1, 2])('malformed and truncated messages give only DecodeError (part %i)', (part) => {
+  it.each([1, 2, 3, 4, 5, 6])('malformed and truncated messages give only DecodeError (part %i)', (part) => {
     const decoder = new ChangeDecoder(ctx);
     for (const m of [encode.relation(42, 'public', 't', 'f', [{ name: 'id', type: OIDS.int4, key: true }, { name: 'j', type: OIDS.jsonb }]), encode.begin(1n, 1n, 1)]) decoder.decode(parsePgoutput(m));
     const valid = fc.constantFrom(
@@ -131,6 +131,6 @@ describe('pgoutput decoding (property)', () => {
       onlyDecodeErrors(() => decoder.decode(parsePgoutput(message)));
       // A commit or begin in the garbage may close or open the transaction: keep one open for the next input.
       if (!decoder.inTransaction) decoder.decode(parsePgoutput(encode.begin(1n, 1n, 1)));
-    }), { numRuns: 25_000, seed: part });
+    }), { numRuns: 8_500, seed: part });
   });
 });
