@@ -6,7 +6,8 @@
 import type { Knex } from 'knex';
 import type { Row, Value } from '../capture';
 import { bindableRow, needsColumnKinds, rawResult, sqlServerRowsPerStatement, type RawResult } from './sql-dialect';
-import { columnKinds, runRaw, table, updateRow, valuesOf, type TableScope } from './sql-rows';
+import { targetColumns, toColumnValues } from './sql-columns';
+import { columnKinds, columnValues, readableRows, runRaw, table, updateRow, valuesOf, type TableScope } from './sql-rows';
 
 /** One row's update: its key columns and the columns to set. */
 export interface RowUpdate {
@@ -26,7 +27,8 @@ export async function lockRows(scope: TableScope, columns: string[], keys: Row[]
   if (keys.length === 0) return { byKey: new Map(), kinds: new Map() };
   const query = whereKeys(scope, table(scope).select([...new Set([...keyColumns, ...columns])]), keyColumns, keys);
   const result = await runRaw(scope, query.orderBy(keyColumns).forUpdate());
-  const byKey = new Map(result.rows.map((row) => [scope.mapping.localKeyOf(valuesOf(pickColumns(row, keyColumns))), row]));
+  const rows = await readableRows(scope, result.rows);
+  const byKey = new Map(rows.map((row) => [scope.mapping.localKeyOf(valuesOf(pickColumns(row, keyColumns))), row]));
   return { byKey, kinds: result.kinds };
 }
 
@@ -57,8 +59,12 @@ async function updateFromValues(scope: TableScope, updates: RowUpdate[], types: 
   const bindings: unknown[] = [...tableIdentifiers(scope), ...columns.flatMap((c, i) => [c, `c${i}`])];
   // An array bound for a json/jsonb column must travel as JSON text (see postgresBindable).
   const isJson = (c: string) => /\."?jsonb?"?$/.test(types.get(c) ?? '');
-  const bind = (c: string, v: Value | undefined) => (Array.isArray(v) && isJson(c) ? JSON.stringify(v) : (v ?? null));
-  for (const u of updates) bindings.push(...keys.map((k) => u.where[k] ?? null), ...columns.map((c) => bind(c, u.set[c])));
+  const bind = (c: string, v: Value | Buffer | undefined) => (Array.isArray(v) && isJson(c) ? JSON.stringify(v) : (v ?? null));
+  const catalog = await targetColumns(scope.trx, scope.type, scope.mapping);
+  for (const u of updates) {
+    const set = toColumnValues(scope.type, catalog, u.set);
+    bindings.push(...keys.map((k) => u.where[k] ?? null), ...columns.map((c) => bind(c, set[c])));
+  }
   bindings.push(...keys.flatMap((k, i) => [k, `k${i}`]));
   const sql =
     `UPDATE ${tableSql(scope)} AS t SET ${columns.map(() => '?? = v.??').join(', ')}` +
@@ -72,7 +78,8 @@ export async function insertRows(scope: TableScope, rows: Row[]): Promise<void> 
   if (rows.length === 0) return;
   const zoned = rows.some((row) => needsColumnKinds(scope.type, row));
   const kinds = zoned ? await columnKinds(scope, [...new Set(rows.flatMap((r) => Object.keys(r)))]) : undefined;
-  const bound = rows.map((row) => bindableRow(scope.type, row, kinds));
+  const bound: Record<string, unknown>[] = [];
+  for (const row of rows) bound.push(bindableRow(scope.type, await columnValues(scope, row), kinds));
   if (scope.type === 'sqlserver') {
     // At most 2100 parameters (and 1000 rows) per statement.
     const size = Math.min(1000, sqlServerRowsPerStatement(new Set(rows.flatMap((r) => Object.keys(r))).size));

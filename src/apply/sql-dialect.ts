@@ -239,14 +239,17 @@ export function nullSafeEquals(type: SqlType): string {
   return type === 'postgres' ? 'IS NOT DISTINCT FROM' : type === 'sqlserver' ? '=' : '<=>';
 }
 
+/** A row ready to bind: canonical values, bytes as Buffers. */
+export type BindRow = Record<string, Value | Buffer>;
+
 /**
  * Values ready to bind. mysql2 would expand an object into `k = v` pairs, so
  * JSON values are sent as JSON text; zoned instants become UTC DATETIME text
  * for instant columns (kinds, when known). pg serialises objects itself.
  */
-export function bindableRow(type: SqlType, row: Row, kinds?: Map<string, ColumnKind>): Row {
+export function bindableRow(type: SqlType, row: BindRow, kinds?: Map<string, ColumnKind>): BindRow {
   if (type === 'postgres') return postgresBindable(row, kinds);
-  const out: Row = {};
+  const out: BindRow = {};
   const bind = type === 'sqlserver' ? sqlServerBindable : mysqlBindable;
   for (const [column, value] of Object.entries(row)) out[column] = bind(value, kinds?.get(column));
   return out;
@@ -258,12 +261,14 @@ export function bindableRow(type: SqlType, row: Row, kinds?: Map<string, ColumnK
  * wall time and drop the offset; to datetimeoffset, text without a zone is
  * UTC). Decimals stay strings: bound as nvarchar, converted exactly.
  */
-function sqlServerBindable(value: Value, kind: ColumnKind | undefined): Value {
+function sqlServerBindable(value: Value | Buffer, kind: ColumnKind | undefined): Value | Buffer {
+  if (Buffer.isBuffer(value)) return value;
   if (value !== null && typeof value === 'object') return JSON.stringify(value);
   return kind === 'instant' ? toSqlServerDateTime(value) : value;
 }
 
-function mysqlBindable(value: Value, kind: ColumnKind | undefined): Value {
+function mysqlBindable(value: Value | Buffer, kind: ColumnKind | undefined): Value | Buffer {
+  if (Buffer.isBuffer(value)) return value;
   if (value !== null && typeof value === 'object') return JSON.stringify(value);
   return kind === 'instant' ? toMysqlDateTime(value) : value;
 }
@@ -273,9 +278,9 @@ function mysqlBindable(value: Value, kind: ColumnKind | undefined): Value {
  * text[] columns but wrong for json/jsonb, where it must be JSON text (else
  * `[1, 2]` arrives as the array literal `{1,2}`, or fails).
  */
-function postgresBindable(row: Row, kinds: Map<string, ColumnKind> | undefined): Row {
+function postgresBindable(row: BindRow, kinds: Map<string, ColumnKind> | undefined): BindRow {
   if (!kinds) return row;
-  const out: Row = {};
+  const out: BindRow = {};
   for (const [column, value] of Object.entries(row)) out[column] = Array.isArray(value) && kinds.get(column) === 'json' ? JSON.stringify(value) : value;
   return out;
 }

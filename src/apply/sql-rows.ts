@@ -5,8 +5,9 @@ import type { Knex } from 'knex';
 import type { Row } from '../capture';
 import type { Mapping } from '../transform';
 import {
-  bindableRow, needsColumnKinds, nullSafeEquals, rawResult, sqlServerColumnKinds, sqlServerLocking, type RawResult, type SqlType,
+  bindableRow, needsColumnKinds, type BindRow, nullSafeEquals, rawResult, sqlServerColumnKinds, sqlServerLocking, type RawResult, type SqlType,
 } from './sql-dialect';
+import { fromColumnValues, targetColumns, toColumnValues } from './sql-columns';
 import { toValue } from './sql-values';
 
 export interface TableScope {
@@ -35,7 +36,8 @@ export async function runRaw(scope: TableScope, query: Knex.QueryBuilder): Promi
 /** The row with key `where`, locked until the transaction ends; null when there is none. */
 export async function lockRow(scope: TableScope, columns: string[], where: Row): Promise<RawResult | null> {
   const result = await runRaw(scope, table(scope).select(unique(columns)).where(where).forUpdate());
-  return result.rows.length > 0 ? { rows: result.rows.slice(0, 1), kinds: result.kinds } : null;
+  if (result.rows.length === 0) return null;
+  return { rows: await readableRows(scope, result.rows.slice(0, 1)), kinds: result.kinds };
 }
 
 /**
@@ -69,7 +71,7 @@ export async function insertRow(scope: TableScope, row: Row, returning: string[]
 }
 
 /** MariaDB ≥ 10.5 has INSERT … RETURNING; knex's mysql dialect does not emit it. */
-async function insertReturningMariaDb(scope: TableScope, row: Row, returning: string[]): Promise<Row> {
+async function insertReturningMariaDb(scope: TableScope, row: BindRow, returning: string[]): Promise<Row> {
   const { sql, bindings } = table(scope).insert(row).toSQL();
   const clause = returning.map(() => '??').join(', ');
   const result = rawResult(scope.type, await scope.trx.raw(`${sql} RETURNING ${clause}`, [...bindings, ...returning]));
@@ -77,7 +79,7 @@ async function insertReturningMariaDb(scope: TableScope, row: Row, returning: st
 }
 
 /** MySQL proper can only tell the AUTO_INCREMENT value of a single-column key. */
-async function insertAutoIncrement(scope: TableScope, row: Row, returning: string[]): Promise<Row> {
+async function insertAutoIncrement(scope: TableScope, row: BindRow, returning: string[]): Promise<Row> {
   const [insertId] = (await table(scope).insert(row)) as number[];
   if (returning.length !== 1 || !insertId) {
     throw new Error(`MySQL cannot report generated key columns ${returning.join(', ')} (only a single AUTO_INCREMENT column)`);
@@ -86,7 +88,7 @@ async function insertAutoIncrement(scope: TableScope, row: Row, returning: strin
 }
 
 export async function updateRow(scope: TableScope, where: Row, row: Row, kinds: RawResult['kinds']): Promise<void> {
-  await table(scope).where(where).update(bindableRow(scope.type, row, kinds));
+  await table(scope).where(where).update(bindableRow(scope.type, await columnValues(scope, row), kinds));
 }
 
 export async function deleteRow(scope: TableScope, where: Row): Promise<number> {
@@ -94,8 +96,21 @@ export async function deleteRow(scope: TableScope, where: Row): Promise<number> 
 }
 
 /** `row` ready to bind, looking the column kinds up only when a value may need converting. */
-export async function bindable(scope: TableScope, row: Row): Promise<Row> {
-  return bindableRow(scope.type, row, needsColumnKinds(scope.type, row) ? await columnKinds(scope, Object.keys(row)) : undefined);
+export async function bindable(scope: TableScope, row: Row): Promise<BindRow> {
+  const converted = await columnValues(scope, row);
+  return bindableRow(scope.type, converted, needsColumnKinds(scope.type, row) ? await columnKinds(scope, Object.keys(row)) : undefined);
+}
+
+/** Rows as the target returned them, with driver forms that differ from the canonical one converted (MariaDB BIT). */
+export async function readableRows(scope: TableScope, rows: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+  if (scope.type !== 'mysql') return rows;
+  const columns = await targetColumns(scope.trx, scope.type, scope.mapping);
+  return rows.map((row) => fromColumnValues(scope.type, columns, row));
+}
+
+/** Canonical values converted for the target's column types (bytes, bits, JSON text; refused when a column cannot hold one). */
+export async function columnValues(scope: TableScope, row: Row): Promise<BindRow> {
+  return toColumnValues(scope.type, await targetColumns(scope.trx, scope.type, scope.mapping), row);
 }
 
 /** Column kinds of `columns` without reading a row (MySQL writes of zoned instants). */

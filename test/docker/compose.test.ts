@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config';
 import { crmSchemaSql, erpSchemaSql } from '../../src/demo/schema';
+import { EXACT_SETTINGS } from '../types/debezium-settings';
 
 // docker/ cannot be run here (no Docker engine), so check what can be checked:
 // the files it names exist, the config it runs is valid and in step with the demo's.
@@ -183,6 +184,8 @@ describe('docker/compose.debezium.yaml', () => {
       expect(c['key.converter.schemas.enable'], file).toBe('true');
       expect(c['value.converter.schemas.enable'], file).toBe('true');
       expect(Number(c['heartbeat.interval.ms']), file).toBeGreaterThan(0);
+      // The settings the README's "Types and exact values" recommends (and the type matrix registers).
+      for (const [key, value] of Object.entries(EXACT_SETTINGS[cls] ?? {})) expect(c[key], `${file}: ${key}`).toBe(value);
       expect(Object.keys(compose.services), file).toContain(c['database.hostname']);
       if (cls.endsWith('PostgresConnector')) {
         expect(c['plugin.name']).toBe('pgoutput');
