@@ -314,6 +314,30 @@ export const entitySpec = z
   .strict();
 export type EntitySpec = z.infer<typeof entitySpec>;
 
+const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration written `500ms`, `30s`, `15m`, `1h` or `1d`, as milliseconds. */
+export const durationSpec = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 15m, 1h or 1d')
+  .transform((text) => {
+    const [, amount, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(text)!;
+    return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
+  });
+
+/** Scheduled compare inside `tandem run` (the same compare as `tandem compare`), feeding the mismatch metrics. */
+const reconcileSpec = z
+  .object({
+    /** Time between the end of one compare and the start of the next. */
+    every: durationSpec,
+    /** Entities to compare; empty: every entity. */
+    entities: z.array(identifier).default([]),
+    /** Queue the rule-correct value for every difference found (`tandem compare --repair`). */
+    repair: z.boolean().default(false),
+  })
+  .strict();
+export type ReconcileConfig = z.infer<typeof reconcileSpec>;
+
 export const configSpec = z
   .object({
     stateStore: z.object({ url: secretRef, schema: identifier.default('tandem') }).strict(),
@@ -351,6 +375,7 @@ export const configSpec = z
       .strict()
       .default({}),
     log: z.object({ level: z.enum(['error', 'warn', 'info', 'debug']).default('info') }).strict().default({}),
+    reconcile: reconcileSpec.optional(),
   })
   .strict();
 

@@ -13,7 +13,9 @@ export type ConflictOutcome =
   /** A person decided a held entry (`tandem conflicts resolve`); the rule names the held entry's id. */
   | 'resolved'
   /** A person discarded a dead letter (`tandem dlq discard`); the rule names the letter, who and why. */
-  | 'discarded';
+  | 'discarded'
+  /** `tandem compare --repair` wrote the rule-correct value to a side that had drifted; the rule names the compare run. */
+  | 'repair';
 
 /** One row of the conflict log, before it is chained and stored. */
 export interface ConflictEntry {

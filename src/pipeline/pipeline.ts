@@ -6,7 +6,8 @@ import { compileRules } from '../conflict';
 import { readAllSecrets, readSecret, type LoadedConfig } from '../config';
 import { errorMessage } from '../errors';
 import { createLogger } from '../log';
-import { createMetrics, serveMetrics } from '../metrics';
+import { startReconcile } from '../compare';
+import { createCompareMetrics, createMetrics, serveMetrics } from '../metrics';
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
 import { connectStateStore, deadLetterAging, KnexCrosswalk, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal } from '../store';
 import { compileMappings } from '../transform';
@@ -90,6 +91,10 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     }, signal));
   }
   loops.push(housekeeping());
+  if (config.reconcile) {
+    // A scheduled compare that fails is logged and retried on schedule: it never stops the pipeline.
+    loops.push(startReconcile({ loaded, store, env, logger, metrics: createCompareMetrics(prom.registry) }, signal));
+  }
 
   let failed: unknown = null;
   const done = Promise.all(loops).then(() => undefined, (error) => {

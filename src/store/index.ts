@@ -16,3 +16,5 @@ export type { DeadLetter, DeadLetterRow, DeadLetterFilter, DeadLetterStatus, Dea
 export { parkDeadLetters, openDeadLetters, queryDeadLetters, getDeadLetter, resolveDeadLetter, deadLetterAging, requeueDeadTask, AGE_BUCKETS } from './dead-letters';
 export type { JournalEntry } from './journal';
 export { appendJournal, readJournal, pruneJournal } from './journal';
+export type { RecordState, OpenTask, TaskLetter } from './compare-reads';
+export { liveRecordsPage, recordsByKeys, openTasksFor, openTaskLetters } from './compare-reads';

@@ -1,0 +1,14 @@
+export type { CompareReport, EntityReport, Difference, DifferenceKind, Explanation, RepairSummary } from './types';
+export { isOutstanding } from './types';
+export { runCompare, outstandingCount } from './compare';
+export type { CompareOptions } from './compare';
+export { formatReport, describeDifference } from './format';
+export type { CompareFormat } from './format';
+export { classify, comparedFields, rightValue, CANONICAL } from './classify';
+export type { Observation, ObservedRow, Side, ClassifyContext } from './classify';
+export { pairByKey, pairDiffers } from './pair';
+export type { KeyedRow, RowPair } from './pair';
+export { planRepair } from './repair-plan';
+export type { RepairPlan, RepairContext } from './repair-plan';
+export { startReconcile } from './schedule';
+export type { ReconcileDeps } from './schedule';
