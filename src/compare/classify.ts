@@ -8,6 +8,17 @@ import { sameValue, type EntityRules } from '../conflict';
 import type { Fields } from '../transform';
 import type { Difference, Explanation } from './types';
 
+/**
+ * Whether two canonical values mean the same. Beyond sameValue: a MySQL
+ * BOOLEAN is a TINYINT(1), so the `true` tandem wrote there reads back as 1.
+ */
+export function equivalent(a: Value, b: Value): boolean {
+  if (sameValue(a, b)) return true;
+  if (typeof a === 'boolean' && typeof b === 'number') return Number(a) === b;
+  if (typeof b === 'boolean' && typeof a === 'number') return Number(b) === a;
+  return false;
+}
+
 /** Name under which the state store's canonical record appears among the wrong sides. */
 export const CANONICAL = 'canonical';
 
@@ -84,10 +95,10 @@ function compareField(obs: Observation, ctx: ClassifyContext, field: string): Di
     const binding = side.fields.get(field);
     const row = obs.rows.get(side.system);
     if (!binding || binding.readOnly || !row) continue;
-    if (!sameValue(row.fields[field] ?? null, right.value ?? null)) wrong.push(side.system);
+    if (!equivalent(row.fields[field] ?? null, right.value ?? null)) wrong.push(side.system);
   }
   const canonical = obs.record!.fields[field] ?? null;
-  if (!sameValue(canonical, right.value ?? null)) wrong.push(CANONICAL);
+  if (!equivalent(canonical, right.value ?? null)) wrong.push(CANONICAL);
   return wrong.length === 0 ? null : difference(obs, 'field', field, wrong, right);
 }
 

@@ -4,7 +4,7 @@ export { runCompare, outstandingCount } from './compare';
 export type { CompareOptions } from './compare';
 export { formatReport, describeDifference } from './format';
 export type { CompareFormat } from './format';
-export { classify, comparedFields, rightValue, CANONICAL } from './classify';
+export { classify, comparedFields, rightValue, equivalent, CANONICAL } from './classify';
 export type { Observation, ObservedRow, Side, ClassifyContext } from './classify';
 export { pairByKey, pairDiffers } from './pair';
 export type { KeyedRow, RowPair } from './pair';

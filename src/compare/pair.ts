@@ -4,8 +4,8 @@
  * matched by key equality rather than by walking both sides in order, so
  * the two databases need not sort keys alike (collations differ).
  */
-import { sameValue } from '../conflict';
 import type { Fields } from '../transform';
+import { equivalent } from './classify';
 
 export interface KeyedRow {
   localKey: string;
@@ -33,5 +33,5 @@ export function pairByKey(a: readonly KeyedRow[], b: readonly KeyedRow[]): RowPa
 /** Whether a pair disagrees on any of `fields` (or one side lacks the row). */
 export function pairDiffers(pair: RowPair, fields: readonly string[]): boolean {
   if (!pair.a || !pair.b) return true;
-  return fields.some((f) => !sameValue(pair.a!.fields[f] ?? null, pair.b!.fields[f] ?? null));
+  return fields.some((f) => !equivalent(pair.a!.fields[f] ?? null, pair.b!.fields[f] ?? null));
 }
