@@ -7,7 +7,8 @@
  * tandem's back is found exactly, and `--repair` brings compare to 0.
  */
 import mysql from 'mysql2/promise';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { Registry } from 'prom-client';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -15,7 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCompareCommand } from '../../src/cli/compare-command';
 import { runConflictsVerify } from '../../src/cli/conflicts/verify';
 import { bufferIo } from '../../src/cli/io';
-import type { CompareReport } from '../../src/compare';
+import { startReconcile, type CompareReport } from '../../src/compare';
+import { createCompareMetrics } from '../../src/metrics';
+import { connectStateStore } from '../../src/store';
 import { parseConfig } from '../../src/config';
 import { startPipeline, type RunningPipeline } from '../../src/pipeline';
 import { createMysqlDatabase, createPgDatabase, flushPrefix, requireEnv, TEST_ENV, type TestDatabase } from '../support';
@@ -237,4 +240,39 @@ describe('tandem compare: PostgreSQL ERP → PostgreSQL shop (range hashes pushe
     expect(after.code).toBe(0);
     expect(await sql(f.shop.url, `SELECT price FROM items WHERE item_no IN (60, 1234) ORDER BY item_no`)).toEqual([{ price: '99.99' }, { price: '1542.50' }]);
   }, 120_000);
+
+  it('the scheduled compare (reconcile) exports mismatched records and fields, the mismatch ratio and when it last completed', async () => {
+    await sql(f.shop.url, `UPDATE items SET title = 'drift' WHERE item_no IN (10, 11, 12)`);
+    await sql(f.shop.url, `UPDATE items SET price = 1 WHERE item_no = 12`);
+    const loaded = parseConfig(`${readFileSync(f.configFile, 'utf8')}\nreconcile: { every: 200ms, entities: [product] }\n`, f.configFile, process.env);
+    expect(loaded.config.reconcile).toEqual({ every: 200, entities: ['product'], repair: false });
+    const registry = new Registry();
+    const store = connectStateStore(f.state.url, 2);
+    const abort = new AbortController();
+    const log = memoryLogger();
+    const value = async (name: string, labels: Record<string, string> = {}) => {
+      const metric = (await registry.getMetricsAsJSON()).find((m) => m.name === name);
+      const found = (metric?.values ?? []).find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+      return found?.value;
+    };
+    const loop = startReconcile({ loaded, store, env: process.env, logger: log.logger, metrics: createCompareMetrics(registry) }, abort.signal);
+    try {
+      for (let i = 0; i < 200 && !(await value('tandem_compare_last_completed_timestamp_seconds')); i++) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      abort.abort();
+      await loop;
+      await store.destroy();
+    }
+    expect(log.lines.length).toBeGreaterThan(0);
+    for (const line of log.lines) expect(line).toContain('scheduled compare: systems differ');
+    const records = (await value('tandem_compare_records', { entity: 'product' }))!;
+    expect(records).toBeGreaterThanOrEqual(5000);
+    expect(await value('tandem_compare_records_mismatched', { entity: 'product' })).toBe(3);
+    expect(await value('tandem_compare_fields_mismatched', { entity: 'product', field: 'title' })).toBe(3);
+    expect(await value('tandem_compare_fields_mismatched', { entity: 'product', field: 'price' })).toBe(1);
+    expect(await value('tandem_compare_mismatch_ratio', { entity: 'product', field: 'title' })).toBeCloseTo(3 / records, 12);
+    expect(await value('tandem_compare_mismatch_ratio', { entity: 'product', field: '*' })).toBeCloseTo(3 / records, 12);
+    expect(Date.now() / 1000 - (await value('tandem_compare_last_completed_timestamp_seconds'))!).toBeLessThan(60);
+    expect(await value('tandem_compare_duration_seconds', { entity: '*' })).toBeGreaterThan(0);
+  }, 60_000);
 });
