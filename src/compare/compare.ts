@@ -13,7 +13,7 @@ import type { Knex } from 'knex';
 import { compileRules, type EntityRules } from '../conflict';
 import { readSecret, type LoadedConfig, type MappingSpec } from '../config';
 import { UsageError } from '../errors';
-import { CrosswalkCache, KnexCrosswalk, liveRecordsPage, openTaskLetters } from '../store';
+import { CrosswalkCache, KnexCrosswalk, liveRecordKeys, openTaskLetters } from '../store';
 import { compileMappings, type MappingRegistry } from '../transform';
 import { classify, comparedFields, type Side } from './classify';
 import { MysqlTableReader } from './mysql-reader';
@@ -151,24 +151,26 @@ async function streamEntity(entity: string, sides: readonly SideReader[], observ
   const pageSize = options.pageSize ?? 1000;
   const schema = options.loaded.config.stateStore.schema;
   for (let after: string | null = null; ;) {
-    const page = await liveRecordsPage(options.store, schema, entity, after, pageSize);
+    const page = await liveRecordKeys(options.store, schema, entity, after, pageSize);
     if (page.length === 0) break;
     sink.report.records += page.length;
-    const observed = await observer.observeKeys(page.map((r) => r.key));
+    const observed = await observer.observeKeys(page);
     sink.report.rowsRead += observed.reduce((n, o) => n + [...o.rows.values()].filter(Boolean).length, 0);
     await sink.add(observed);
     if (page.length < pageSize) break;
-    after = page[page.length - 1]!.key;
+    after = page[page.length - 1]!;
   }
-  for (const side of sides) {
-    for (let cursor: unknown[] | null = null; ;) {
-      const page = await side.reader.page(cursor, pageSize);
+  // Each side's table in key order, the next page read while this one is judged.
+  await Promise.all(sides.map(async (side) => {
+    let page = await side.reader.page(null, pageSize);
+    for (;;) {
+      const next = page.next ? side.reader.page(page.next, pageSize) : null;
       sink.report.rowsRead += page.rows.length;
       await sink.add(await observer.orphansOf(side, page.rows));
-      if (!page.next) break;
-      cursor = page.next;
+      if (!next) break;
+      page = await next;
     }
-  }
+  }));
 }
 
 /** Ranges whose hashes differ are read row by row, paired by key, and the pairs that differ are judged like any record. */

@@ -39,14 +39,17 @@ export class Observer {
     const records = await recordsByKeys(this.store, this.schema, this.entity, keys);
     const rowsBySide = new Map<string, Map<string, ObservedRow>>();
     const linksBySide = new Map<string, Map<string, string>>();
-    for (const side of this.sides) {
-      const links = await this.crosswalk.localKeys(this.entity, side.system, [...keys]);
-      const rows = await side.reader.byLocalKeys([...links.values()]);
-      const observed = await this.toObserved(side, [...rows.entries()]);
-      linksBySide.set(side.system, links);
-      rowsBySide.set(side.system, new Map(observed.map((o) => [o.localKey, o])));
-    }
-    const explained = await this.explanations(keys);
+    // Each side has its own connection: read them at once.
+    const [explained] = await Promise.all([
+      this.explanations(keys),
+      ...this.sides.map(async (side) => {
+        const links = await this.crosswalk.localKeys(this.entity, side.system, [...keys]);
+        const rows = await side.reader.byLocalKeys([...links.values()]);
+        const observed = await this.toObserved(side, [...rows.entries()]);
+        linksBySide.set(side.system, links);
+        rowsBySide.set(side.system, new Map(observed.map((o) => [o.localKey, o])));
+      }),
+    ]);
     return keys.map((key) => {
       const rows = new Map<string, ObservedRow | null>();
       for (const side of this.sides) {

@@ -27,7 +27,7 @@ export interface TableReader {
 }
 
 /** Local keys fetched per query: well under every database's bind-parameter limit. */
-export const LOOKUP_BATCH = 1_000;
+export const LOOKUP_BATCH = 5_000;
 
 export function chunks<T>(items: readonly T[], size: number): T[][] {
   const out: T[][] = [];

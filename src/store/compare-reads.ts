@@ -9,12 +9,13 @@ export interface RecordState {
   version: number;
 }
 
-/** Live records of an entity after `afterKey` in key order (keyset pagination on the primary key). */
-export async function liveRecordsPage(knex: Knex, schema: string, entity: string, afterKey: string | null, limit: number): Promise<RecordState[]> {
-  const query = knex.withSchema(schema).table('records').select('key', 'fields', 'deleted', 'version')
-    .where({ entity }).andWhere('version', '>', 0).andWhere('deleted', false);
-  if (afterKey !== null) query.andWhere('key', '>', afterKey);
-  return query.orderBy('key').limit(limit);
+/** Keys of the live records of an entity after `afterKey`, in key order (keyset pagination on the primary key). */
+export async function liveRecordKeys(knex: Knex, schema: string, entity: string, afterKey: string | null, limit: number): Promise<string[]> {
+  const { rows } = await knex.raw(
+    `SELECT key FROM ??.records WHERE entity = ? AND key > ? AND version > 0 AND NOT deleted ORDER BY entity, key LIMIT ?`,
+    [schema, entity, afterKey ?? '', limit],
+  );
+  return (rows as Array<{ key: string }>).map((r) => r.key);
 }
 
 /** Records of the given keys (placeholders, version 0, left out). */

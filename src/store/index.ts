@@ -17,4 +17,4 @@ export { parkDeadLetters, openDeadLetters, queryDeadLetters, getDeadLetter, reso
 export type { JournalEntry } from './journal';
 export { appendJournal, readJournal, pruneJournal } from './journal';
 export type { RecordState, OpenTask, TaskLetter } from './compare-reads';
-export { liveRecordsPage, recordsByKeys, openTasksFor, openTaskLetters } from './compare-reads';
+export { liveRecordKeys, recordsByKeys, openTasksFor, openTaskLetters } from './compare-reads';
