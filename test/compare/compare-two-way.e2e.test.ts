@@ -124,6 +124,16 @@ describe('tandem compare on a two-way ERP ⇄ CRM (PostgreSQL)', () => {
     expect(order.differences).toMatchObject([{ kind: 'field', field: 'status', wrong: ['crm', 'canonical'], right: { value: 'on_hold' } }]);
     expect(order.fieldsMismatched).toEqual({ status: 1 });
     expect(report.entities.find((e) => e.entity === 'order_line')!.recordsMismatched).toBe(0);
+    const table = bufferIo();
+    expect(await runCompareCommand({ config: configFile, entity: ['customer'] }, table)).toBe(1);
+    expect(table.stdout()).toContain('DIFFER: systems hold values the rules say they should not.');
+    expect(table.stdout()).toContain('customer erp:K00001 credit_limit: differs in crm; erp="100.00" crm="999.00" canonical="100.00" ; right: "100.00" (customer.credit_limit owner=erp)');
+    expect(table.stdout()).toContain('customer erp:K00009 unlinked row in erp (erp K00009): no live record is linked to this row');
+    if (process.env.COMPARE_SHOW) writeFileSync(process.env.COMPARE_SHOW, table.stdout());
+    const csv = bufferIo();
+    await runCompareCommand({ config: configFile, entity: ['sales_order'], format: 'csv' }, csv);
+    expect(csv.stdout().split('\n')[0]).toBe('entity,kind,key,field,wrong,right,right_by,values,local_keys,explained_by,explained_id');
+    expect(csv.stdout()).toContain('sales_order,field,erp:2,status,crm canonical,"""on_hold""",');
   });
 
   it('--repair queues the rule-correct values, logs each repair, and the pipeline brings compare back to 0', async () => {
