@@ -142,6 +142,13 @@ async function main(): Promise<void> {
     const expected = actuallyAltered + deleted + inserted;
 
     const results: Array<{ run: string; seconds: number; rowsPerSecond: number; peakRssMb: number; found: string }> = [];
+    const show = (r: (typeof results)[number]) =>
+      `  ${r.run.padEnd(38)} ${r.seconds.toFixed(2).padStart(7)} s  ${Math.round(r.rowsPerSecond).toLocaleString('en-US').padStart(10)} rows/s  peak RSS ${String(r.peakRssMb).padStart(4)} MiB  ${r.found}`;
+    const push = results.push.bind(results);
+    results.push = (...items) => {
+      for (const item of items) console.log(show(item));
+      return push(...items);
+    };
     if (!argv['only-stream']) {
       const pushdown = await measured(() => runCompare({ loaded, store, env, limit: 0 }));
       results.push({ run: 'pushdown (tandem compare)', seconds: pushdown.seconds, rowsPerSecond: ROWS / pushdown.seconds, peakRssMb: pushdown.peakRssMb, found: found(pushdown.result) });
@@ -159,9 +166,7 @@ async function main(): Promise<void> {
     await store.destroy();
 
     console.log(`\ncompare of ${ROWS} rows per side, ${expected} records drifted:`);
-    for (const r of results) {
-      console.log(`  ${r.run.padEnd(38)} ${r.seconds.toFixed(2).padStart(7)} s  ${Math.round(r.rowsPerSecond).toLocaleString('en-US').padStart(10)} rows/s  peak RSS ${String(r.peakRssMb).padStart(4)} MiB  ${r.found}`);
-    }
+    for (const r of results) console.log(show(r));
   } finally {
     await Promise.all(dbs.map((db) => db.drop().catch(() => undefined)));
   }
