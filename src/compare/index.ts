@@ -12,3 +12,6 @@ export { planRepair } from './repair-plan';
 export type { RepairPlan, RepairContext } from './repair-plan';
 export { startReconcile } from './schedule';
 export type { ReconcileDeps } from './schedule';
+export { differingRows, pushdownPlan, STREAM_MAX } from './pushdown';
+export type { PushdownPlan, RowBatch, PushdownProgress } from './pushdown';
+export { PgTableReader } from './pg-reader';

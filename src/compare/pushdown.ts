@@ -34,6 +34,8 @@ export interface PushdownPlan {
    * the row's text (hashtextextended). Otherwise a 60-bit prefix of md5.
    */
   hash?: RowHash;
+  /** Ranges of the first level per chunk (default FIRST_CHUNK; small in tests, to cross chunk boundaries). */
+  firstChunk?: number;
 }
 
 /** Ranges of at most this many rows (on the larger side) are read row by row. */
@@ -105,54 +107,77 @@ const FIRST_STEP = 32;
 /**
  * Yields the rows of every range that differs; `progress` counts the rest.
  * The first level cuts the key space every FIRST_STEP keys of the larger
- * side (one index-only scan) and hashes every range in one aggregate per
- * side: in the usual case, a little drift spread over the table, only the
- * ranges that hold it are read. A range much larger on one side (rows
- * inserted there) is split again at its quantiles before it is read.
+ * side (from its key index) and hashes the ranges of each chunk of them in
+ * one aggregate per side: in the usual case, a little drift spread over the
+ * table, only the ranges that hold it are read. A range much larger on one
+ * side (rows inserted there) is split again at its quantiles before it is
+ * read.
  */
 export async function* differingRows(plan: PushdownPlan, progress: PushdownProgress): AsyncGenerator<RowBatch> {
   plan.hash ??= await chooseHash(plan);
-  let segments = await firstSegments(plan);
-  let first = true;
-  while (segments.length > 0) {
-    const [statsA, statsB] = await Promise.all([hashLevel(plan, 'a', segments), hashLevel(plan, 'b', segments)]);
-    const large: Array<{ segment: Segment; side: 'a' | 'b' }> = [];
-    const fine: Segment[] = [];
-    let rowsA = 0;
-    let rowsB = 0;
-    segments.forEach((segment, i) => {
-      const a = statsA[i]!;
-      const b = statsB[i]!;
-      rowsA += a.n;
-      rowsB += b.n;
-      if (a.n === b.n && a.sum === b.sum) progress.rowsHashed += a.n;
-      else if (Math.max(a.n, b.n) <= STREAM_MAX) fine.push(segment);
-      else large.push({ segment, side: a.n >= b.n ? 'a' : 'b' });
-    });
-    if (first) progress.rows = Math.max(rowsA, rowsB);
-    first = false;
-    for (let i = 0; i < fine.length; i += FETCH_RANGES) {
-      const ranges = fine.slice(i, i + FETCH_RANGES);
-      const [a, b] = await Promise.all([rowsIn(plan.a, plan.keyA, plan.keyType, ranges), rowsIn(plan.b, plan.keyB, plan.keyType, ranges)]);
-      yield { a, b };
+  const totals = { a: 0, b: 0 };
+  for await (const chunk of firstSegments(plan)) {
+    let segments = chunk;
+    let first = true;
+    while (segments.length > 0) {
+      const [statsA, statsB] = await Promise.all([hashLevel(plan, 'a', segments), hashLevel(plan, 'b', segments)]);
+      const large: Array<{ segment: Segment; side: 'a' | 'b' }> = [];
+      const fine: Segment[] = [];
+      segments.forEach((segment, i) => {
+        const a = statsA[i]!;
+        const b = statsB[i]!;
+        if (first) {
+          totals.a += a.n;
+          totals.b += b.n;
+        }
+        if (a.n === b.n && a.sum === b.sum) progress.rowsHashed += a.n;
+        else if (Math.max(a.n, b.n) <= STREAM_MAX) fine.push(segment);
+        else large.push({ segment, side: a.n >= b.n ? 'a' : 'b' });
+      });
+      first = false;
+      for (let i = 0; i < fine.length; i += FETCH_RANGES) {
+        const ranges = fine.slice(i, i + FETCH_RANGES);
+        const [a, b] = await Promise.all([rowsIn(plan.a, plan.keyA, plan.keyType, ranges), rowsIn(plan.b, plan.keyB, plan.keyType, ranges)]);
+        yield { a, b };
+      }
+      segments = await splitLarge(plan, large);
     }
-    segments = await splitLarge(plan, large);
+    progress.rows = Math.max(totals.a, totals.b);
   }
 }
 
-/** Ranges of FIRST_STEP keys of the side with more rows (by the planner's estimate): the first level. */
-async function firstSegments(plan: PushdownPlan): Promise<Segment[]> {
+/** Ranges of the first level per chunk: memory stays bounded however many rows the table has. */
+const FIRST_CHUNK = 4_096;
+
+/**
+ * The first level, a chunk at a time: ranges of FIRST_STEP keys of the side
+ * with more rows (by the planner's estimate), read from its key index in key
+ * order (keyset: each chunk starts where the last one ended).
+ */
+async function* firstSegments(plan: PushdownPlan): AsyncGenerator<Segment[]> {
   const estimate = async (reader: PgTableReader) =>
     Number((await reader.client.query<{ n: string }>(`SELECT reltuples::bigint AS n FROM pg_class WHERE oid = $1::regclass`, [reader.quotedTable])).rows[0]?.n ?? 0);
   const [na, nb] = await Promise.all([estimate(plan.a), estimate(plan.b)]);
   const [reader, keyColumn] = na >= nb ? [plan.a, plan.keyA] : [plan.b, plan.keyB];
   const key = pg.escapeIdentifier(keyColumn);
-  const { rows } = await reader.client.query<{ k: string }>(
-    `SELECT k FROM (SELECT ${key}::text AS k, row_number() OVER (ORDER BY ${key}) AS rn FROM ${reader.quotedTable}) s WHERE rn % $1 = 0 ORDER BY rn`,
-    [FIRST_STEP],
-  );
-  const points = [null, ...rows.map((r) => r.k), null];
-  return points.slice(0, -1).map((lo, i) => ({ lo, hi: points[i + 1]! }));
+  const chunk = plan.firstChunk ?? FIRST_CHUNK;
+  for (let lo: string | null = null; ;) {
+    const params: unknown[] = [FIRST_STEP, FIRST_STEP * chunk];
+    const from: string = lo === null ? '' : `WHERE ${key} >= $${params.push(lo)}::${plan.keyType}`;
+    const { rows }: { rows: Array<{ k: string }> } = await reader.client.query<{ k: string }>(
+      `SELECT k FROM (SELECT ${key}::text AS k, row_number() OVER (ORDER BY ${key}) AS rn
+         FROM (SELECT ${key} FROM ${reader.quotedTable} ${from} ORDER BY ${key} LIMIT $2) page) s
+       WHERE rn % $1 = 0 ORDER BY rn`,
+      params,
+    );
+    const bounds: string[] = rows.map((r) => r.k);
+    const last = bounds.length < chunk;
+    const points: Array<string | null> = [lo, ...bounds];
+    if (last) points.push(null);
+    yield points.slice(0, -1).map((start, i) => ({ lo: start, hi: points[i + 1]! }));
+    if (last) return;
+    lo = bounds[bounds.length - 1]!;
+  }
 }
 
 /** Ranges too large to read at once, split at the quantiles of their larger side. */
