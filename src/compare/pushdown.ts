@@ -147,7 +147,7 @@ export async function* differingRows(plan: PushdownPlan, progress: PushdownProgr
 }
 
 /** Ranges of the first level per chunk: memory stays bounded however many rows the table has. */
-const FIRST_CHUNK = 4_096;
+const FIRST_CHUNK = 16_384;
 
 /**
  * The first level, a chunk at a time: ranges of FIRST_STEP keys of the side
