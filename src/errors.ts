@@ -145,6 +145,11 @@ export class StateStoreError extends TandemError {
   override readonly retriable: boolean = true;
 }
 
+/** `tandem compare` cannot read a system's table (it is missing, unreadable, or lacks a mapped column). */
+export class CompareError extends TandemError {
+  override readonly code: string = 'COMPARE_FAILED';
+}
+
 /** The conflict log's hash chain does not verify. */
 export class ChainBrokenError extends TandemError {
   override readonly code: string = 'CONFLICT_LOG_TAMPERED';

@@ -10,3 +10,9 @@ export type { SqlServerSourceOptions } from './sqlserver';
 export { createKafkaSource, kafkaClientConfig, defaultTopics, parseKafkaPosition } from './kafka';
 export type { KafkaSourceOptions, KafkaConnection } from './kafka';
 export * from './debezium';
+// Reading tables outside capture (tandem compare) with exactly the value forms capture produces.
+export { decodeValue as decodePgValue } from './postgres/decode-value';
+export { SESSION_OPTIONS as PG_SESSION_OPTIONS, RAW_TEXT_TYPES as PG_RAW_TEXT_TYPES } from './postgres/connection';
+export { connect as connectMysql, loadTables as loadMysqlTables, quoteIdent as quoteMysqlIdent } from './mysql/schema';
+export type { TableInfo as MysqlTableInfo } from './mysql/schema';
+export { convertValue as convertMysqlValue } from './mysql/values';

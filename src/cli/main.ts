@@ -64,6 +64,21 @@ export function buildProgram(setExit: (code: number) => void): Command {
       setExit(await runDecode(file, opts));
     });
 
+  program
+    .command('compare')
+    .description('Compare every system\u2019s mapped tables with what the ownership rules say each should hold, through the mappings, converters and crosswalk; list what differs (missing, unlinked, deleted, field) and, with --repair, queue the rule-correct values through the outbox. Exit 0 when the systems agree, 1 when differences remain.')
+    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .option('-e, --entity <name...>', 'entities to compare (default: all)')
+    .option('--systems <a,b>', 'systems to compare, comma-separated (default: every PostgreSQL and MySQL/MariaDB system mapping the entity)')
+    .option('--repair', 'queue the rule-correct value for every unexplained difference (delivered by tandem run; each repair logged as decision "repair")')
+    .option('-f, --format <format>', 'table, csv or json', 'table')
+    .option('-n, --limit <n>', 'differences listed per entity (the counts are always complete)', positiveInt, 100)
+    .option('--no-pushdown', 'read every row even where range hashes could be compared in the databases')
+    .action(async (opts: { config: string; entity?: string[]; systems?: string; repair?: boolean; format: string; limit: number; pushdown: boolean }) => {
+      const { runCompareCommand } = await import('./compare-command');
+      setExit(await runCompareCommand(opts));
+    });
+
   addConflictsCommands(program, setExit);
   addRulesCommands(program, setExit);
   addDlqCommands(program, setExit);

@@ -55,6 +55,9 @@ export function checkConsistency(config: TandemConfig): Problem[] {
     }
   });
 
+  for (const [i, entity] of (config.reconcile?.entities ?? []).entries()) {
+    if (!entities.has(entity)) problems.push({ path: `reconcile.entities[${i}]`, message: `unknown entity "${entity}" (entities: ${[...entities].join(', ')})` });
+  }
   for (const [name, entity] of Object.entries(config.entities)) {
     const at = `entities.${name}`;
     if (!systems.has(entity.owner)) problems.push({ path: `${at}.owner`, message: `unknown system "${entity.owner}"` });

@@ -1,4 +1,6 @@
 export { configSpec, mappingSpec, entitySpec, converterSpec, secretRef } from './spec';
+export type { ReconcileConfig } from './spec';
+export { durationSpec } from './spec';
 export type { PostgresCaptureConfig, MysqlCaptureConfig, SqlserverCaptureConfig, DebeziumCaptureConfig, KafkaConfig, AuditConfig } from './spec';
 export type { TandemConfig, SystemConfig, MappingSpec, EntitySpec, FieldRuleSpec, ConverterSpec, SecretRef } from './spec';
 export { loadConfig, parseConfig, parseConfigSource, readSecret, readAllSecrets, formatPath, configDir } from './load';

@@ -366,12 +366,29 @@ export const entitySpec = z
   .strict();
 export type EntitySpec = z.infer<typeof entitySpec>;
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
-/** A span of time written with its unit (`500ms`, `30s`, `5m`, `1h`), read as milliseconds. */
-const duration = z
+const DURATION_UNITS_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** A duration written `500ms`, `30s`, `15m`, `1h` or `1d`, as milliseconds. */
+export const durationSpec = z
   .string()
-  .regex(/^\d+(ms|s|m|h)$/, 'a whole number with a unit: ms, s, m or h (e.g. 5m)')
-  .transform((text) => Number(/^\d+/.exec(text)![0]) * DURATION_UNITS[/(ms|s|m|h)$/.exec(text)![0]]!);
+  .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 15m, 1h or 1d')
+  .transform((text) => {
+    const [, amount, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(text)!;
+    return Number(amount) * DURATION_UNITS_MS[unit as keyof typeof DURATION_UNITS_MS];
+  });
+
+/** Scheduled compare inside `tandem run` (the same compare as `tandem compare`), feeding the mismatch metrics. */
+const reconcileSpec = z
+  .object({
+    /** Time between the end of one compare and the start of the next. */
+    every: durationSpec,
+    /** Entities to compare; empty: every entity. */
+    entities: z.array(identifier).default([]),
+    /** Queue the rule-correct value for every difference found (`tandem compare --repair`). */
+    repair: z.boolean().default(false),
+  })
+  .strict();
+export type ReconcileConfig = z.infer<typeof reconcileSpec>;
 
 /**
  * Anchoring the conflict log: signed checkpoints of its hash chain, written
@@ -384,7 +401,7 @@ const auditSpec = z
     signingKey: secretRef,
     /** A checkpoint once this many rows were logged since the last, or once the last is this old and rows were logged since. */
     checkpointEvery: z
-      .object({ rows: z.number().int().min(1).default(1_000), interval: duration.default('5m') })
+      .object({ rows: z.number().int().min(1).default(1_000), interval: durationSpec.default('5m') })
       .strict()
       .default({}),
     /** At least one: a file (one JSON line per checkpoint, appended and fsynced) and/or a webhook (POST JSON, retried). */
@@ -446,6 +463,7 @@ export const configSpec = z
       .default({}),
     log: z.object({ level: z.enum(['error', 'warn', 'info', 'debug']).default('info') }).strict().default({}),
     audit: auditSpec.optional(),
+    reconcile: reconcileSpec.optional(),
   })
   .strict();
 

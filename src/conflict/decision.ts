@@ -21,7 +21,9 @@ export type ConflictOutcome =
    */
   | 'target-rejected'
   /** The target took the record's latest state after an exception (a fix at source, or `tandem dlq retry`). */
-  | 'exception-resolved';
+  | 'exception-resolved'
+  /** `tandem compare --repair` wrote the rule-correct value to a side that had drifted; the rule names the compare run. */
+  | 'repair';
 
 /** One row of the conflict log, before it is chained and stored. */
 export interface ConflictEntry {

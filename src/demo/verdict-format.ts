@@ -10,6 +10,8 @@ export function formatVerdict(verdict: Verdict): string {
     const widths = [8, 9, 7, 8, 9];
     lines.push(`  ${name.padEnd(16)} ${cells.map((c, i) => String(c).padStart(widths[i] ?? 8)).join(' ')}`);
   }
+  const c = verdict.compare;
+  lines.push('', `  tandem compare run ${c.runId}: ${c.rowsRead} rows read, ${c.rowsHashed} proved equal by range hashes, ${(c.durationMs / 1000).toFixed(1)} s`);
   const rules = Object.entries(verdict.conflictsByRule).map(([rule, n]) => `${rule}: ${n}`);
   lines.push('', `  conflicts logged: ${verdict.conflictsLogged}${rules.length ? ` (${rules.join(', ')})` : ''}`);
   if (verdict.examples.length > 0) {

@@ -1,8 +1,10 @@
 import type { Row, Value } from '../capture';
-import type { TandemConfig } from '../config';
+import { runCompare, type CompareReport, type Difference } from '../compare';
+import type { LoadedConfig, TandemConfig } from '../config';
 import { sameValue } from '../conflict/values';
-import { compileMappings, type Fields, type Mapping, type MappingRegistry } from '../transform';
-import { linksOf, readConflicts, readCrosswalk, readRecords, readTable, withClient, type CanonicalRow, type CrosswalkView } from './verdict-read';
+import { connectStateStore } from '../store';
+import { compileMappings, type Mapping, type MappingRegistry } from '../transform';
+import { linksOf, readConflicts, readCrosswalk, readRecords, readTable, withClient, type CanonicalRow } from './verdict-read';
 import type { WorkloadRecord } from './workload-record';
 
 export { formatVerdict } from './verdict-format';
@@ -51,56 +53,122 @@ export interface Verdict {
   examples: Mismatch[];
   conflictsLogged: number;
   conflictsByRule: Record<string, number>;
+  /** The compare run the verdict rests on (`tandem compare`). */
+  compare: { runId: string; durationMs: number; rowsRead: number; rowsHashed: number };
 }
 
 const MAX_EXAMPLES = 20;
-const SYSTEMS = ['erp', 'crm'] as const;
-type System = (typeof SYSTEMS)[number];
-
-/** A system's table, read and indexed by local key. */
-interface TableView {
-  system: System;
-  mapping: Mapping;
-  rows: Map<string, Row>;
-}
 
 /**
- * Checks, by reading both databases and the state store, that ERP and CRM
- * agree with each other and with the canonical record on every mapped field,
- * that no row exists on one side only, and that ERP-owned values the ERP
+ * The demo's verdict: `tandem compare` over every entity (the two systems
+ * and the canonical record agree on every mapped field, no row exists on one
+ * side only), plus the demo's own check that the ERP-owned values the ERP
  * workload wrote last held (corrections went to the CRM, never the other way).
  */
 export async function checkConvergence(options: ConvergenceOptions): Promise<Verdict> {
   const registry = options.mappings ?? compileMappings(options.config.mappings);
+  const store = connectStateStore(options.stateUrl, 2);
+  let report: CompareReport;
+  try {
+    report = await runCompare({ loaded: loadedFor(options), store, env: envFor(options), limit: MAX_EXAMPLES });
+  } finally {
+    await store.destroy();
+  }
   const examples: Mismatch[] = [];
   const entities: Record<string, EntityVerdict> = {};
-  return withClient(options.stateUrl, async (state) => {
+  for (const entity of Object.keys(options.config.entities)) {
+    const found = report.entities.find((e) => e.entity === entity);
+    const fields = new Set(registry.forEntity(entity).flatMap((m) => m.fields.filter((f) => !f.readOnly).map((f) => f.field)));
+    const rows = found ? found.byKind.missing + found.byKind.unlinked + found.byKind.deleted : 0;
+    entities[entity] = {
+      records: found?.records ?? 0,
+      fieldsCompared: (found?.records ?? 0) * fields.size,
+      mismatches: rows + (found?.byKind.field ?? 0),
+      missing: rows,
+      ownerChecks: 0,
+    };
+    for (const d of found?.differences ?? []) if (examples.length < MAX_EXAMPLES) examples.push(mismatchOf(d));
+  }
+  if (options.workload) await checkOwned(options, registry, options.workload, entities, examples);
+  const conflicts = await withClient(options.stateUrl, (client) => readConflicts(client, options.schema));
+  const ok = Object.values(entities).every((e) => e.mismatches === 0);
+  const rowsRead = report.entities.reduce((n, e) => n + e.rowsRead, 0);
+  const rowsHashed = report.entities.reduce((n, e) => n + e.rowsHashed, 0);
+  return {
+    ok, entities, examples, conflictsLogged: conflicts.total, conflictsByRule: conflicts.byRule,
+    compare: { runId: report.runId, durationMs: report.durationMs, rowsRead, rowsHashed },
+  };
+}
+
+/** The demo's configuration as compare loads one; its systems' URLs come from the options. */
+function loadedFor(options: ConvergenceOptions): LoadedConfig {
+  return { config: options.config, file: '(demo)', version: 'demo', overrides: [] };
+}
+
+function envFor(options: ConvergenceOptions): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [system, url] of [['erp', options.erpUrl], ['crm', options.crmUrl]] as const) {
+    const ref = options.config.systems[system]?.url;
+    if (ref && 'env' in ref) env[ref.env] = url;
+  }
+  return env;
+}
+
+function mismatchOf(d: Difference): Mismatch {
+  const m: Mismatch = { entity: d.entity, key: d.key, field: d.field ?? '(row)' };
+  if (d.kind === 'field') {
+    for (const system of ['erp', 'crm', 'canonical'] as const) if (d.values[system] !== undefined) m[system] = d.values[system];
+    if (d.explained) m.note = `explained by ${d.explained.by} #${d.explained.id}`;
+    return m;
+  }
+  const note = { missing: `no ${d.wrong.join(', ')} row linked to this record`, unlinked: 'row never linked in the crosswalk', deleted: 'row of a deleted record' }[d.kind];
+  return { ...m, note };
+}
+
+/** The ERP must still hold the last value the ERP workload wrote to each field it owns. */
+async function checkOwned(
+  options: ConvergenceOptions, registry: MappingRegistry, workload: WorkloadRecord, entities: Record<string, EntityVerdict>, examples: Mismatch[],
+): Promise<void> {
+  await withClient(options.stateUrl, async (state) => {
     const crosswalk = await readCrosswalk(state, options.schema);
     for (const entity of Object.keys(options.config.entities)) {
-      const tables = await readTables(options, registry.forEntity(entity));
-      const records = await readRecords(state, options.schema, entity);
-      const check = new EntityCheck(entity, tables, crosswalk, examples);
-      check.compareRecords(records);
-      check.findUnlinked(records);
-      if (options.workload) check.checkOwned(records, options.workload, (field) => ownerOf(options.config, entity, field));
-      entities[entity] = check.result;
+      const erp = registry.forSystemEntity('erp', entity);
+      const writes = erp ? workload.lastErpWrites[erp.tableName] : undefined;
+      if (!erp || !writes) continue;
+      const rows = await withClient(options.erpUrl, (client) => readTable(client, erp.schema, erp.tableName));
+      const byLocalKey = new Map(rows.map((row) => [erp.localKeyOf(row), row]));
+      const records = new Map((await readRecords(state, options.schema, entity)).map((r) => [r.key, r]));
+      const links = linksOf(crosswalk, entity, 'erp');
+      const verdict = entities[entity]!;
+      for (const [localKey, columns] of Object.entries(writes)) {
+        for (const [column, written] of Object.entries(columns)) {
+          const found = ownedMismatch(options.config, entity, erp, byLocalKey.get(localKey), column, written);
+          if (found === null) continue;
+          verdict.ownerChecks += 1;
+          if (found === 'held') continue;
+          verdict.mismatches += 1;
+          const canonicalKey = links.toCanonical.get(localKey);
+          const record: CanonicalRow | undefined = canonicalKey ? records.get(canonicalKey) : undefined;
+          if (examples.length < MAX_EXAMPLES) {
+            examples.push({
+              entity, key: canonicalKey ?? `erp:${localKey}`, field: found.field, erp: found.actual, canonical: record?.fields[found.field],
+              expected: found.expected, note: 'the ERP-owned value the ERP wrote last did not hold',
+            });
+          }
+        }
+      }
     }
-    const conflicts = await readConflicts(state, options.schema);
-    const ok = Object.values(entities).every((e) => e.mismatches === 0);
-    return { ok, entities, examples, conflictsLogged: conflicts.total, conflictsByRule: conflicts.byRule };
   });
 }
 
-async function readTables(options: ConvergenceOptions, mappings: Mapping[]): Promise<TableView[]> {
-  const views: TableView[] = [];
-  for (const system of SYSTEMS) {
-    const mapping = mappings.find((m) => m.system === system);
-    if (!mapping) continue;
-    const url = system === 'erp' ? options.erpUrl : options.crmUrl;
-    const rows = await withClient(url, (client) => readTable(client, mapping.schema, mapping.tableName));
-    views.push({ system, mapping, rows: new Map(rows.map((row) => [mapping.localKeyOf(row), row])) });
-  }
-  return views;
+/** null: not an ERP-owned mapped column; 'held': the value holds; else what differs. */
+function ownedMismatch(config: TandemConfig, entity: string, erp: Mapping, row: Row | undefined, column: string, written: Value) {
+  const binding = erp.fields.find((b) => b.column === column);
+  if (!binding || ownerOf(config, entity, binding.field) !== 'erp') return null;
+  const expected = safeConvert(() => binding.toCanonical(written));
+  const actual = row ? safeConvert(() => binding.toCanonical(row[column] ?? null)) : undefined;
+  if (actual !== undefined && sameValue(actual, expected)) return 'held' as const;
+  return { field: binding.field, expected, actual };
 }
 
 /** The system that owns a field, or null for a shared (latest-wins) field. */
@@ -111,112 +179,6 @@ function ownerOf(config: TandemConfig, entity: string, field: string): string | 
   return rule?.owner ?? spec?.owner ?? null;
 }
 
-class EntityCheck {
-  readonly result: EntityVerdict = { records: 0, fieldsCompared: 0, mismatches: 0, missing: 0, ownerChecks: 0 };
-
-  constructor(
-    private readonly entity: string,
-    private readonly tables: TableView[],
-    private readonly crosswalk: CrosswalkView,
-    private readonly examples: Mismatch[],
-  ) {}
-
-  compareRecords(records: CanonicalRow[]): void {
-    const fields = [...new Set(this.tables.flatMap((t) => t.mapping.fields.filter((b) => !b.readOnly).map((b) => b.field)))];
-    for (const record of records.filter((r) => !r.deleted)) {
-      this.result.records += 1;
-      const views = this.tables.map((table) => ({ table, fields: this.viewOf(table, record.key) }));
-      for (const { table, fields: view } of views) {
-        if (!view) this.missing({ key: record.key, field: '(row)', note: `no ${table.system} row linked to this record` });
-      }
-      for (const field of fields) this.compareField(record, field, views);
-    }
-  }
-
-  private compareField(record: CanonicalRow, field: string, views: { table: TableView; fields: Fields | null }[]): void {
-    const canonical = record.fields[field] ?? null;
-    const shown: Mismatch = { entity: this.entity, key: record.key, field, canonical };
-    let agree = true;
-    for (const { table, fields } of views) {
-      if (!fields || !table.mapping.fields.some((b) => b.field === field)) continue;
-      const value = fields[field] ?? null;
-      shown[table.system] = value;
-      if (!sameValue(value, canonical)) agree = false;
-    }
-    this.result.fieldsCompared += 1;
-    if (!agree) this.mismatch(shown);
-  }
-
-  /** Rows that exist in a system without belonging to a live canonical record. */
-  findUnlinked(records: CanonicalRow[]): void {
-    const live = new Set(records.filter((r) => !r.deleted).map((r) => r.key));
-    for (const table of this.tables) {
-      const links = linksOf(this.crosswalk, this.entity, table.system);
-      for (const localKey of table.rows.keys()) {
-        const key = links.toCanonical.get(localKey);
-        if (key !== undefined && live.has(key)) continue;
-        const note = key === undefined ? 'row never linked in the crosswalk' : 'row of a deleted record';
-        this.missing({ key: `${table.system}:${localKey}`, field: '(row)', note });
-      }
-    }
-  }
-
-  /** The ERP must still hold the last value the ERP workload wrote to each field it owns. */
-  checkOwned(records: CanonicalRow[], workload: WorkloadRecord, owner: (field: string) => string | null): void {
-    const erp = this.tables.find((t) => t.system === 'erp');
-    const writes = erp ? workload.lastErpWrites[erp.mapping.tableName] : undefined;
-    if (!erp || !writes) return;
-    const byKey = new Map(records.map((r) => [r.key, r]));
-    const links = linksOf(this.crosswalk, this.entity, 'erp');
-    for (const [localKey, columns] of Object.entries(writes)) {
-      for (const [column, written] of Object.entries(columns)) {
-        const binding = erp.mapping.fields.find((b) => b.column === column);
-        if (!binding || owner(binding.field) !== 'erp') continue;
-        this.result.ownerChecks += 1;
-        const row = erp.rows.get(localKey);
-        const expected = safeConvert(() => binding.toCanonical(written));
-        const actual = row ? safeConvert(() => binding.toCanonical(row[column] ?? null)) : undefined;
-        if (actual !== undefined && sameValue(actual, expected)) continue;
-        const canonicalKey = links.toCanonical.get(localKey);
-        const record = canonicalKey ? byKey.get(canonicalKey) : undefined;
-        this.mismatch({
-          entity: this.entity, key: canonicalKey ?? `erp:${localKey}`, field: binding.field,
-          erp: actual, canonical: record?.fields[binding.field], expected, note: 'the ERP-owned value the ERP wrote last did not hold',
-        });
-      }
-    }
-  }
-
-  /** A system's row of a record in canonical form (refs as canonical keys), or null when it has none. */
-  private viewOf(table: TableView, key: string): Fields | null {
-    const localKey = linksOf(this.crosswalk, this.entity, table.system).toLocal.get(key);
-    const row = localKey === undefined ? undefined : table.rows.get(localKey);
-    if (!row) return null;
-    const fields: Fields = {};
-    for (const binding of table.mapping.fields) {
-      const raw = row[binding.column] ?? null;
-      if (binding.ref === null) fields[binding.field] = safeConvert(() => binding.toCanonical(raw));
-      else fields[binding.field] = raw === null ? null : this.refKey(binding.ref, table.system, String(raw));
-    }
-    return fields;
-  }
-
-  private refKey(entity: string, system: System, localKey: string): Value {
-    return linksOf(this.crosswalk, entity, system).toCanonical.get(localKey) ?? `(unlinked ${system} ${entity} ${localKey})`;
-  }
-
-  private missing(m: Omit<Mismatch, 'entity'>): void {
-    this.result.missing += 1;
-    this.mismatch({ entity: this.entity, ...m });
-  }
-
-  private mismatch(m: Mismatch): void {
-    this.result.mismatches += 1;
-    if (this.examples.length < MAX_EXAMPLES) this.examples.push(m);
-  }
-}
-
-/** A value that will not convert is itself a finding: shown in the mismatch, not thrown. */
 function safeConvert(convert: () => Value): Value {
   try {
     return convert();

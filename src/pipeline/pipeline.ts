@@ -7,7 +7,8 @@ import { createAudit } from '../audit';
 import { configDir, readAllSecrets, readSecret, type LoadedConfig } from '../config';
 import { errorMessage } from '../errors';
 import { createLogger } from '../log';
-import { createMetrics, serveMetrics } from '../metrics';
+import { startReconcile } from '../compare';
+import { createCompareMetrics, createMetrics, serveMetrics } from '../metrics';
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
 import {
   connectStateStore, deadLetterAging, exceptionAging, KnexCrosswalk, KnexKeyAllocations, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal, updateLag,
@@ -120,6 +121,10 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   }
   loops.push(housekeeping());
   if (audit) loops.push(audit.run(signal));
+  if (config.reconcile) {
+    // A scheduled compare that fails is logged and retried on schedule: it never stops the pipeline.
+    loops.push(startReconcile({ loaded, store, env, logger, metrics: createCompareMetrics(prom.registry) }, signal));
+  }
 
   let failed: unknown = null;
   const done = Promise.all(loops).then(() => undefined, (error) => {

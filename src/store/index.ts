@@ -26,3 +26,5 @@ export {
   openExceptionsFor, exceptionOfTask, insertException, exceptionFailedAgain, closeException, discardExceptionOfLetter, restoreShadow, confirmShadow,
   exceptionAging, listOpenExceptions,
 } from './exceptions';
+export type { RecordState, OpenTask, TaskLetter } from './compare-reads';
+export { liveRecordKeys, recordsByKeys, openTasksFor, openTaskLetters } from './compare-reads';

@@ -80,7 +80,7 @@ describe('demo verdict, seed and workload (PostgreSQL)', () => {
       await sql(state.url, `INSERT INTO ${SCHEMA}.crosswalk (entity, system, local_key, canonical_key) VALUES
                             ('customer', 'erp', 'C000001', 'erp:C000001'), ('customer', 'crm', $1, 'erp:C000001'),
                             ('sales_order', 'erp', '1', 'erp:1'), ('sales_order', 'crm', $2, 'erp:1')`, [ACCOUNT, ORDER]);
-      await sql(state.url, `INSERT INTO ${SCHEMA}.records (entity, key, fields) VALUES ('customer', 'erp:C000001', $1), ('sales_order', 'erp:1', $2)`, [
+      await sql(state.url, `INSERT INTO ${SCHEMA}.records (entity, key, fields, version) VALUES ('customer', 'erp:C000001', $1, 1), ('sales_order', 'erp:1', $2, 1)`, [
         { name: 'Gulf Supply Inc.', email: 'buyer@gulf.example', phone: '+1-713-555-0100', credit_limit: '5000.00', credit_hold: false },
         { customer: 'erp:C000001', order_date: '2025-03-09', promised_at: '2025-03-10T19:00:00Z', status: 'released', notes: null },
       ]);
@@ -131,7 +131,7 @@ describe('demo verdict, seed and workload (PostgreSQL)', () => {
     });
 
     it('counts a record without its row in one system as missing', async () => {
-      await sql(state.url, `INSERT INTO ${SCHEMA}.records (entity, key, fields) VALUES ('product', 'erp:I00001', '{"sku": "I00001"}')`);
+      await sql(state.url, `INSERT INTO ${SCHEMA}.records (entity, key, fields, version) VALUES ('product', 'erp:I00001', '{"sku": "I00001"}', 1)`);
       await sql(state.url, `INSERT INTO ${SCHEMA}.crosswalk (entity, system, local_key, canonical_key) VALUES ('product', 'erp', 'I00001', 'erp:I00001')`);
       try {
         const verdict = await check();

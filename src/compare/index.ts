@@ -1,0 +1,17 @@
+export type { CompareReport, EntityReport, Difference, DifferenceKind, Explanation, RepairSummary } from './types';
+export { isOutstanding } from './types';
+export { runCompare, outstandingCount } from './compare';
+export type { CompareOptions } from './compare';
+export { formatReport, describeDifference } from './format';
+export type { CompareFormat } from './format';
+export { classify, comparedFields, rightValue, equivalent, CANONICAL } from './classify';
+export type { Observation, ObservedRow, Side, ClassifyContext } from './classify';
+export { pairByKey, pairDiffers } from './pair';
+export type { KeyedRow, RowPair } from './pair';
+export { planRepair } from './repair-plan';
+export type { RepairPlan, RepairContext } from './repair-plan';
+export { startReconcile } from './schedule';
+export type { ReconcileDeps } from './schedule';
+export { differingRows, pushdownPlan, STREAM_MAX } from './pushdown';
+export type { PushdownPlan, RowBatch, PushdownProgress } from './pushdown';
+export { PgTableReader } from './pg-reader';
