@@ -76,6 +76,12 @@ export async function sql(url: string, ...statements: string[]): Promise<void> {
   });
 }
 
+/**
+ * The slot is in use and past its consistent point. A slot is listed (and
+ * active) while it is still being created; changes committed before its
+ * consistent point are never streamed, so a test must not write before it.
+ */
 export async function slotActive(url: string, slot: string): Promise<boolean> {
-  return withClient(url, async (c) => (await c.query('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows[0]?.active === true);
+  return withClient(url, async (c) => (await c.query(
+    'SELECT active AND confirmed_flush_lsn IS NOT NULL AS ready FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows[0]?.ready === true);
 }
