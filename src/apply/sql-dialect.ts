@@ -20,6 +20,20 @@ export interface PoolOptions {
   /** MySQL/MariaDB: `SET SESSION server_id` to this on every connection, so capture can tell tandem's writes. */
   echoServerId?: number;
   poolSize: number;
+  /** Where the pool's own warnings go (a lost connection); by default knex prints them. */
+  log?: PoolLog;
+}
+
+export interface PoolLog {
+  warn(message: string, meta?: Record<string, unknown>): unknown;
+}
+
+/** knex's `log` option routed to `options.log`, naming the system's type; nothing when no log is given. */
+function poolLog(options: PoolOptions): Pick<Knex.Config, 'log'> {
+  const log = options.log;
+  if (!log) return {};
+  const warn = (message: unknown) => log.warn('target connection warning', { dialect: options.type, message: String(message) });
+  return { log: { warn, error: warn, deprecate: () => {}, debug: () => {} } };
 }
 
 /** Rows of a raw query with the kind of each column, from the driver's metadata. */
@@ -47,6 +61,7 @@ function pgTypeParser(oid: number, format?: 'text' | 'binary'): (value: string) 
 
 function pgPool(options: PoolOptions): Knex {
   return knex({
+    ...poolLog(options),
     client: 'pg',
     connection: { connectionString: options.connectionString, types: { getTypeParser: pgTypeParser } as never },
     pool: {
@@ -112,6 +127,7 @@ async function ensureOrigin(conn: pg.Client, name: string): Promise<void> {
  */
 function mysqlPool(options: PoolOptions): Knex {
   return knex({
+    ...poolLog(options),
     client: 'mysql2',
     connection: {
       uri: options.connectionString,
@@ -155,6 +171,7 @@ const MYSQL_INSTANT_TYPES = new Set([7, 12, 17, 18]);
 function sqlServerPool(options: PoolOptions): Knex {
   const c = parseSqlServerConnectionString(options.connectionString);
   return knex({
+    ...poolLog(options),
     client: 'mssql',
     connection: {
       server: c.server, port: c.port, user: c.user, password: c.password, database: c.database,

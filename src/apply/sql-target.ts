@@ -12,7 +12,7 @@ import { allocateKey } from './key-allocation';
 import type { ApplyOutcome, ApplyTask } from './task';
 import { applyBulk, type BatchHost, type BatchResult } from './sql-batch';
 import { pgColumnTypes } from './sql-bulk-rows';
-import { createPool, rawResult, type SqlType } from './sql-dialect';
+import { createPool, rawResult, type PoolLog, type SqlType } from './sql-dialect';
 import { toApplyError, type ApplyWhere } from './sql-errors';
 import { isAlreadyApplied, planUpdate } from './sql-plan';
 import { deleteRow, insertRow, lockMatchingRows, lockRow, updateRow, type TableScope } from './sql-rows';
@@ -35,6 +35,8 @@ export interface SqlTargetOptions {
   /** Write a field only if the target still holds the value tandem expects there. */
   conditional: boolean;
   poolSize: number;
+  /** Where the connection pool's own warnings go (a lost connection); by default knex prints them. */
+  log?: PoolLog;
 }
 
 /** Rows adopted per retried insert are chosen among this many candidates. */

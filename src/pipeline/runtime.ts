@@ -80,6 +80,7 @@ export function createTargets(config: TandemConfig, env: NodeJS.ProcessEnv, logg
       // A target that is also captured may change under us: write only what we last saw.
       conditional: spec.apply.conditional ?? (spec.capture !== undefined || spec.debezium !== undefined),
       poolSize: spec.apply.poolSize,
+      log: logger,
     }));
   }
   return targets;
