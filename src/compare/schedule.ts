@@ -9,6 +9,7 @@ import type { LoadedConfig } from '../config';
 import { errorMessage } from '../errors';
 import type { Logger } from '../log';
 import type { CompareMetrics } from '../metrics';
+import { sleep } from '../retry';
 import { runCompare } from './compare';
 
 export interface ReconcileDeps {
@@ -24,7 +25,7 @@ export async function startReconcile(deps: ReconcileDeps, signal: AbortSignal): 
   const settings = deps.loaded.config.reconcile;
   if (!settings) return;
   while (!signal.aborted) {
-    await pause(settings.every, signal);
+    await sleep(settings.every, signal);
     if (signal.aborted) return;
     try {
       const report = await runCompare({
@@ -39,16 +40,4 @@ export async function startReconcile(deps: ReconcileDeps, signal: AbortSignal): 
       deps.logger.error('scheduled compare failed', { error: errorMessage(error) });
     }
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

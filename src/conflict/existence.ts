@@ -11,7 +11,7 @@
  */
 import type { CanonicalChange, CanonicalRecord, Fields } from '../transform';
 import type { ConflictEntry, Decision, PlannedWrite } from './decision';
-import { planPropagation, type ResolveContext } from './resolver';
+import { conflictEntry, planPropagation, type ResolveContext } from './resolver';
 import { MANUAL_SYSTEM, type HeldEntry } from './review';
 import type { EntityRules } from './rules';
 
@@ -49,26 +49,10 @@ export function refuseCreation(record: CanonicalRecord, next: CanonicalRecord, c
     // Held: that system keeps its row until a person decides.
     next.shadows[change.system] = { ...attempted };
   }
-  const { source } = change.event;
-  const conflict: ConflictEntry = {
-    entity: change.entity,
-    key: change.key!,
-    field: EXISTENCE_FIELD,
-    system: change.system,
-    table: `${source.schema ?? ''}${source.schema ? '.' : ''}${source.table}`,
-    position: source.position,
-    txId: source.txId,
-    commitTimeMs: source.commitTimeMs,
-    correlationId: change.event.correlationId,
-    attempted,
-    before: undefined,
-    current: record.deleted ? null : undefined,
-    kept: null,
-    rule,
-    outcome: rules.correct ? 'rejected' : 'held',
-    patch: [{ op: 'add', path: '', value: attempted }],
-    corrected: rules.correct,
-  };
+  const conflict = conflictEntry(
+    change, EXISTENCE_FIELD, attempted, record.deleted ? null : undefined, null,
+    rule, rules.correct ? 'rejected' : 'held', [{ op: 'add', path: '', value: attempted }], rules.correct,
+  );
   return { record: next, patch: [], conflicts: [conflict], writes, skipped: false };
 }
 

@@ -244,7 +244,7 @@ function queueWrite(next: CanonicalRecord, write: PlannedWrite): PlannedWrite {
   return write;
 }
 
-function conflictEntry(
+export function conflictEntry(
   change: CanonicalChange, field: string, attempted: Value, currentValue: Value | undefined, kept: Value | undefined,
   rule: string, outcome: ConflictEntry['outcome'], patch: Operation[], corrected: boolean,
 ): ConflictEntry {

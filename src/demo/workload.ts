@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { sleep } from '../retry';
 import { Rng } from './random';
 import { CRM_OPS } from './workload-crm';
 import { loadKeys, shareOf, type KeySets, type KeySources } from './workload-keys';
@@ -151,17 +152,4 @@ function stopSignal(options: WorkloadOptions): { signal: AbortSignal; dispose():
       options.signal?.removeEventListener('abort', abort);
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

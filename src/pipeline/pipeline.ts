@@ -18,7 +18,7 @@ import { runApplyStage } from './apply-stage';
 import { HealthBoard } from './health';
 import { PipelineMetrics } from './metrics';
 import { resolveBatch } from './resolve-stage';
-import { capturedSystems, createDedup, createTargets, sourceFactory, systemUrl, writableFieldsOf } from './runtime';
+import { capturedSystems, createDedup, createTargets, logOutages, sourceFactory, systemUrl, writableFieldsOf } from './runtime';
 import { runSourceLoop } from './source-loop';
 import type { PipelineOptions, RunningPipeline } from './types';
 
@@ -38,15 +38,16 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   await migrateStateStore(store, schema);
   const health = new HealthBoard();
   let outages: (() => void) | null = null;
+  const logged = logOutages(logger);
   const dedup = await createDedup(loaded, store, env, logger, {
     onOutage: (reason) => {
       health.set('redis', 'degraded', `unreachable (${reason}); deduplicating in the state store, reconnecting`);
       outages?.();
-      logger.warn('Redis unavailable: deduplicating in the state store until it is back', { dependency: 'redis', reason });
+      logged.onOutage(reason);
     },
     onRecovered: (outageMs) => {
       health.set('redis', 'ok');
-      logger.info('Redis is back: deduplicating in Redis again', { dependency: 'redis', outageMs });
+      logged.onRecovered(outageMs);
     },
   });
   if (config.redis && health.get('redis') === undefined) health.set('redis', 'ok');

@@ -57,7 +57,8 @@ export async function createDedup(
   return new StoreDedup({ db: store, schema });
 }
 
-function logOutages(logger: Logger): DedupOutageHooks {
+/** The log lines of a Redis outage and its end (the pipeline adds /readyz and metrics to them). */
+export function logOutages(logger: Logger): DedupOutageHooks {
   return {
     onOutage: (reason) => logger.warn('Redis unavailable: deduplicating in the state store until it is back', { dependency: 'redis', reason }),
     onRecovered: (outageMs) => logger.info('Redis is back: deduplicating in Redis again', { dependency: 'redis', outageMs }),

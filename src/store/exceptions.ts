@@ -61,17 +61,8 @@ export async function exceptionOfTask(trx: Knex.Transaction, schema: string, tas
   return row ? fromRow(row) : null;
 }
 
-export interface NewException {
-  target: string;
-  entity: string;
-  key: string;
-  origin: string | null;
-  fields: string[];
-  errorCode: string;
-  error: string;
-  taskId: string;
-  deadLetterId: string | null;
-}
+/** An exception as opened: the store assigns its id, counts failures from 1 and stamps the time. */
+export type NewException = Omit<OpenException, 'id' | 'failures' | 'openedAt'>;
 
 export async function insertException(trx: Knex.Transaction, schema: string, e: NewException): Promise<string> {
   const [row]: Array<{ id: string }> = await trx.withSchema(schema).table('exceptions').insert({
