@@ -1,5 +1,5 @@
 import { ConfigError, errorMessage, UsageError } from '../errors';
-import { EXIT_FAILURE, EXIT_USAGE } from './exit';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit';
 
 /** Where a command writes: the process's streams, or a buffer in tests. */
 export interface Io {
@@ -11,6 +11,21 @@ export const processIo: Io = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
 };
+
+/**
+ * A reader that stops early (`tandem status | head -1`, `conflicts export |
+ * head`) closes the pipe; the next write fails with EPIPE. Like any Unix
+ * filter, tandem then ends at once, quietly, with exit 0: the reader got what
+ * it asked for. Installed once for the process's streams by main().
+ */
+export function endQuietlyOnBrokenPipe(streams: NodeJS.WriteStream[] = [process.stdout, process.stderr], exit: (code: number) => void = (code) => process.exit(code)): void {
+  for (const stream of streams) {
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') return exit(EXIT_OK);
+      throw error;
+    });
+  }
+}
 
 /** An Io that keeps what is written, for running commands in-process. */
 export function bufferIo(): Io & { stdout: () => string; stderr: () => string } {

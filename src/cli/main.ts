@@ -1,11 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addAuditCommands } from './audit';
 import { addConflictsCommands } from './conflicts';
 import { addDlqCommands } from './dlq';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit';
+import { endQuietlyOnBrokenPipe } from './io';
+import { configOption } from './options';
 import { addRulesCommands } from './rules';
 import { runService } from './run-command';
-import { printStatus } from './status-command';
+import { runStatus } from './status-command';
 
 function positiveInt(text: string): number {
   const n = Number(text);
@@ -16,20 +19,21 @@ function positiveInt(text: string): number {
 export function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('tandem')
     .description('Keeps an ERP and a CRM in step from their databases\u2019 change streams, with per-field ownership rules.')
+    .version(packageVersion(), '-V, --version', 'print the version of tandem')
     .exitOverride()
     .showHelpAfterError();
 
   program
     .command('run')
     .description('Run the sync service (capture, resolve, apply) until SIGINT/SIGTERM.')
-    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .addOption(configOption('configuration file (YAML)'))
     .option('--skip-check', 'start without the preflight (tandem check); the ownership rules are still checked')
     .action(async (opts: { config: string; skipCheck?: boolean }) => setExit(await runService(opts.config, { skipCheck: opts.skipCheck })));
 
   program
     .command('check')
     .description('Preflight: check every mapped table and column, key, column type, NOT NULL column, capture setting and privilege in the configured systems, and that Redis and Kafka answer. Exit 2 on errors, before anything is captured; warnings print.')
-    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .addOption(configOption('configuration file (YAML)'))
     .option('-f, --format <format>', 'table or json', 'table')
     .option('--timeout <ms>', 'per connection and query (default 5000)', positiveInt)
     .action(async (opts: { config: string; format: string; timeout?: number }) => {
@@ -49,9 +53,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
 
   program
     .command('status')
-    .description('Print capture lag, replication-slot retained WAL, outbox depth, conflicts and dead letters as a table.')
-    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
-    .action(async (opts: { config: string }) => setExit(await printStatus(opts.config)));
+    .description('Print capture lag, replication-slot retained WAL, outbox depth, conflicts and dead letters as a table, or as JSON with --json (field names in the README).')
+    .addOption(configOption('configuration file (YAML)'))
+    .option('--json', 'print one JSON document (with --watch: one per line)')
+    .option('-w, --watch [seconds]', 'redraw every N seconds (default 2) until Ctrl-C', positiveInt)
+    .action(async (opts: { config: string; json?: boolean; watch?: number | true }) => {
+      const watch = opts.watch === true ? 2 : opts.watch;
+      setExit(await runStatus({ config: opts.config, json: opts.json, watch }));
+    });
 
   program
     .command('decode [file]')
@@ -67,7 +76,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('compare')
     .description('Compare every system\u2019s mapped tables with what the ownership rules say each should hold, through the mappings, converters and crosswalk; list what differs (missing, unlinked, deleted, field) and, with --repair, queue the rule-correct values through the outbox. Exit 0 when the systems agree, 1 when differences remain.')
-    .requiredOption('-c, --config <file>', 'configuration file (YAML)')
+    .addOption(configOption('configuration file (YAML)'))
     .option('-e, --entity <name...>', 'entities to compare (default: all)')
     .option('--systems <a,b>', 'systems to compare, comma-separated (default: every PostgreSQL and MySQL/MariaDB system mapping the entity)')
     .option('--repair', 'queue the rule-correct value for every unexplained difference (delivered by tandem run; each repair logged as decision "repair")')
@@ -87,7 +96,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   program
     .command('replay')
     .description('Re-run changes recorded in the change journal through the resolver, from a source position (with --system) or a commit time; changes the records already hold are skipped, so a replay is harmless.')
-    .requiredOption('-c, --config <file>', 'configuration file (YAML); names the state store')
+    .addOption(configOption('configuration file (YAML); names the state store'))
     .requiredOption('--from <position|time>', 'first change: a source position of --system, an ISO time, or a span back from now (2h, 7d)')
     .option('--until <position|time>', 'last change: a position (inclusive) or a time (exclusive)')
     .option('--system <name>', 'only changes captured from this system (required with positions)')
@@ -100,8 +109,14 @@ export function buildProgram(setExit: (code: number) => void): Command {
   return program;
 }
 
+function packageVersion(): string {
+  const file = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 export async function main(argv: string[]): Promise<void> {
   let code = EXIT_OK;
+  endQuietlyOnBrokenPipe();
   const program = buildProgram((c) => (code = c));
   try {
     await program.parseAsync(argv);

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
-import { loadConfig, readSecret, type LoadedConfig } from '../config';
+import { loadConfig, type LoadedConfig } from '../config';
 import { connectStateStore } from '../store';
+import { endpoint, reach } from './reach';
 
 export interface StateStoreAccess {
   knex: Knex;
@@ -11,8 +12,11 @@ export interface StateStoreAccess {
 /** Loads the configuration, connects to its state store, runs `body`, disconnects. */
 export async function withStateStore<T>(configFile: string, body: (access: StateStoreAccess) => Promise<T>): Promise<T> {
   const loaded = loadConfig(configFile);
-  const knex = connectStateStore(readSecret(loaded.config.stateStore.url, 'stateStore.url'), 2);
+  const store = endpoint('state store', 'stateStore.url', loaded.config.stateStore.url);
+  const knex = connectStateStore(store.url, 2);
   try {
+    // A first query, so a store that cannot be reached is named as such, with the setting that points at it.
+    await reach(store, () => knex.raw('select 1'));
     return await body({ knex, schema: loaded.config.stateStore.schema, loaded });
   } finally {
     await knex.destroy();

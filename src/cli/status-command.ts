@@ -1,53 +1,167 @@
+import type { Knex } from 'knex';
 import pg from 'pg';
-import { loadConfig, readSecret, type PostgresCaptureConfig, type TandemConfig } from '../config';
+import { loadConfig, type PostgresCaptureConfig, type TandemConfig } from '../config';
+import { errorMessage } from '../errors';
+import { sleep } from '../retry';
 import { connectStateStore, loadCheckpoints } from '../store';
 import { EXIT_OK } from './exit';
+import { formatTable, processIo, runReporting, type Io } from './io';
+import { connectionError, endpoint, reach } from './reach';
 
-/** `tandem status`: what the state store, the sources and (when reachable) the running service say. */
-export async function printStatus(configFile: string): Promise<number> {
-  const { config } = loadConfig(configFile);
-  const schema = config.stateStore.schema;
-  const store = connectStateStore(readSecret(config.stateStore.url, 'stateStore.url'), 2);
-  try {
-    const checkpoints = new Map((await loadCheckpoints(store, schema)).map((c) => [c.system, c]));
-    const sourceRows = await Promise.all(Object.entries(config.systems).filter(([, s]) => s.capture || s.debezium).map(async ([system, spec]) => {
-      const checkpoint = checkpoints.get(system);
-      const lag = checkpoint?.sourceTime ? ((Date.now() - checkpoint.sourceTime.getTime()) / 1000).toFixed(1) : '-';
-      const slot = spec.type === 'postgres' && spec.capture ? (spec.capture as PostgresCaptureConfig).slot : null;
-      const retained = slot === null ? 'n/a' : await slotRetainedBytes(readSecret(spec.url, `systems.${system}.url`), slot).catch((e: Error) => `error: ${e.message}`);
-      return [system, checkpoint?.position ?? '-', lag, typeof retained === 'number' ? formatBytes(retained) : retained ?? 'no slot'];
-    }));
-    printTable(['source', 'position', 'lag (s)', 'slot retained WAL'], sourceRows);
-
-    const outbox = await store.withSchema(schema).table('outbox').select('target', 'status').count('* as n').groupBy('target', 'status');
-    const byTarget = new Map<string, Record<string, number>>();
-    for (const row of outbox as Array<{ target: string; status: string; n: string }>) {
-      const counts = byTarget.get(row.target) ?? {};
-      counts[row.status] = Number(row.n);
-      byTarget.set(row.target, counts);
-    }
-    process.stdout.write('\n');
-    // Tasks carried out leave the outbox (see completeTasks; counts are in the metrics): only
-    // superseded ones stay, for an hour.
-    // held: the refused write of a record with an open exception (later writes fold into it).
-    printTable(['target', 'pending', 'in flight', 'held', 'dead', 'superseded (last hour)'],
-      Object.keys(config.systems).map((t) => { const c = byTarget.get(t) ?? {}; return [t, c.pending ?? 0, c.inflight ?? 0, c.held ?? 0, c.dead ?? 0, c.done ?? 0].map(String); }));
-
-    const [conflicts] = await store.withSchema(schema).table('conflicts').count('* as n');
-    const [letters] = await store.withSchema(schema).table('dead_letters').where({ status: 'open' }).count('* as n');
-    const [exceptions] = await store.withSchema(schema).table('exceptions').where({ status: 'open' }).count('* as n');
-    process.stdout.write('\n');
-    printTable(['conflicts logged', 'dead letters open', 'exceptions open'], [[String(conflicts?.n ?? 0), String(letters?.n ?? 0), String(exceptions?.n ?? 0)]]);
-    process.stdout.write(`\n${await liveEvents(config)}\n`);
-    return EXIT_OK;
-  } finally {
-    await store.destroy();
-  }
+/**
+ * What `tandem status --json` prints. The field names are a stable interface
+ * (documented in the README): new fields may be added, none renamed or removed.
+ */
+export interface StatusReport {
+  /** When the report was taken (ISO 8601, UTC). */
+  generatedAt: string;
+  sources: SourceStatus[];
+  targets: TargetStatus[];
+  conflictsLogged: number;
+  deadLettersOpen: number;
+  exceptionsOpen: number;
+  service: ServiceStatus;
 }
 
-async function slotRetainedBytes(url: string, slot: string): Promise<number | null> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
+export interface SourceStatus {
+  system: string;
+  /** The checkpointed source position; null before the first checkpoint. */
+  position: string | null;
+  /** Seconds between now and the commit time of the last checkpointed change; null when unknown. */
+  lagSeconds: number | null;
+  /** The PostgreSQL replication slot; null for sources that have none. */
+  slot: string | null;
+  /** WAL the slot holds back, in bytes; null when there is no slot (yet) or it could not be read. */
+  slotRetainedBytes: number | null;
+  /** Why the slot could not be read; null when it could. */
+  slotError: string | null;
+}
+
+export interface TargetStatus {
+  system: string;
+  pending: number;
+  inflight: number;
+  held: number;
+  dead: number;
+  supersededLastHour: number;
+}
+
+export interface ServiceStatus {
+  metricsUrl: string;
+  /** Whether the running service's /metrics answered. */
+  reachable: boolean;
+  /** `tandem_events_total` per stage and system, from /metrics. */
+  events: Array<{ stage: string; system: string; events: number }>;
+  readyzUrl: string;
+  /** /readyz's HTTP status (200 ready, 503 not); null when it did not answer. */
+  readyzStatus: number | null;
+  /** /readyz's lines after the first: one per component (`source:erp: ok`). */
+  components: string[];
+}
+
+export interface StatusOptions {
+  config: string;
+  json?: boolean;
+  /** Redraw every this many seconds until Ctrl-C. */
+  watch?: number;
+}
+
+/** `tandem status`: what the state store, the sources and (when reachable) the running service say. */
+export async function runStatus(options: StatusOptions, io: Io = processIo, stop?: AbortSignal): Promise<number> {
+  return runReporting(io, async () => {
+    // Only a watch outlives a moment; a plain status keeps Ctrl-C's default (end at once).
+    stop ??= options.watch === undefined ? new AbortController().signal : interruptSignal();
+    const { config } = loadConfig(options.config);
+    const store = endpoint('state store', 'stateStore.url', config.stateStore.url);
+    const knex = connectStateStore(store.url, 2);
+    try {
+      await reach(store, () => knex.raw('select 1'));
+      for (let first = true; first || (options.watch !== undefined && !stop.aborted); first = false) {
+        const report = await collectStatus(config, knex);
+        if (stop.aborted) break;
+        io.out(render(report, options, first));
+        if (options.watch !== undefined) await sleep(options.watch * 1000, stop);
+      }
+      return EXIT_OK;
+    } finally {
+      await knex.destroy();
+    }
+  });
+}
+
+/** Ctrl-C (or SIGTERM) ends a watch quietly: exit 0, the last screen left in place. */
+function interruptSignal(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = () => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return controller.signal;
+}
+
+function render(report: StatusReport, options: StatusOptions, first: boolean): string {
+  // Watching JSON gives one document per line (NDJSON), for `jq` and friends.
+  if (options.json) return `${JSON.stringify(report, null, options.watch === undefined ? 2 : undefined)}\n`;
+  const text = formatStatus(report);
+  if (options.watch === undefined) return text;
+  // On a terminal each screen replaces the last; into a file or pipe they follow one another.
+  const clear = process.stdout.isTTY ? '\x1b[H\x1b[2J' : first ? '' : '\n';
+  return `${clear}every ${options.watch} s, ${report.generatedAt} (Ctrl-C ends)\n\n${text}`;
+}
+
+export async function collectStatus(config: TandemConfig, knex: Knex): Promise<StatusReport> {
+  const schema = config.stateStore.schema;
+  const [sources, targets, counts, service] = await Promise.all([
+    sourceStatuses(config, knex), targetStatuses(config, knex), logCounts(knex, schema), serviceStatus(config),
+  ]);
+  return { generatedAt: new Date().toISOString(), sources, targets, ...counts, service };
+}
+
+async function sourceStatuses(config: TandemConfig, knex: Knex): Promise<SourceStatus[]> {
+  const checkpoints = new Map((await loadCheckpoints(knex, config.stateStore.schema)).map((c) => [c.system, c]));
+  const capturing = Object.entries(config.systems).filter(([, s]) => s.capture || s.debezium);
+  return Promise.all(capturing.map(async ([system, spec]) => {
+    const checkpoint = checkpoints.get(system);
+    const lagSeconds = checkpoint?.sourceTime ? Math.round((Date.now() - checkpoint.sourceTime.getTime()) / 100) / 10 : null;
+    const slot = spec.type === 'postgres' && spec.capture ? (spec.capture as PostgresCaptureConfig).slot : null;
+    let slotRetainedBytes: number | null = null;
+    let slotError: string | null = null;
+    if (slot !== null) {
+      try {
+        slotRetainedBytes = await slotRetained(endpoint(`system ${system}`, `systems.${system}.url`, spec.url), slot);
+      } catch (error) {
+        slotError = errorMessage(error);
+      }
+    }
+    return { system, position: checkpoint?.position ?? null, lagSeconds, slot, slotRetainedBytes, slotError };
+  }));
+}
+
+async function targetStatuses(config: TandemConfig, knex: Knex): Promise<TargetStatus[]> {
+  const rows = await knex.withSchema(config.stateStore.schema).table('outbox').select('target', 'status').count('* as n').groupBy('target', 'status');
+  const byTarget = new Map<string, Record<string, number>>();
+  for (const row of rows as Array<{ target: string; status: string; n: string }>) {
+    byTarget.set(row.target, { ...byTarget.get(row.target), [row.status]: Number(row.n) });
+  }
+  // Tasks carried out leave the outbox (see completeTasks; counts are in the metrics): only
+  // superseded ones stay, for an hour. held: the refused write of a record with an open
+  // exception (later writes fold into it).
+  return Object.keys(config.systems).map((system) => {
+    const c = byTarget.get(system) ?? {};
+    return { system, pending: c.pending ?? 0, inflight: c.inflight ?? 0, held: c.held ?? 0, dead: c.dead ?? 0, supersededLastHour: c.done ?? 0 };
+  });
+}
+
+async function logCounts(knex: Knex, schema: string): Promise<Pick<StatusReport, 'conflictsLogged' | 'deadLettersOpen' | 'exceptionsOpen'>> {
+  const count = async (table: string, where: Record<string, string> = {}) => Number((await knex.withSchema(schema).table(table).where(where).count('* as n'))[0]?.n ?? 0);
+  const [conflictsLogged, deadLettersOpen, exceptionsOpen] = await Promise.all([
+    count('conflicts'), count('dead_letters', { status: 'open' }), count('exceptions', { status: 'open' }),
+  ]);
+  return { conflictsLogged, deadLettersOpen, exceptionsOpen };
+}
+
+async function slotRetained(source: ReturnType<typeof endpoint>, slot: string): Promise<number | null> {
+  const client = new pg.Client({ connectionString: source.url });
+  await client.connect().catch((error: unknown) => { throw connectionError(source, error); });
   try {
     const { rows } = await client.query<{ bytes: string | null }>(
       'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS bytes FROM pg_replication_slots WHERE slot_name = $1', [slot]);
@@ -57,46 +171,53 @@ async function slotRetainedBytes(url: string, slot: string): Promise<number | nu
   }
 }
 
-/** Events per stage from the running service's /metrics, when it answers. */
-async function liveEvents(config: TandemConfig): Promise<string> {
-  const url = `http://${config.metrics.host}:${config.metrics.port}/metrics`;
+/** Events per stage and readiness from the running service, when it answers. */
+async function serviceStatus(config: TandemConfig): Promise<ServiceStatus> {
+  const base = `http://${config.metrics.host}:${config.metrics.port}`;
+  const status: ServiceStatus = { metricsUrl: `${base}/metrics`, reachable: false, events: [], readyzUrl: `${base}/readyz`, readyzStatus: null, components: [] };
   try {
-    const text = await (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
-    const rows = text.split('\n').filter((l) => l.startsWith('tandem_events_total{')).map((line) => {
-      const match = /stage="([^"]*)",system="([^"]*)"\} (\S+)/.exec(line);
-      return match ? [match[1]!, match[2]!, match[3]!] : null;
-    }).filter((r): r is string[] => r !== null);
-    const out: string[] = [];
-    printTable(['stage', 'system', 'events'], rows, (s) => out.push(s));
-    return `live from ${url}:\n${out.join('')}\n${await liveReadiness(config)}`;
+    const text = await (await fetch(status.metricsUrl, { signal: AbortSignal.timeout(2000) })).text();
+    status.reachable = true;
+    for (const line of text.split('\n')) {
+      const match = /^tandem_events_total\{stage="([^"]*)",system="([^"]*)"\} (\S+)/.exec(line);
+      if (match) status.events.push({ stage: match[1]!, system: match[2]!, events: Number(match[3]) });
+    }
   } catch {
-    return `service metrics not reachable at ${url} (is tandem run going?)`;
+    return status;
   }
-}
-
-/**
- * The running service's /readyz: each source, apply stage and Redis with its
- * state and, when not ok, why (a failed source's reason says what to do).
- */
-async function liveReadiness(config: TandemConfig): Promise<string> {
-  const url = `http://${config.metrics.host}:${config.metrics.port}/readyz`;
   try {
-    const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    return `components (${url}, HTTP ${response.status}):\n${(await response.text()).trimEnd()}`;
+    const response = await fetch(status.readyzUrl, { signal: AbortSignal.timeout(2000) });
+    status.readyzStatus = response.status;
+    status.components = (await response.text()).trimEnd().split('\n').slice(1).filter(Boolean);
   } catch {
-    return `readiness not reachable at ${url}`;
+    // /metrics answered and /readyz did not: readyzStatus stays null.
   }
+  return status;
 }
 
-function printTable(headers: string[], rows: string[][], write: (s: string) => void = (s) => process.stdout.write(s)): void {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n';
-  write(line(headers));
-  write(line(widths.map((w) => '-'.repeat(w))));
-  for (const row of rows) write(line(row));
+/** The report as the tables `tandem status` prints. */
+export function formatStatus(report: StatusReport): string {
+  const sources = formatTable(['source', 'position', 'lag (s)', 'slot retained WAL'], report.sources.map((s) => [
+    s.system, s.position ?? '-', s.lagSeconds === null ? '-' : s.lagSeconds.toFixed(1),
+    s.slot === null ? 'n/a' : s.slotError !== null ? `error: ${s.slotError}` : s.slotRetainedBytes === null ? 'no slot' : formatBytes(s.slotRetainedBytes),
+  ]));
+  const targets = formatTable(['target', 'pending', 'in flight', 'held', 'dead', 'superseded (last hour)'],
+    report.targets.map((t) => [t.system, t.pending, t.inflight, t.held, t.dead, t.supersededLastHour].map(String)));
+  const counts = formatTable(['conflicts logged', 'dead letters open', 'exceptions open'],
+    [[report.conflictsLogged, report.deadLettersOpen, report.exceptionsOpen].map(String)]);
+  return [sources, targets, counts, `${formatService(report.service)}\n`].join('\n');
 }
 
-function formatBytes(bytes: number): string {
+function formatService(service: ServiceStatus): string {
+  if (!service.reachable) return `service metrics not reachable at ${service.metricsUrl} (is tandem run going?)\n`;
+  const events = formatTable(['stage', 'system', 'events'], service.events.map((e) => [e.stage, e.system, String(e.events)]));
+  const readiness = service.readyzStatus === null
+    ? `readiness not reachable at ${service.readyzUrl}\n`
+    : `components (${service.readyzUrl}, HTTP ${service.readyzStatus}):\n${service.components.map((c) => `${c}\n`).join('')}`;
+  return `live from ${service.metricsUrl}:\n${events}\n${readiness}`;
+}
+
+export function formatBytes(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
   let value = bytes;
   let unit = 0;

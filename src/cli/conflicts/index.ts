@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { positiveInt } from '../options';
+import { positiveInt, configOption } from '../options';
 import { DECISIONS, type FilterOptions } from './filters';
 
 const CONFIG = ['-c, --config <file>', 'configuration file (YAML); names the state store'] as const;
@@ -34,7 +34,7 @@ export function addConflictsCommands(program: Command, setExit: (code: number) =
     .description('Read, export, verify the conflict log, and resolve entries held for manual review.');
 
   withFilters(conflicts.command('list').description('Print the newest matching conflict-log entries as a table.'))
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .option('-n, --limit <n>', 'at most this many entries, the newest (default 50)', positiveInt)
     .action(async (opts: FilterOptions & { config: string; limit?: number }) => {
       const { runConflictsList } = await import('./list');
@@ -42,14 +42,14 @@ export function addConflictsCommands(program: Command, setExit: (code: number) =
     });
 
   conflicts.command('show <id>').description('Print every column of one entry: values as JSON, the patch, the hashes, and whether it awaits review.')
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .action(async (id: string, opts: { config: string }) => {
       const { runConflictsShow } = await import('./show');
       setExit(await runConflictsShow(id, opts));
     });
 
   withFilters(conflicts.command('export').description('Write matching entries, oldest first, as CSV (RFC 4180) or a JSON array.'))
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .option('-f, --format <format>', 'csv or json', 'csv')
     .option('-o, --out <file>', 'write to this file instead of stdout')
     .option('-n, --limit <n>', 'at most this many entries, the oldest', positiveInt)
@@ -60,7 +60,7 @@ export function addConflictsCommands(program: Command, setExit: (code: number) =
 
   conflicts.command('verify')
     .description('Recompute the whole hash chain and check it against signed checkpoints and an expected head; exit 1 naming the first row altered, removed, inserted or no longer matching its checkpoint. Prints the head ("head: <seq>:<hash>") to record elsewhere.')
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .option('--expect-head <seq:hash>', 'a head printed by an earlier verify and kept outside the database: that row must still be there with that hash')
     .option('--checkpoints <file>', 'checkpoint file written by the audit.sinks.file sink (one signed JSON line per checkpoint); needs --public-key')
     .option('--public-key <file>', 'Ed25519 public key the checkpoints are signed with (PEM or raw base64); repeat for rotated keys', collect)
@@ -71,7 +71,7 @@ export function addConflictsCommands(program: Command, setExit: (code: number) =
     });
 
   conflicts.command('pending').description('List entries held for manual review that nobody has resolved yet.')
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .option('-n, --limit <n>', 'at most this many entries, the oldest (default 1000)', positiveInt)
     .action(async (opts: { config: string; limit?: number }) => {
       const { runConflictsPending } = await import('./pending');
@@ -80,7 +80,7 @@ export function addConflictsCommands(program: Command, setExit: (code: number) =
 
   conflicts.command('resolve <id>')
     .description('Decide a held entry: keep the current value (--keep <system it came from>), the attempted one (--keep <system that attempted it>), or --value <json>; the value is written to every system mapping the field, and the decision is logged.')
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .option('-k, --keep <system>', 'keep this system\u2019s value')
     .option('--value <json>', 'set this value (JSON: "\\"ACME Ltd\\"", 1500.00, true)')
     .option('--by <name>', 'who decides, for the log (default: the OS user)')

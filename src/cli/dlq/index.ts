@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { positiveInt } from '../options';
+import { positiveInt, configOption } from '../options';
 
 const CONFIG = ['-c, --config <file>', 'configuration file (YAML); names the state store'] as const;
 
@@ -16,7 +16,7 @@ export function addDlqCommands(program: Command, setExit: (code: number) => void
   const dlq = program.command('dlq').description('List, show, retry and discard dead letters: events that could not be mapped and tasks that could not be applied.');
 
   withFilters(dlq.command('list').description('Print dead letters, oldest first, as a table (open ones unless --status says otherwise).'))
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .option('--status <status>', 'open (default), retried or discarded')
     .option('-n, --limit <n>', 'at most this many letters, the oldest (default 100)', positiveInt)
     .action(async (opts: { config: string; kind?: string; system?: string; status?: string; since?: string; code?: string; limit?: number }) => {
@@ -25,7 +25,7 @@ export function addDlqCommands(program: Command, setExit: (code: number) => void
     });
 
   dlq.command('exceptions').description('Print open exceptions (records a target refused for good), oldest first: for each refused field, the record\'s value beside what the target really holds.')
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .option('-n, --limit <n>', 'at most this many exceptions, the oldest (default 100)', positiveInt)
     .action(async (opts: { config: string; limit?: number }) => {
       const { runDlqExceptions } = await import('./exceptions');
@@ -33,14 +33,14 @@ export function addDlqCommands(program: Command, setExit: (code: number) => void
     });
 
   dlq.command('show <id>').description('Print everything about one letter: the error, the task and where it stands now, or the raw event; the payload pretty-printed.')
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .action(async (id: string, opts: { config: string }) => {
       const { runDlqShow } = await import('./show');
       setExit(await runDlqShow(id, opts));
     });
 
   withFilters(dlq.command('retry [ids...]').description('Try open letters again: a task goes back to the outbox (attempts reset, due now); an event is re-run through the resolve stage with the current configuration and may be parked again.'))
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .option('--all', 'every open letter')
     .option('--by <name>', 'who retries, for the record (default: the OS user)')
     .action(async (ids: string[], opts: { config: string; all?: boolean; by?: string }) => {
@@ -49,7 +49,7 @@ export function addDlqCommands(program: Command, setExit: (code: number) => void
     });
 
   withFilters(dlq.command('discard [ids...]').description('Give up on open letters for good. Requires --reason; each discard is logged in the conflict log (decision discarded), covered by its hash chain.'))
-    .requiredOption(...CONFIG)
+    .addOption(configOption(CONFIG[1]))
     .option('--reason <text>', 'why the change is given up (required)')
     .option('--by <name>', 'who discards, for the log (default: the OS user)')
     .action(async (ids: string[], opts: { config: string; reason?: string; by?: string }) => {
