@@ -18,8 +18,8 @@ export type { Checkpoint } from './checkpoints';
 export { saveCheckpoint, loadCheckpoints, snapshottedTables, markSnapshotted } from './checkpoints';
 export type { DeadLetter, DeadLetterRow, DeadLetterFilter, DeadLetterStatus, DeadLetterAging, AgeBucket, Requeued, StoredTaskCopy } from './dead-letters';
 export { parkDeadLetters, parkDeadLetter, openDeadLetters, queryDeadLetters, getDeadLetter, resolveDeadLetter, deadLetterAging, requeueDeadTask, AGE_BUCKETS } from './dead-letters';
-export type { JournalEntry } from './journal';
-export { appendJournal, readJournal, pruneJournal } from './journal';
+export type { JournalEntry, JournalledChange } from './journal';
+export { appendJournal, readJournal, pruneJournal, findSettingChange } from './journal';
 export { KnexKeyAllocations } from './key-allocations';
 export type { OpenException, NewException } from './exceptions';
 export {

@@ -62,3 +62,36 @@ export async function* readJournal(knex: Knex, schema: string, pageSize = 1000):
 export async function pruneJournal(knex: Knex, schema: string, olderThanMs: number): Promise<number> {
   return knex.withSchema(schema).table('journal').where('recorded_at', '<', new Date(Date.now() - olderThanMs)).delete();
 }
+
+/** The journal's times come from the database's clock, a log entry's from tandem's. */
+const CLOCK_SLACK_MS = 60_000;
+
+/** The change that set a field to a value, as the journal recorded it. */
+export interface JournalledChange {
+  system: string;
+  commitTime: Date;
+  position: string;
+}
+
+/**
+ * The newest journalled change by a system other than `system` that set
+ * `field` of the record to `value` before the entry's change: for a conflict
+ * entry, the side whose value it competed with. Null once the journal has
+ * been pruned past it (or journalling is off).
+ */
+export async function findSettingChange(
+  knex: Knex, schema: string,
+  wanted: { entity: string; key: string; field: string; value: unknown; system: string; position: string; loggedAt: Date },
+): Promise<JournalledChange | null> {
+  // Resolved before the entry's own change: journalled ahead of it when that is still journalled
+  // (one batch can hold both), and recorded by the time the entry was logged.
+  const own = knex.withSchema(schema).table('journal').min('id')
+    .where({ entity: wanted.entity, key: wanted.key, system: wanted.system, position: wanted.position });
+  const row = await knex.withSchema(schema).table('journal')
+    .where({ entity: wanted.entity, key: wanted.key }).whereNot('system', wanted.system)
+    .where('recorded_at', '<=', new Date(wanted.loggedAt.getTime() + CLOCK_SLACK_MS))
+    .where('id', '<', knex.raw(`coalesce((?), 9223372036854775807)`, [own]))
+    .whereRaw(`(change -> 'after' -> ?)::jsonb = ?::jsonb`, [wanted.field, JSON.stringify(wanted.value ?? null)])
+    .orderBy('id', 'desc').first('system', 'commit_time', 'position') as { system: string; commit_time: Date; position: string } | undefined;
+  return row ? { system: row.system, commitTime: new Date(row.commit_time), position: row.position } : null;
+}

@@ -71,6 +71,7 @@ describe('tandem conflicts against PostgreSQL', () => {
     const byField = await run(runConflictsList, { config, field: 'name', system: 'crm' });
     expect(byField.out).toContain('1 entry');
     expect(byField.out).toContain('"ACME" → "Acme Corp"');
+    expect((await run(runConflictsList, { config, field: 'name', system: 'crm', wide: true })).out).toContain('"ACME" → "Acme Corp"');
     expect((await run(runConflictsList, { config, entity: 'customer', key: 'erp:C1' })).out).toContain('4 entries');
     expect((await run(runConflictsList, { config, key: 'erp:C2' })).out).toContain('0 entries');
     expect((await run(runConflictsList, { config, since: '1h' })).out).toContain('4 entries');
@@ -84,6 +85,7 @@ describe('tandem conflicts against PostgreSQL', () => {
 
   it('shows every column of one entry', async () => {
     const shown = await run((o: { config: string }, io) => runConflictsShow(ids['credit_limit:rejected:crm']!, o, io), { config });
+    expect(shown.err).toBe('');
     expect(shown.code).toBe(0);
     for (const label of ['correlation id', 'source table', 'position', 'transaction id', 'commit time', 'attempted', 'before (writer saw)', 'kept', 'rules version', 'patch', 'previous hash', 'hash']) {
       expect(shown.out).toContain(label);
@@ -92,9 +94,31 @@ describe('tandem conflicts against PostgreSQL', () => {
     expect(shown.out).toContain('[{"op":"replace","path":"/credit_limit","value":"999.00"}]');
     expect(shown.out).toContain('customer.credit_limit owner=erp');
     expect(shown.out).not.toContain('review');
+    // Which system won, on what: each side's commit and the rule's reason.
+    expect(shown.out).toMatch(/won\s+erp \("100\.00" kept; crm's "999\.00" refused\)/);
+    expect(shown.out).toMatch(/crm \(this change\)\s+committed 2025-03-01T12:00:02\.000Z at 0000000000000002:00000000 \(tx \d+\): "999\.00"/);
+    expect(shown.out).toMatch(/erp \(current value\)\s+committed 2025-03-01T12:00:00\.000Z at 0000000000000001:00000000: "100\.00"/);
+    expect(shown.out).toMatch(/why\s+owner: customer\.credit_limit is owned by erp; a change by crm is refused whatever its commit time/);
 
     const held = await run((o: { config: string }, io) => runConflictsShow(ids['segment:held:crm']!, o, io), { config });
     expect(held.out).toMatch(/review\s+pending/);
+    expect(held.out).toMatch(/won\s+nobody yet: held for review, "retail" stays meanwhile/);
+  });
+
+  it('shows who won a name race, with both commit times and the rule\u2019s reason', async () => {
+    const show = async (id: string) => (await run((o: { config: string }, io) => runConflictsShow(id, o, io), { config })).out;
+    // ERP's edit at :06 met CRM's "Acme Inc" of :04, made concurrently: the later commit wins.
+    const accepted = await show(ids['name:accepted:erp']!);
+    expect(accepted).toMatch(/won\s+erp \("Acme Corp"\)/);
+    expect(accepted).toMatch(/erp \(this change\)\s+committed 2025-03-01T12:00:06\.000Z/);
+    expect(accepted).toMatch(/crm \(current value\)\s+committed 2025-03-01T12:00:04\.000Z at 0000000000000004:00000000: "Acme Inc"/);
+    expect(accepted).toMatch(/why\s+latest commit: erp committed 2 s after crm/);
+    // CRM's "ACME" of :05 was resolved after ERP's "Acme Corp" of :06: the ERP's later commit keeps it.
+    const rejected = await show(ids['name:rejected:crm']!);
+    expect(rejected).toMatch(/won\s+erp \("Acme Corp" kept; crm's "ACME" refused\)/);
+    expect(rejected).toMatch(/crm \(this change\)\s+committed 2025-03-01T12:00:05\.000Z/);
+    expect(rejected).toMatch(/erp \(current value\)\s+committed 2025-03-01T12:00:06\.000Z/);
+    expect(rejected).toMatch(/why\s+latest commit: erp committed 1 s after crm/);
     expect((await run((o: { config: string }, io) => runConflictsShow('99999', o, io), { config })).code).toBe(2);
     expect((await run((o: { config: string }, io) => runConflictsShow('abc', o, io), { config })).code).toBe(2);
   });
@@ -116,10 +140,17 @@ describe('tandem conflicts against PostgreSQL', () => {
       const object = objects[i]!;
       for (const [j, column] of EXPORT_COLUMNS.entries()) {
         const value = object[column];
-        const expected = ['attempted', 'before', 'current', 'kept', 'patch'].includes(column) ? JSON.stringify(value ?? null) : value === null ? '' : String(value);
+        // Plain values: a decimal string is its digits, no value is an empty field, structures are JSON.
+        const expected = value === null || value === undefined ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
         expect(row[j], column).toBe(expected);
       }
     });
+    const text = readFileSync(out, 'utf8');
+    // What a spreadsheet shows: 999.00, not "999.00" or """999.00""".
+    const attempted = EXPORT_COLUMNS.indexOf('attempted');
+    expect(rows.map((r) => r[attempted])).toContain('999.00');
+    expect(text).not.toContain('"""');
+    expect(text).toMatch(/,999\.00,/);
     // The patch holds quotes and commas: it only survives with proper quoting.
     expect(readFileSync(out, 'utf8')).toContain('"[{""op"":""replace""');
 

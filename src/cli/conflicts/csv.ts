@@ -18,14 +18,26 @@ export function exportObject(row: ConflictRow): Record<string, unknown> {
   return out;
 }
 
-/** One CSV line (RFC 4180): JSON values as JSON text, so a string "1" and a number 1 stay apart. */
+/**
+ * One CSV line (RFC 4180) with plain values, as a spreadsheet should show
+ * them: the decimal string "224300.00" is the field 224300.00, text is the
+ * text itself, no value (or null) is an empty field; only objects and arrays
+ * (and the patch) are JSON text. Which of "1" and 1 a system wrote is in the
+ * JSON export.
+ */
 export function csvLine(row: ConflictRow): string {
   const object = exportObject(row);
-  return EXPORT_COLUMNS.map((column) => {
-    const value = object[column];
-    if (JSON_COLUMNS.has(column)) return csvField(JSON.stringify(value ?? null));
-    return csvField(value === null || value === undefined ? '' : String(value));
-  }).join(',') + '\r\n';
+  return EXPORT_COLUMNS.map((column) => csvField(JSON_COLUMNS.has(column) ? plainValue(object[column]) : scalarText(object[column]))).join(',') + '\r\n';
+}
+
+/** A logged value as plain text: scalars as they read, structures as JSON. */
+export function plainValue(value: unknown): string {
+  if (value !== null && typeof value === 'object') return JSON.stringify(value);
+  return scalarText(value);
+}
+
+function scalarText(value: unknown): string {
+  return value === null || value === undefined ? '' : String(value);
 }
 
 export function csvHeader(): string {

@@ -42,6 +42,43 @@ export function shortJson(value: unknown, max = 32): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/**
+ * Two values as a table shows them side by side, each within `max`
+ * characters, shortened so that they still differ on screen: where the texts
+ * part within the first half, each keeps its head and tail (`"Acme Dist…GmbH"`);
+ * past it, each shows the stretch around the first difference
+ * (`…Distribution Ltd"` against `…Distribution Limited"`). Equal texts
+ * shorten alike. Returned as compact JSON, like shortJson.
+ */
+export function shortPair(a: unknown, b: unknown, max = 32): [string, string] {
+  const ta = jsonText(a);
+  const tb = jsonText(b);
+  const at = firstDifference(ta, tb);
+  return [around(ta, at, max), around(tb, at, max)];
+}
+
+/** Context shown before the first difference, so a reader sees what the difference follows. */
+const LEAD = 6;
+
+function around(text: string, at: number, max: number): string {
+  if (text.length <= max) return text;
+  const head = Math.ceil((max - 1) / 2);
+  if (at < head) return `${text.slice(0, head)}…${text.slice(text.length - (max - 1 - head))}`;
+  const start = Math.min(at - LEAD, text.length - (max - 1));
+  if (start + max - 1 >= text.length) return `…${text.slice(text.length - (max - 1))}`;
+  return `…${text.slice(start, start + max - 2)}…`;
+}
+
+function firstDifference(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
+}
+
+function jsonText(value: unknown): string {
+  return value === undefined ? '-' : JSON.stringify(value);
+}
+
 /** `2025-03-01 12:00:00` (UTC): sortable and short enough for a table. */
 export function shortTime(time: Date): string {
   return time.toISOString().slice(0, 19).replace('T', ' ');

@@ -36,7 +36,8 @@ export function addConflictsCommands(program: Command, setExit: (code: number) =
   withFilters(conflicts.command('list').description('Print the newest matching conflict-log entries as a table.'))
     .addOption(configOption(CONFIG[1]))
     .option('-n, --limit <n>', 'at most this many entries, the newest (default 50)', positiveInt)
-    .action(async (opts: FilterOptions & { config: string; limit?: number }) => {
+    .option('-w, --wide', 'print values in full (by default long values are shortened where they differ)')
+    .action(async (opts: FilterOptions & { config: string; limit?: number; wide?: boolean }) => {
       const { runConflictsList } = await import('./list');
       setExit(await runConflictsList(opts));
     });

@@ -1,5 +1,7 @@
+import type { Knex } from 'knex';
 import { UsageError } from '../../errors';
-import { getConflict, getReview, type ConflictRow, type ReviewRow } from '../../store';
+import { explainDecision, type CompetingSide, type DecisionExplanation } from '../../conflict';
+import { findSettingChange, getConflict, getReview, type ConflictRow, type ReviewRow } from '../../store';
 import { EXIT_OK } from '../exit';
 import { processIo, runReporting, type Io } from '../io';
 import { withStateStore } from '../state-store-access';
@@ -12,13 +14,29 @@ export interface ShowOptions {
 export async function runConflictsShow(id: string, options: ShowOptions, io: Io = processIo): Promise<number> {
   return runReporting(io, async () => {
     const conflictId = parseId(id);
-    const { row, review } = await withStateStore(options.config, async ({ knex, schema }) => {
+    const { row, review, explanation } = await withStateStore(options.config, async ({ knex, schema, loaded }) => {
       const row = await getConflict(knex, schema, conflictId);
-      return { row, review: row?.decision === 'held' ? await getReview(knex, schema, conflictId) : null };
+      if (!row) return { row, review: null, explanation: null };
+      const review = row.decision === 'held' ? await getReview(knex, schema, conflictId) : null;
+      const other = COMPETING_DECISIONS.has(row.decision) ? await competingSide(knex, schema, row) : null;
+      // The priority list is the configuration's only when the entry was decided under these same rules.
+      const priority = loaded.version === row.rulesVersion ? loaded.config.entities[row.entity]?.priority ?? null : null;
+      return { row, review, explanation: COMPETING_DECISIONS.has(row.decision) ? explainDecision(row, other, priority) : null };
     });
     if (!row) throw new UsageError(`no conflict-log entry #${conflictId}`);
-    io.out(describeConflict(row, review));
+    io.out(describeConflict(row, review, explanation));
     return EXIT_OK;
+  });
+}
+
+/** Decisions of the rules between two sides; the others (reviews, dead letters, repairs) name their reason in the rule. */
+const COMPETING_DECISIONS = new Set(['accepted', 'rejected', 'held']);
+
+/** The change that set the value this entry's change met, when the change journal still holds it. */
+async function competingSide(knex: Knex, schema: string, row: ConflictRow): Promise<CompetingSide | null> {
+  if (row.field === '*') return null;
+  return findSettingChange(knex, schema, {
+    entity: row.entity, key: row.key, field: row.field, value: row.current, system: row.system, position: row.position, loggedAt: row.loggedAt,
   });
 }
 
@@ -29,7 +47,7 @@ export function parseId(text: string): string {
   return id;
 }
 
-export function describeConflict(row: ConflictRow, review: ReviewRow | null): string {
+export function describeConflict(row: ConflictRow, review: ReviewRow | null, explanation: DecisionExplanation | null = null): string {
   const json = (v: unknown) => JSON.stringify(v ?? null);
   const fields: Array<[string, string]> = [
     ['logged at', row.loggedAt.toISOString()],
@@ -55,6 +73,8 @@ export function describeConflict(row: ConflictRow, review: ReviewRow | null): st
     ['hash', row.hash],
   ];
   if (row.decision === 'held') fields.push(['review', reviewText(row, review)]);
+  // Who won and why follow the decision, before the chain's columns.
+  if (explanation) fields.splice(fields.findIndex(([name]) => name === 'decision') + 1, 0, ['won', explanation.winner], ...explanation.sides, ['why', explanation.why]);
   const width = Math.max(...fields.map(([name]) => name.length));
   return `conflict #${row.id}\n${fields.map(([name, value]) => `  ${name.padEnd(width)}  ${value}\n`).join('')}`;
 }
