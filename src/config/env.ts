@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from '../errors';
 
 /**
  * Environment variables that override settings, derived from the spec: every
@@ -38,15 +39,33 @@ export function applyEnvOverrides(raw: Record<string, unknown>, settings: EnvSet
     if (text === undefined || text === '') continue;
     const [section, name] = setting.path as [string, string];
     const target = (raw[section] ??= {}) as Record<string, unknown>;
-    target[name] = parseScalar(text, setting.kind);
+    target[name] = parseScalar(text, setting);
     applied.push(setting.variable);
   }
   return applied;
 }
 
-function parseScalar(text: string, kind: EnvSetting['kind']): unknown {
-  if (kind === 'number') return Number(text);
-  if (kind === 'boolean') return text === 'true' || text === '1';
+const TRUE = new Set(['true', '1', 'yes', 'on']);
+const FALSE = new Set(['false', '0', 'no', 'off']);
+
+/**
+ * The variable's text as the setting's type. Text that is not one is the
+ * variable's fault, and the error names it (a YAML line would mislead).
+ */
+function parseScalar(text: string, setting: EnvSetting): unknown {
+  const problem = (what: string) =>
+    new ConfigError(`environment variable ${setting.variable}=${JSON.stringify(text)} is not ${what} (it sets ${setting.path.join('.')})`);
+  if (setting.kind === 'number') {
+    const value = text.trim() === '' ? NaN : Number(text);
+    if (!Number.isFinite(value)) throw problem('a number');
+    return value;
+  }
+  if (setting.kind === 'boolean') {
+    const lower = text.trim().toLowerCase();
+    if (TRUE.has(lower)) return true;
+    if (FALSE.has(lower)) return false;
+    throw problem('a boolean (true/false, 1/0, yes/no, on/off)');
+  }
   return text;
 }
 

@@ -4,8 +4,9 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors';
-import { configSpec, type SecretRef, type TandemConfig } from './spec';
+import { CAPTURE_SPECS, configSpec, type SecretRef, type TandemConfig } from './spec';
 import { applyEnvOverrides, envSettings } from './env';
+import { allowedKeys, nearestKey } from './suggest';
 import { checkConsistency } from './consistency';
 
 export interface LoadedConfig {
@@ -59,10 +60,13 @@ export function parseConfigSource(text: string, file: string, env: NodeJS.Proces
     throw new ConfigError(`not valid YAML: ${first.message.split('\n')[0]}`, { file, path: line ? `line ${line}` : undefined });
   }
   const raw = (doc.toJS() ?? {}) as Record<string, unknown>;
-  const overrides = applyEnvOverrides(raw, envSettings(configSpec), env);
+  const settings = envSettings(configSpec);
+  const overrides = applyEnvOverrides(raw, settings, env);
   const parsed = configSpec.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(describeIssues(parsed.error, doc.contents, lines), { file });
+    // A value an environment variable put there is reported against the variable, not a YAML line.
+    const fromEnv = new Map(settings.filter((s) => overrides.includes(s.variable)).map((s) => [s.path.join('.'), s.variable]));
+    throw new ConfigError(describeIssues(parsed.error, doc.contents, lines, fromEnv, raw), { file });
   }
   return {
     config: parsed.data, file: isAbsolute(file) ? file : resolve(file), version: sha256(text), overrides,
@@ -70,14 +74,39 @@ export function parseConfigSource(text: string, file: string, env: NodeJS.Proces
   };
 }
 
-function describeIssues(error: z.ZodError, root: unknown, lines: LineCounter): string {
-  const described = error.issues.slice(0, 10).map((reported) => {
+function describeIssues(error: z.ZodError, root: unknown, lines: LineCounter, fromEnv: ReadonlyMap<string, string>, raw: Record<string, unknown>): string {
+  const described = error.issues.slice(0, 10).flatMap((reported) => {
     const issue = deepestIssue(reported);
     const path = issue.path.map(String);
-    const line = lineOf(root, path, lines);
-    return `${formatPath(path) || '(top level)'}${line ? ` (line ${line})` : ''}: ${issue.message}${expected(issue)}${hint(path)}`;
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => unknownKey([...path, key], root, lines, raw));
+    const variable = fromEnv.get(path.join('.'));
+    const where = variable ? ` (from environment variable ${variable})` : lineText(lineOf(root, path, lines));
+    return [`${formatPath(path) || '(top level)'}${where}: ${issue.message}${expected(issue)}${hint(path)}`];
   });
   return `invalid configuration:\n  ${described.join('\n  ')}`;
+}
+
+/** `systems.erp.captur (line 12): unknown key "captur"; did you mean "capture"?` */
+function unknownKey(path: string[], root: unknown, lines: LineCounter, raw: Record<string, unknown>): string {
+  const key = path.at(-1)!;
+  const allowed = keysAllowedAt(path.slice(0, -1), raw);
+  const nearest = nearestKey(key, allowed);
+  const advice = nearest ? `did you mean "${nearest}"?` : allowed.length > 0 ? `allowed here: ${allowed.join(', ')}` : 'see the README for the allowed keys';
+  return `${formatPath(path)}${lineText(lineOf(root, path, lines))}: unknown key "${key}"; ${advice}`;
+}
+
+/** A system's `capture` takes the form its `type` says, which the spec checks after parsing the system. */
+function keysAllowedAt(path: string[], raw: Record<string, unknown>): string[] {
+  if (path[0] === 'systems' && path[2] === 'capture') {
+    const type = ((raw.systems as Record<string, { type?: unknown }> | undefined)?.[path[1]!])?.type;
+    const spec = typeof type === 'string' ? CAPTURE_SPECS[type as keyof typeof CAPTURE_SPECS] : undefined;
+    return spec ? allowedKeys(spec, path.slice(3)) : [];
+  }
+  return allowedKeys(configSpec, path);
+}
+
+function lineText(line: number | undefined): string {
+  return line ? ` (line ${line})` : '';
 }
 
 /**
@@ -106,7 +135,6 @@ function hint(path: string[]): string {
 
 function expected(issue: z.ZodIssue): string {
   if (issue.code === 'invalid_enum_value') return ` (expected one of ${issue.options.join(', ')})`;
-  if (issue.code === 'unrecognized_keys') return ` (allowed keys are listed in the README)`;
   if (issue.code === 'invalid_union') return ' (see the README for the accepted forms)';
   return '';
 }

@@ -85,7 +85,7 @@ const sqlserverCapture = z
   })
   .strict();
 
-const CAPTURE_SPECS = { postgres: postgresCapture, mysql: mysqlCapture, sqlserver: sqlserverCapture } as const;
+export const CAPTURE_SPECS = { postgres: postgresCapture, mysql: mysqlCapture, sqlserver: sqlserverCapture } as const;
 export type PostgresCaptureConfig = z.infer<typeof postgresCapture>;
 export type MysqlCaptureConfig = z.infer<typeof mysqlCapture>;
 export type SqlserverCaptureConfig = z.infer<typeof sqlserverCapture>;
