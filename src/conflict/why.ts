@@ -60,7 +60,7 @@ export function explainDecision(entry: LoggedDecision, other: CompetingSide | nu
     [`${entry.system} (this change)`, `committed ${iso(entry.commitTime)} at ${entry.position}${entry.txId ? ` (tx ${entry.txId})` : ''}: ${json(entry.attempted)}`],
     [other ? `${other.system} (current value)` : 'current value', other
       ? `committed ${iso(other.commitTime)} at ${other.position}: ${json(entry.current)}`
-      : `${json(entry.current)}; its commit time is not in the log entry and the change journal no longer holds the change that set it`],
+      : `${json(entry.current)}; its commit time is not in the log entry, and the change that set it is not in the change journal (pruned after journal.retentionHours, or journalling off)`],
   ];
   const winner = entry.decision === 'held' ? `nobody yet: held for review, ${json(entry.current)} stays meanwhile`
     : won ? `${entry.system} (${json(entry.kept)})`

@@ -7,6 +7,7 @@ import { startPipeline, type PipelineStats, type RunningPipeline } from '../pipe
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { createDemoSchemas } from './schema';
 import { seedDemo } from './seed';
+import { consoleUrl, demoEnv, exportLines } from './shell-env';
 import { statusLine } from './status-line';
 import { checkConvergence, formatVerdict } from './verdict';
 import { runWorkload, type WorkloadRecord } from './workload';
@@ -55,6 +56,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     rmSync(logFile, { force: true });
     pipeline = await startPipeline(loaded, { logger: options.log ?? createLogger(loaded.config.log.level, { file: logFile }), env: { ...process.env, ...env } });
     print(`pipeline logs: ${logFile}`);
+    const address = pipeline.metricsAddress();
+    if (address) print(`console: ${consoleUrl(address)}  (metrics: ${consoleUrl(address)}metrics, port ${address.port})`);
     const running = pipeline;
     // A pipeline that fails for good ends the workload: nothing would converge.
     let failure: unknown = null;
@@ -83,7 +86,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       schema: loaded.config.stateStore.schema, config: loaded.config, workload,
     });
     print(formatVerdict(verdict));
-    if (options.keep) await keepRunning(server, print);
+    if (options.keep) await keepRunning(server, pipeline.metricsAddress()?.port ?? null, print);
     return verdict.ok ? 0 : 1;
   } catch (error) {
     print(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
@@ -93,10 +96,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     await pipeline?.stop().catch(() => undefined);
     await server?.stop().catch(() => undefined);
   }
-}
-
-function demoEnv(server: EmbeddedServer): Record<string, string> {
-  return { TANDEM_STATE_URL: server.urls.tandem, ERP_DATABASE_URL: server.urls.erp, CRM_DATABASE_URL: server.urls.crm };
 }
 
 /** Runs `work` while printing a status line every few seconds. */
@@ -137,10 +136,12 @@ function interruptSignal(): { signal: AbortSignal; abort(): void; dispose(): voi
   };
 }
 
-async function keepRunning(server: EmbeddedServer, print: (line: string) => void): Promise<void> {
-  print(`\nembedded PostgreSQL kept running on port ${server.port}:`);
+async function keepRunning(server: EmbeddedServer, metricsPort: number | null, print: (line: string) => void): Promise<void> {
+  print(`\nembedded PostgreSQL kept running on port ${server.port}, the pipeline with it:`);
   for (const [name, url] of Object.entries(server.urls)) print(`  ${name}: ${url}`);
-  print('press Ctrl-C to stop it (its data stays under .tandem/demo)');
+  print('\nto point the CLI at them (tandem status, tandem conflicts list, …), in another shell:');
+  for (const line of exportLines(DEMO_CONFIG, server, metricsPort)) print(`  ${line}`);
+  print('\npress Ctrl-C to stop them (the data stays under .tandem/demo)');
   const interrupt = interruptSignal();
   await new Promise<void>((resolve) => interrupt.signal.addEventListener('abort', () => resolve(), { once: true }));
   interrupt.dispose();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pg from 'pg';
 import { emitMysqlMark, type ChangeSource, type SourceStats } from '../capture';
 import { compileRules } from '../conflict';
@@ -147,7 +148,8 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
         return { ready: storeAnswers && started && health.allOk(), detail };
       },
     }, config.metrics.host, config.metrics.port);
-    logger.info('serving /metrics, /healthz and /readyz', { host: config.metrics.host, port: config.metrics.port });
+    // The port really bound: `metrics.port: 0` asks the system for a free one.
+    logger.info('serving /metrics, /healthz and /readyz', { host: config.metrics.host, port: (server.address() as AddressInfo).port });
   }
   logger.info('pipeline started', { instanceId, sources: captured, targets: [...targets.keys()], dedup: dedup.kind, rulesVersion: rules.version.slice(0, 12) });
 
@@ -205,7 +207,8 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     logger.info('pipeline stopped', { instanceId });
   }
 
-  return { stats: () => metrics.snapshot(depth), drain, stop, done };
+  const metricsAddress = server ? { host: config.metrics.host, port: (server.address() as AddressInfo).port } : null;
+  return { stats: () => metrics.snapshot(depth), drain, stop, done, metricsAddress: () => metricsAddress };
 }
 
 /** A target's alert webhook: `apply.alertWebhook`, or a REST system's `rest.alertWebhook`. */

@@ -33,4 +33,6 @@ export interface RunningPipeline {
   stop(): Promise<void>;
   /** Rejects when the pipeline fails for good. */
   readonly done: Promise<void>;
+  /** Where /metrics (and the console at /) is served, with the port really bound; null when not served. */
+  metricsAddress(): { host: string; port: number } | null;
 }

@@ -74,10 +74,14 @@ export interface JournalledChange {
 }
 
 /**
- * The newest journalled change by a system other than `system` that set
- * `field` of the record to `value` before the entry's change: for a conflict
- * entry, the side whose value it competed with. Null once the journal has
- * been pruned past it (or journalling is off).
+ * The journalled change that set `field` of the record to `value` before the
+ * entry's own change (`system` at `position`): for a conflict entry, the side
+ * whose value it competed with — another system in a race, any system (the
+ * same one included) under an owner rule. Walking back from the entry, the
+ * newest run of changes carrying `value` is found (changes with other values
+ * in between were refused); its oldest member set the value, the later ones
+ * only repeated it. Null when the journal no longer holds it (pruned after
+ * journal.retentionHours, or journalling off).
  */
 export async function findSettingChange(
   knex: Knex, schema: string,
@@ -87,11 +91,22 @@ export async function findSettingChange(
   // (one batch can hold both), and recorded by the time the entry was logged.
   const own = knex.withSchema(schema).table('journal').min('id')
     .where({ entity: wanted.entity, key: wanted.key, system: wanted.system, position: wanted.position });
-  const row = await knex.withSchema(schema).table('journal')
-    .where({ entity: wanted.entity, key: wanted.key }).whereNot('system', wanted.system)
+  const rows = await knex.withSchema(schema).table('journal')
+    .where({ entity: wanted.entity, key: wanted.key })
+    .whereNot((self) => self.where({ system: wanted.system, position: wanted.position }))
     .where('recorded_at', '<=', new Date(wanted.loggedAt.getTime() + CLOCK_SLACK_MS))
     .where('id', '<', knex.raw(`coalesce((?), 9223372036854775807)`, [own]))
-    .whereRaw(`(change -> 'after' -> ?)::jsonb = ?::jsonb`, [wanted.field, JSON.stringify(wanted.value ?? null)])
-    .orderBy('id', 'desc').first('system', 'commit_time', 'position') as { system: string; commit_time: Date; position: string } | undefined;
-  return row ? { system: row.system, commitTime: new Date(row.commit_time), position: row.position } : null;
+    .orderBy('id', 'desc').limit(SETTER_SEARCH_LIMIT)
+    .select('system', 'commit_time', 'position', knex.raw(`(change -> 'after' -> ?)::text AS value`, [wanted.field])) as Array<{ system: string; commit_time: Date; position: string; value: string | null }>;
+  const target = JSON.stringify(wanted.value ?? null);
+  let setter: (typeof rows)[number] | null = null;
+  for (const row of rows) {
+    const same = row.value !== null && JSON.stringify(JSON.parse(row.value)) === target;
+    if (same) setter = row;
+    else if (setter && row.value !== null) break;
+  }
+  return setter ? { system: setter.system, commitTime: new Date(setter.commit_time), position: setter.position } : null;
 }
+
+/** How far back the journal is searched for the change that set a value. */
+const SETTER_SEARCH_LIMIT = 1000;
