@@ -5,7 +5,7 @@ import { addConflictsCommands } from './conflicts';
 import { addDlqCommands } from './dlq';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit';
 import { endQuietlyOnBrokenPipe } from './io';
-import { configOption } from './options';
+import { CONFIG_VARIABLE, configOption } from './options';
 import { addRulesCommands } from './rules';
 import { runService } from './run-command';
 import { runStatus } from './status-command';
@@ -117,6 +117,8 @@ function packageVersion(): string {
 export async function main(argv: string[]): Promise<void> {
   let code = EXIT_OK;
   endQuietlyOnBrokenPipe();
+  // An empty TANDEM_CONFIG is no file name: --config is then required, as when it is unset.
+  if (process.env[CONFIG_VARIABLE] === '') delete process.env[CONFIG_VARIABLE];
   const program = buildProgram((c) => (code = c));
   try {
     await program.parseAsync(argv);
