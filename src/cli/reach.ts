@@ -1,4 +1,4 @@
-import { readSecret, type SecretRef } from '../config';
+import { readSecret, secretOrigin, type SecretRef } from '../config';
 import { errorMessage, isUnreachable, TandemError } from '../errors';
 
 /**
@@ -32,7 +32,7 @@ export class ConnectionError extends TandemError {
  */
 export function connectionError(target: Endpoint, error: unknown): ConnectionError {
   const verb = isUnreachable(error) ? 'not reachable at' : 'refused the connection at';
-  const message = `${target.what} ${verb} ${address(target.url)} (${target.setting} from ${origin(target.ref)}): ${redact(reason(error), target.url)}`;
+  const message = `${target.what} ${verb} ${address(target.url)} (${target.setting} from ${secretOrigin(target.ref)}): ${redact(reason(error), target.url)}`;
   return new ConnectionError(message, {}, { cause: error });
 }
 
@@ -57,10 +57,6 @@ export function address(url: string): string {
 }
 
 const DEFAULT_PORTS: Record<string, string> = { 'postgres:': '5432', 'postgresql:': '5432', 'mysql:': '3306', 'mariadb:': '3306', 'redis:': '6379', 'http:': '80', 'https:': '443' };
-
-function origin(ref: SecretRef): string {
-  return 'env' in ref ? ref.env : `file ${ref.file}`;
-}
 
 /** The driver's code when it has one (ECONNREFUSED), else its message; the first of an AggregateError (IPv4 and IPv6 tried). */
 function reason(error: unknown): string {

@@ -1,9 +1,10 @@
 import { loadConfig, readAllSecrets, type LoadedConfig } from '../config';
-import { ConfigError } from '../errors';
+import { ConfigError, isUnreachable, StateStoreError } from '../errors';
 import { createLogger, type Logger } from '../log';
 import { startPipeline } from '../pipeline';
 import { exitCodeOf, formatPreflight, preflightReport, runPreflight, type PreflightReport } from '../preflight';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit';
+import { connectionError, endpoint } from './reach';
 import { analyseRules } from './rules/analysis';
 
 export interface RunOptions {
@@ -28,6 +29,8 @@ export async function runService(configFile: string, options: RunOptions = {}): 
   const pipeline = await startPipeline(loaded, { logger }).catch((error: unknown) => {
     // Secrets are read at start: say which configuration file asked for them.
     if (error instanceof ConfigError && !error.context.file) throw new ConfigError(error.message, { ...error.context, file: loaded.file }, { cause: error });
+    // The first thing started is the state store (its schema is migrated): name it and what pointed at it.
+    if (error instanceof StateStoreError && isUnreachable(error)) throw connectionError(endpoint('state store', 'stateStore.url', loaded.config.stateStore.url), error.cause ?? error);
     throw error;
   });
   const stopped = new Promise<number>((resolve) => {

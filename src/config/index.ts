@@ -3,7 +3,7 @@ export type { ReconcileConfig } from './spec';
 export { durationSpec } from './spec';
 export type { PostgresCaptureConfig, MysqlCaptureConfig, SqlserverCaptureConfig, DebeziumCaptureConfig, KafkaConfig, AuditConfig } from './spec';
 export type { TandemConfig, SystemConfig, MappingSpec, EntitySpec, FieldRuleSpec, ConverterSpec, SecretRef } from './spec';
-export { loadConfig, parseConfig, parseConfigSource, readSecret, readAllSecrets, formatPath, configDir } from './load';
+export { loadConfig, parseConfig, parseConfigSource, readSecret, secretOrigin, readAllSecrets, formatPath, configDir } from './load';
 export type { LoadedConfig, ConfigSource } from './load';
 export { checkConsistency } from './consistency';
 export type { Problem } from './consistency';

@@ -157,6 +157,11 @@ function lineOf(root: unknown, path: string[], lines: LineCounter): number | und
   return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
+/** Where a secret comes from, for messages: `TANDEM_STATE_URL` or `file /run/secrets/state-url`. */
+export function secretOrigin(ref: SecretRef): string {
+  return 'env' in ref ? ref.env : `file ${ref.file}`;
+}
+
 /** Reads a secret from the environment or a file. Never logged. */
 export function readSecret(ref: SecretRef, where: string, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): string {
   if ('env' in ref) {

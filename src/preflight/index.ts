@@ -4,7 +4,7 @@
  * Every system, service and table is looked at in parallel and read-only;
  * what it finds names system, table, column and what to do.
  */
-import type { LoadedConfig, TandemConfig } from '../config';
+import { secretOrigin, type LoadedConfig, type TandemConfig } from '../config';
 import { errorMessage } from '../errors';
 import { systemUrl } from '../pipeline';
 import type { TableInfo } from './catalog';
@@ -46,7 +46,7 @@ export async function runPreflight(loaded: LoadedConfig, options: PreflightOptio
     try {
       db = await openCatalogDb(spec.type, systemUrl(config, system, env), timeoutMs);
     } catch (error) {
-      return [findingsFor(system)('error', 'connect', null, `${system} cannot be reached: ${errorMessage(error)}`, `check systems.${system}.url and that the server accepts connections from here`)];
+      return [findingsFor(system)('error', 'connect', null, `${system} cannot be reached: ${errorMessage(error)}`, `check systems.${system}.url (from ${secretOrigin(spec.url)}) and that the server accepts connections from here`)];
     }
     try {
       catalogs.set(system, { dialect: spec.type, tables: await readTables(db, own) });

@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
 import { defaultTopics, kafkaClientConfig } from '../capture';
-import { qualified, readSecret, type TandemConfig } from '../config';
+import { qualified, readSecret, secretOrigin, type TandemConfig } from '../config';
 import { errorMessage } from '../errors';
 import { kafkaConnection, systemUrl } from '../pipeline';
 import { findingsFor, type PreflightFinding } from './finding';
@@ -40,7 +40,7 @@ export async function stateStoreFindings(config: TandemConfig, env: NodeJS.Proce
     }
     return [];
   } catch (error) {
-    return [finding('error', 'connect', null, `the state store cannot be reached: ${errorMessage(error)}`, 'check stateStore.url and that the server accepts connections from here')];
+    return [finding('error', 'connect', null, `the state store cannot be reached: ${errorMessage(error)}`, `check stateStore.url (from ${secretOrigin(config.stateStore.url)}) and that the server accepts connections from here`)];
   } finally {
     await client.end().catch(() => undefined);
   }
@@ -58,7 +58,7 @@ export async function redisFindings(config: TandemConfig, env: NodeJS.ProcessEnv
     await withTimeout(redis.connect().then(() => redis.ping()), timeoutMs, 'redis');
     return [];
   } catch (error) {
-    return [findingsFor('redis')('error', 'connect', null, `Redis cannot be reached: ${errorMessage(cause ?? error)}`, 'check redis.url and that Redis is running')];
+    return [findingsFor('redis')('error', 'connect', null, `Redis cannot be reached: ${errorMessage(cause ?? error)}`, `check redis.url (from ${secretOrigin(config.redis.url)}) and that Redis is running`)];
   } finally {
     redis.disconnect();
   }
