@@ -206,6 +206,20 @@ describe('the binary', () => {
   });
 });
 
+describe('tandem run against an unreachable state store', () => {
+  it('names the state store, its address, the setting and the variable; not the password', async () => {
+    const url = 'postgresql://u:hidden-pw@127.0.0.1:1/x';
+    const env = { TANDEM_STATE_URL: url, ERP_DATABASE_URL: url, CRM_DATABASE_URL: url };
+    const r = await runTandem(['run', '--skip-check', '--config', 'config/demo.yaml'], env, 60_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('tandem: state store not reachable at 127.0.0.1:1 (stateStore.url from TANDEM_STATE_URL): ECONNREFUSED\n');
+    const checked = await runTandem(['check', '--config', 'config/demo.yaml'], env, 60_000);
+    expect(checked.stdout + checked.stderr).toContain('check stateStore.url (from TANDEM_STATE_URL)');
+    expect(checked.stdout + checked.stderr).toContain('check systems.erp.url (from ERP_DATABASE_URL)');
+    expect(checked.stdout + checked.stderr).not.toContain('hidden-pw');
+  });
+});
+
 describe('a closed pipe', () => {
   it('ends the process with exit 0 on EPIPE, and lets other stream errors through', () => {
     const stream = new PassThrough() as unknown as NodeJS.WriteStream;
