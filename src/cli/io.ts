@@ -21,10 +21,22 @@ export const processIo: Io = {
 export function endQuietlyOnBrokenPipe(streams: NodeJS.WriteStream[] = [process.stdout, process.stderr], exit: (code: number) => void = (code) => process.exit(code)): void {
   for (const stream of streams) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EPIPE') return exit(EXIT_OK);
-      throw error;
+      if (error.code !== 'EPIPE') throw error;
+      if (!brokenPipeIgnored) exit(EXIT_OK);
     });
   }
+}
+
+let brokenPipeIgnored = false;
+
+/**
+ * For the long-running commands (`run`, `demo`): a log reader that goes away
+ * must neither stop the sync service abruptly (its supervisor would read the
+ * exit 0 as a clean stop) nor leave the demo's database running; what they
+ * would have printed is dropped and they go on until they are stopped.
+ */
+export function keepRunningOnBrokenPipe(): void {
+  brokenPipeIgnored = true;
 }
 
 /** An Io that keeps what is written, for running commands in-process. */

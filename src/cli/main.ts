@@ -4,7 +4,7 @@ import { addAuditCommands } from './audit';
 import { addConflictsCommands } from './conflicts';
 import { addDlqCommands } from './dlq';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit';
-import { endQuietlyOnBrokenPipe } from './io';
+import { endQuietlyOnBrokenPipe, keepRunningOnBrokenPipe } from './io';
 import { CONFIG_VARIABLE, configOption } from './options';
 import { addRulesCommands } from './rules';
 import { runService } from './run-command';
@@ -28,7 +28,10 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('Run the sync service (capture, resolve, apply) until SIGINT/SIGTERM.')
     .addOption(configOption('configuration file (YAML)'))
     .option('--skip-check', 'start without the preflight (tandem check); the ownership rules are still checked')
-    .action(async (opts: { config: string; skipCheck?: boolean }) => setExit(await runService(opts.config, { skipCheck: opts.skipCheck })));
+    .action(async (opts: { config: string; skipCheck?: boolean }) => {
+      keepRunningOnBrokenPipe();
+      setExit(await runService(opts.config, { skipCheck: opts.skipCheck }));
+    });
 
   program
     .command('check')
@@ -48,6 +51,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--keep', 'leave the embedded database running after the verdict, for inspection')
     .action(async (opts: { seconds?: number; keep?: boolean }) => {
       const { runDemo } = await import('../demo');
+      keepRunningOnBrokenPipe();
       setExit(await runDemo({ seconds: opts.seconds, keep: opts.keep ?? false }));
     });
 

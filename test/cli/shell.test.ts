@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvLine, EXPORT_COLUMNS, parseCsv, plainValue } from '../../src/cli/conflicts/csv';
 import { shortPair } from '../../src/cli/conflicts/filters';
-import { endQuietlyOnBrokenPipe } from '../../src/cli/io';
+import { endQuietlyOnBrokenPipe, keepRunningOnBrokenPipe } from '../../src/cli/io';
 import { address, connectionError, type Endpoint } from '../../src/cli/reach';
 import { explainDecision, ruleKind, type LoggedDecision } from '../../src/conflict';
 import { consoleUrl, exportLines, shellQuote } from '../../src/demo/shell-env';
@@ -142,6 +142,9 @@ describe('who won, on what', () => {
   });
 });
 
+/** Tests that start the binary several times: each start compiles the sources (tsx), slow on a busy machine. */
+const SPAWNS = 180_000;
+
 describe('tandem demo --keep, the shell lines', () => {
   const server = { urls: { erp: 'postgresql://postgres:pw@127.0.0.1:5999/erp', crm: 'postgresql://postgres:pw@127.0.0.1:5999/crm', tandem: 'postgresql://postgres:pw@127.0.0.1:5999/tandem' } };
 
@@ -203,7 +206,7 @@ describe('the binary', () => {
     expect(r.stderr).toContain(missing);
     expect((await runTandem(['status', '--help'])).stdout).toContain('(env: TANDEM_CONFIG)');
     expect((await runTandem(['status'], { TANDEM_CONFIG: '' })).stderr).toMatch(/required option '-c, --config <file>'/);
-  });
+  }, SPAWNS);
 });
 
 describe('tandem run against an unreachable state store', () => {
@@ -217,7 +220,7 @@ describe('tandem run against an unreachable state store', () => {
     expect(checked.stdout + checked.stderr).toContain('check stateStore.url (from TANDEM_STATE_URL)');
     expect(checked.stdout + checked.stderr).toContain('check systems.erp.url (from ERP_DATABASE_URL)');
     expect(checked.stdout + checked.stderr).not.toContain('hidden-pw');
-  });
+  }, SPAWNS);
 });
 
 describe('a closed pipe', () => {
@@ -228,5 +231,14 @@ describe('a closed pipe', () => {
     stream.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
     expect(codes).toEqual([0]);
     expect(() => stream.emit('error', Object.assign(new Error('disk full'), { code: 'ENOSPC' }))).toThrow('disk full');
+  });
+
+  it('the long-running commands (run, demo) go on when their log reader goes away', () => {
+    const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+    const codes: number[] = [];
+    endQuietlyOnBrokenPipe([stream], (code) => codes.push(code));
+    keepRunningOnBrokenPipe();
+    stream.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+    expect(codes).toEqual([]);
   });
 });
