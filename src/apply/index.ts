@@ -6,7 +6,7 @@ export type { DedupOutageHooks, RedisDedupOptions, StoreDedupOptions } from './d
 export { isTandemOrigin, originSlotName } from './origin';
 export { deterministicUuid } from './deterministic-uuid';
 export type { ApplyTask, ApplyOutcome } from './task';
-export type { ApplyTarget } from './target';
+export type { ApplyTarget, ApplyContext } from './target';
 export { RestTarget, parseRetryAfter, CircuitBreaker, TokenBucket, buildPayload, readPath, OAuth2ClientCredentials } from './rest';
 export type { RestTargetOptions, RestApplyContext, CircuitState, RestAuth } from './rest';
 export type { KeyAllocations } from './key-allocation';

@@ -5,7 +5,7 @@ import type { RestAuthConfig } from '../config/spec';
 import { readSecret, type KafkaConfig, type LoadedConfig, type MysqlCaptureConfig, type PostgresCaptureConfig, type SqlserverCaptureConfig, type TandemConfig } from '../config';
 import { ConfigError } from '../errors';
 import type { Logger } from '../log';
-import type { LogFn } from '../capture/postgres/options';
+import type { LogFn } from '../capture';
 import { loadCheckpoints, snapshottedTables } from '../store';
 import type { MappingRegistry } from '../transform';
 
