@@ -1,5 +1,6 @@
 export { SqlTarget } from './sql-target';
 export type { SqlTargetOptions, SqlApplyContext, BatchResult } from './sql-target';
+export type { SqlType } from './sql-dialect';
 export type { Dedup } from './dedup';
 export { FailoverDedup, RedisDedup, StoreDedup, DEFAULT_DEDUP_TTL_SECONDS } from './dedup';
 export type { DedupOutageHooks, RedisDedupOptions, StoreDedupOptions } from './dedup';
