@@ -19,6 +19,7 @@ import { compileMappings, type MappingRegistry } from '../transform';
 import { classify, comparedFields, type Side } from './classify';
 import { Observer, type SideReader, type VersionedObservation } from './observe';
 import { pairByKey, pairDiffers } from './pair';
+import { PgTableReader } from './pg-reader';
 import { differingRows, pushdownPlan, type PushdownPlan } from './pushdown';
 import { Repairer } from './repair';
 import type { TableReader } from './reader';

@@ -63,14 +63,17 @@ const systemSpec = z
   })
   .strict()
   .transform((system, ctx) => {
+    if (!isSystemType(system.type)) return z.NEVER; // already reported by `type`
     const connector = connectorFor(system.type);
     const issue = (path: Array<string | number>, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
     if (system.apply.echoServerId !== undefined && !connector.config.echoServerId) {
       issue(['apply', 'echoServerId'], `echoServerId applies to systems of type ${systemTypes().filter((t) => connectorFor(t).config.echoServerId).join(', ')} only`);
       return z.NEVER;
     }
-    if (system.rest !== undefined && connector.config.settingsKey !== 'rest') {
-      issue(['rest'], `rest settings belong to systems of type ${systemTypes().filter((t) => connectorFor(t).config.settingsKey === 'rest').join(', ')}`);
+    // A type's own settings block (`rest:`) belongs to the types whose connector reads it.
+    for (const [key, block] of Object.entries({ rest: system.rest })) {
+      if (block === undefined || connector.config.settingsKey === key) continue;
+      issue([key], `${key} settings belong to systems of type ${systemTypes().filter((t) => connectorFor(t).config.settingsKey === key).join(', ')}`);
       return z.NEVER;
     }
     if (system.debezium) {
