@@ -49,6 +49,16 @@ const applySettings = z
 
 const systemType = z.string().refine(isSystemType, (type) => ({ message: `unknown system type "${type}" (types: ${systemTypes().join(', ')})` }));
 
+/**
+ * Blocks of a system entry that belong to one type's connector (its
+ * `config.settingsKey`): `rest:` holds how a REST API is written.
+ */
+export const settingsBlocks = { rest: restSettings } as const;
+type SettingsBlocks = typeof settingsBlocks;
+const optionalSettingsBlocks = Object.fromEntries(Object.entries(settingsBlocks).map(([key, schema]) => [key, schema.optional()])) as {
+  [K in keyof SettingsBlocks]: z.ZodOptional<SettingsBlocks[K]>;
+};
+
 const systemSpec = z
   .object({
     type: systemType,
@@ -58,8 +68,8 @@ const systemSpec = z
     /** Or capture through Debezium and Kafka. */
     debezium: debeziumCapture.optional(),
     apply: applySettings.default({}),
-    /** For `type: rest`: how the API is written. */
-    rest: restSettings.optional(),
+    /** For `type: rest`: `rest`, how the API is written. */
+    ...optionalSettingsBlocks,
   })
   .strict()
   .transform((system, ctx) => {
@@ -71,8 +81,8 @@ const systemSpec = z
       return z.NEVER;
     }
     // A type's own settings block (`rest:`) belongs to the types whose connector reads it.
-    for (const [key, block] of Object.entries({ rest: system.rest })) {
-      if (block === undefined || connector.config.settingsKey === key) continue;
+    for (const key of Object.keys(settingsBlocks) as Array<keyof typeof settingsBlocks>) {
+      if (system[key] === undefined || connector.config.settingsKey === key) continue;
       issue([key], `${key} settings belong to systems of type ${systemTypes().filter((t) => connectorFor(t).config.settingsKey === key).join(', ')}`);
       return z.NEVER;
     }

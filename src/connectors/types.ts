@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import type { ApplyTarget, SqlType } from '../apply';
 import type { ChangeSource, LogFn } from '../capture';
 import type { Problem, SystemConfig, TandemConfig } from '../config';
+import type { settingsBlocks } from '../config/spec';
 import type { TableReader } from '../compare';
 import type { Logger } from '../log';
 import type { MappedTable, PreflightFinding, SystemCatalog } from '../preflight';
@@ -88,8 +89,8 @@ export interface DebeziumLayout {
 export interface ConnectorConfig {
   /** `systems.<name>.capture` (native capture); absent: the type cannot be captured natively. */
   capture?: z.ZodTypeAny;
-  /** The top-level block of the system this type reads (`rest:`), if any; any other type refuses it. */
-  settingsKey?: 'rest';
+  /** The block of the system entry this type reads (`rest:`; one of the spec's `settingsBlocks`), if any; any other type refuses it. */
+  settingsKey?: keyof typeof settingsBlocks;
   /** `apply.echoServerId` (a session server id for tandem's writes) means something for this type. */
   echoServerId?: boolean;
   /** Checks on one system entry beyond the schemas (capture as parsed by `capture`). */
