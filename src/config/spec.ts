@@ -19,7 +19,6 @@ export type { SqlserverCaptureConfig } from '../connectors/sqlserver/schema';
 export type { DebeziumCaptureConfig } from '../connectors/debezium/schema';
 export type { RestEndpointConfig, RestAuthConfig, RestSettings } from '../connectors/rest/schema';
 
-
 const applySettings = z
   .object({
     /** Writes are conditional on the values tandem last saw (needed when the target is also captured). */
