@@ -123,6 +123,8 @@ export interface Connector {
    * Absent (or null): drain relies on the outbox alone.
    */
   readonly drainMark?: (ctx: SystemContext) => Promise<string | null>;
+  /** Where exceptions are POSTed when `apply.alertWebhook` is not set (REST: `rest.alertWebhook`). */
+  readonly alertWebhook?: (ctx: SystemContext) => string | undefined;
   /** A reader of a mapped table for `tandem compare`; absent: compare skips the system. */
   readonly compareReader?: (system: string, mapping: Mapping, url: string) => Promise<TableReader>;
 }

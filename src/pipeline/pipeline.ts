@@ -208,12 +208,11 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   return { stats: () => metrics.snapshot(depth), drain, stop, done };
 }
 
-/** A target's alert webhook: `apply.alertWebhook`, or a REST system's `rest.alertWebhook`. */
+/** A target's alert webhook: `apply.alertWebhook`, or one its type's settings name (a REST system's `rest.alertWebhook`). */
 function alertWebhookOf(config: LoadedConfig['config'], system: string, env: NodeJS.ProcessEnv): string | undefined {
   const spec = config.systems[system]!;
   if (spec.apply.alertWebhook) return readSecret(spec.apply.alertWebhook, `systems.${system}.apply.alertWebhook`, env);
-  if (spec.rest?.alertWebhook) return readSecret(spec.rest.alertWebhook, `systems.${system}.rest.alertWebhook`, env);
-  return undefined;
+  return connectorOf(spec).alertWebhook?.({ config, system, spec, env, url: () => systemUrl(config, system, env) });
 }
 
 function readStoreUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {

@@ -1,4 +1,5 @@
 /** REST: a system written through its HTTP API (a target only: nothing is captured from it). */
+import { readSecret } from '../../config';
 import { restFindings } from '../../preflight';
 import type { Connector } from '../types';
 import { restProblems } from './consistency';
@@ -14,4 +15,5 @@ export const rest: Connector = {
   target: createRestTarget,
   preflight: async ({ config, system, env, timeoutMs }) => ({ findings: await restFindings(config, system, env, timeoutMs) }),
   status: async () => ({ lagSeconds: null, retainedLog: 'n/a' }),
+  alertWebhook: ({ system, spec, env }) => (spec.rest?.alertWebhook ? readSecret(spec.rest.alertWebhook, `systems.${system}.rest.alertWebhook`, env) : undefined),
 };
