@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Row, Value } from '../capture';
-import { decodeValue } from '../capture/postgres/decode-value';
+import { decodePgValue as decodeValue } from '../capture';
 import type { Fields } from '../transform';
 
 /**
