@@ -1,12 +1,11 @@
 import type { Knex } from 'knex';
-import pg from 'pg';
-import { loadConfig, type PostgresCaptureConfig, type TandemConfig } from '../config';
-import { errorMessage } from '../errors';
+import { loadConfig, readSecret, secretOrigin, type TandemConfig } from '../config';
+import { connectorOf } from '../connectors';
 import { sleep } from '../retry';
 import { connectStateStore, loadCheckpoints } from '../store';
 import { EXIT_OK } from './exit';
 import { formatTable, processIo, runReporting, type Io } from './io';
-import { connectionError, endpoint, reach } from './reach';
+import { endpoint, reach } from './reach';
 
 /**
  * What `tandem status --json` prints. The field names are a stable interface
@@ -29,12 +28,10 @@ export interface SourceStatus {
   position: string | null;
   /** Seconds between now and the commit time of the last checkpointed change; null when unknown. */
   lagSeconds: number | null;
-  /** The PostgreSQL replication slot; null for sources that have none. */
-  slot: string | null;
-  /** WAL the slot holds back, in bytes; null when there is no slot (yet) or it could not be read. */
-  slotRetainedBytes: number | null;
-  /** Why the slot could not be read; null when it could. */
-  slotError: string | null;
+  /** Log the source keeps for tandem (PostgreSQL: the replication slot's retained WAL), in bytes; null when there is no number. */
+  retainedBytes: number | null;
+  /** Why there is no number: `n/a` (the type keeps none), `no slot` (not created yet), `error: …`; null when there is one. */
+  retainedNote: string | null;
 }
 
 export interface TargetStatus {
@@ -121,19 +118,16 @@ async function sourceStatuses(config: TandemConfig, knex: Knex): Promise<SourceS
   const capturing = Object.entries(config.systems).filter(([, s]) => s.capture || s.debezium);
   return Promise.all(capturing.map(async ([system, spec]) => {
     const checkpoint = checkpoints.get(system);
-    const lagSeconds = checkpoint?.sourceTime ? Math.round((Date.now() - checkpoint.sourceTime.getTime()) / 100) / 10 : null;
-    const slot = spec.type === 'postgres' && spec.capture ? (spec.capture as PostgresCaptureConfig).slot : null;
-    let slotRetainedBytes: number | null = null;
-    let slotError: string | null = null;
-    if (slot !== null) {
-      try {
-        slotRetainedBytes = await slotRetained(endpoint(`system ${system}`, `systems.${system}.url`, spec.url), slot);
-      } catch (error) {
-        slotError = errorMessage(error);
-      }
-    }
-    return { system, position: checkpoint?.position ?? null, lagSeconds, slot, slotRetainedBytes, slotError };
+    const url = () => readSecret(spec.url, `systems.${system}.url`);
+    const { lagSeconds, retainedLog } = await connectorOf(spec).status({ config, system, spec, env: process.env, url, checkpoint });
+    const retainedNote = typeof retainedLog === 'number' ? null : unreachableNamed(retainedLog, system, secretOrigin(spec.url));
+    return { system, position: checkpoint?.position ?? null, lagSeconds, retainedBytes: typeof retainedLog === 'number' ? retainedLog : null, retainedNote };
   }));
+}
+
+/** A source that could not be asked says which setting and variable point at it. */
+function unreachableNamed(note: string, system: string, origin: string): string {
+  return /^error: .*(ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EHOSTUNREACH|EAI_AGAIN|timeout)/i.test(note) ? `${note} (systems.${system}.url from ${origin})` : note;
 }
 
 async function targetStatuses(config: TandemConfig, knex: Knex): Promise<TargetStatus[]> {
@@ -157,18 +151,6 @@ async function logCounts(knex: Knex, schema: string): Promise<Pick<StatusReport,
     count('conflicts'), count('dead_letters', { status: 'open' }), count('exceptions', { status: 'open' }),
   ]);
   return { conflictsLogged, deadLettersOpen, exceptionsOpen };
-}
-
-async function slotRetained(source: ReturnType<typeof endpoint>, slot: string): Promise<number | null> {
-  const client = new pg.Client({ connectionString: source.url });
-  await client.connect().catch((error: unknown) => { throw connectionError(source, error); });
-  try {
-    const { rows } = await client.query<{ bytes: string | null }>(
-      'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS bytes FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-    return rows[0]?.bytes ? Number(rows[0].bytes) : null;
-  } finally {
-    await client.end();
-  }
 }
 
 /** Events per stage and readiness from the running service, when it answers. */
@@ -198,8 +180,7 @@ async function serviceStatus(config: TandemConfig): Promise<ServiceStatus> {
 /** The report as the tables `tandem status` prints. */
 export function formatStatus(report: StatusReport): string {
   const sources = formatTable(['source', 'position', 'lag (s)', 'slot retained WAL'], report.sources.map((s) => [
-    s.system, s.position ?? '-', s.lagSeconds === null ? '-' : s.lagSeconds.toFixed(1),
-    s.slot === null ? 'n/a' : s.slotError !== null ? `error: ${s.slotError}` : s.slotRetainedBytes === null ? 'no slot' : formatBytes(s.slotRetainedBytes),
+    s.system, s.position ?? '-', s.lagSeconds === null ? '-' : s.lagSeconds.toFixed(1), s.retainedBytes === null ? s.retainedNote ?? '-' : formatBytes(s.retainedBytes),
   ]));
   const targets = formatTable(['target', 'pending', 'in flight', 'held', 'dead', 'superseded (last hour)'],
     report.targets.map((t) => [t.system, t.pending, t.inflight, t.held, t.dead, t.supersededLastHour].map(String)));

@@ -4,7 +4,8 @@ import { isAbsolute, resolve, dirname } from 'node:path';
 import { LineCounter, parseDocument, isMap, isSeq, type Node } from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors';
-import { CAPTURE_SPECS, configSpec, type SecretRef, type TandemConfig } from './spec';
+import { connectorFor, isSystemType } from '../connectors';
+import { configSpec, type SecretRef, type TandemConfig } from './spec';
 import { applyEnvOverrides, envSettings } from './env';
 import { allowedKeys, nearestKey } from './suggest';
 import { checkConsistency } from './consistency';
@@ -99,7 +100,7 @@ function unknownKey(path: string[], root: unknown, lines: LineCounter, raw: Reco
 function keysAllowedAt(path: string[], raw: Record<string, unknown>): string[] {
   if (path[0] === 'systems' && path[2] === 'capture') {
     const type = ((raw.systems as Record<string, { type?: unknown }> | undefined)?.[path[1]!])?.type;
-    const spec = typeof type === 'string' ? CAPTURE_SPECS[type as keyof typeof CAPTURE_SPECS] : undefined;
+    const spec = typeof type === 'string' && isSystemType(type) ? connectorFor(type).config.capture : undefined;
     return spec ? allowedKeys(spec, path.slice(3)) : [];
   }
   return allowedKeys(configSpec, path);
