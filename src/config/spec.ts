@@ -457,11 +457,31 @@ export const configSpec = z
      * deployments that use neither; those commands then have nothing to replay.
      */
     journal: z.object({ enabled: z.boolean().default(true), retentionHours: z.number().min(0).default(168) }).strict().default({}),
+    /**
+     * `/readyz`: a stage (a source's resolve, a target's apply) with work in
+     * hand that has made no progress for `stallSeconds` makes the service not
+     * ready (503) until it moves again; `/healthz` (liveness) is not affected.
+     */
+    health: z
+      .object({
+        stallSeconds: z.number().min(1).default(20),
+        /** How often the service re-verifies the conflict log's hash chain (the `tandem_conflict_chain_verified` gauge). */
+        chainVerifyEvery: durationSpec.default('1h'),
+      })
+      .strict()
+      .default({}),
     metrics: z
       .object({ port: z.number().int().min(0).max(65535).default(9464), host: z.string().default('127.0.0.1') })
       .strict()
       .default({}),
-    log: z.object({ level: z.enum(['error', 'warn', 'info', 'debug']).default('info') }).strict().default({}),
+    log: z
+      .object({
+        level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+        /** While an initial snapshot runs: a progress line per table this often (rows done of estimated, rate, ETA). */
+        progressSeconds: z.number().min(1).default(5),
+      })
+      .strict()
+      .default({}),
     audit: auditSpec.optional(),
     reconcile: reconcileSpec.optional(),
   })

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { FailoverDedup, RedisDedup, RestTarget, SqlTarget, StoreDedup, type ApplyTarget, type Dedup, type DedupOutageHooks, type RestAuth } from '../apply';
-import { createKafkaSource, createMysqlSource, createPostgresSource, createSqlServerSource, defaultTopics, type ChangeSource, type KafkaConnection } from '../capture';
+import { createKafkaSource, createMysqlSource, createPostgresSource, createSqlServerSource, defaultTopics, type ChangeSource, type KafkaConnection, type SnapshotPlanned } from '../capture';
 import type { RestAuthConfig } from '../config/spec';
 import { readSecret, type KafkaConfig, type LoadedConfig, type MysqlCaptureConfig, type PostgresCaptureConfig, type SqlserverCaptureConfig, type TandemConfig } from '../config';
 import { ConfigError } from '../errors';
@@ -122,7 +122,18 @@ export function capturedSystems(config: TandemConfig): string[] {
   return Object.keys(config.systems).filter((s) => config.systems[s]!.capture !== undefined || config.systems[s]!.debezium !== undefined);
 }
 
-export function sourceFactory(config: TandemConfig, system: string, registry: MappingRegistry, store: Knex, env: NodeJS.ProcessEnv, logger: Logger): () => Promise<ChangeSource> {
+/** How often a natively captured source sends a heartbeat through its log (0: none, or not known: Debezium, SQL Server). */
+export function heartbeatMsOf(config: TandemConfig, system: string): number {
+  const spec = config.systems[system]!;
+  if (spec.debezium || !spec.capture) return 0;
+  if (spec.type === 'postgres') return (spec.capture as PostgresCaptureConfig).heartbeatMs;
+  if (spec.type === 'mysql') return (spec.capture as MysqlCaptureConfig).heartbeatMs;
+  return 0;
+}
+
+export function sourceFactory(
+  config: TandemConfig, system: string, registry: MappingRegistry, store: Knex, env: NodeJS.ProcessEnv, logger: Logger, onSnapshotPlanned?: SnapshotPlanned,
+): () => Promise<ChangeSource> {
   const spec = config.systems[system]!;
   const log: LogFn = (level, message, meta) => logger.log(level, message, { system, ...meta });
   if (spec.type === 'postgres' && spec.capture) {
@@ -139,6 +150,7 @@ export function sourceFactory(config: TandemConfig, system: string, registry: Ma
       maxBatchEvents: capture.maxBatchEvents,
       maxBatchDelayMs: capture.maxBatchDelayMs,
       snapshotted: await snapshottedTables(store, config.stateStore.schema, system),
+      onSnapshotPlanned,
       log,
     });
   }
@@ -160,6 +172,7 @@ export function sourceFactory(config: TandemConfig, system: string, registry: Ma
         maxBatchEvents: capture.maxBatchEvents,
         startPosition: checkpoint?.position ?? null,
         snapshotted: await snapshottedTables(store, config.stateStore.schema, system),
+        onSnapshotPlanned,
         log,
       });
     };
@@ -181,6 +194,7 @@ export function sourceFactory(config: TandemConfig, system: string, registry: Ma
       snapshotted: await snapshottedTables(store, schema, system),
       // The binlog source keeps no state on the server: it resumes from the pipeline's checkpoint.
       startPosition: (await loadCheckpoints(store, schema)).find((c) => c.system === system)?.position ?? null,
+      onSnapshotPlanned,
       log,
     });
   }
