@@ -14,7 +14,7 @@ export interface SnapshotStatusRow {
 }
 
 const STATES: Record<string, SnapshotStatusRow['state']> = { '0': 'waiting', '1': 'in progress', '2': 'done' };
-const SERIES = /^(tandem_snapshot_(?:rows_done|rows_estimated|state|rows_per_second|eta_seconds))\{([^}]*)\} (\S+)$/;
+const SERIES = /^(tandem_snapshot_(?:rows_done|rows_estimated|state|rows_per_second|eta_seconds))\{(.*)\} (\S+)$/;
 
 /** The snapshot rows of a Prometheus text exposition (empty when no snapshot ran in this service). */
 export function snapshotStatusOf(metricsText: string): SnapshotStatusRow[] {

@@ -61,7 +61,7 @@ const LETTER_KINDS = ['event', 'task'];
 export interface TandemMetrics {
   registry: Registry;
   events: Counter<'stage' | 'system'>;
-  conflicts: Counter<'entity' | 'decision'>;
+  conflicts: Counter<'entity' | 'decision' | 'rule'>;
   tasks: Counter<'target' | 'outcome'>;
   outages: Counter<'dependency'>;
   syncCompletion: Histogram<'entity' | 'target'>;
@@ -78,7 +78,10 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
     name: 'tandem_build_info', help: 'Always 1; the labels say which tandem runs (version) on which Node.js', labelNames: ['version', 'node_version'], registers: [registry],
   }).set({ version: build.version, node_version: build.nodeVersion }, 1);
   const events = new Counter({ name: 'tandem_events_total', help: 'Change events per pipeline stage', labelNames: ['stage', 'system'], registers: [registry] });
-  const conflicts = new Counter({ name: 'tandem_conflicts_total', help: 'Conflicts logged, by entity and decision', labelNames: ['entity', 'decision'], registers: [registry] });
+  const conflicts = new Counter({
+    name: 'tandem_conflicts_total', help: 'Conflicts logged, by entity, decision and the rule that decided (e.g. customer.credit_limit owner=erp)',
+    labelNames: ['entity', 'decision', 'rule'], registers: [registry],
+  });
   const tasks = new Counter({ name: 'tandem_apply_tasks_total', help: 'Apply tasks finished, by target and outcome', labelNames: ['target', 'outcome'], registers: [registry] });
   new Gauge({
     name: 'tandem_capture_lag_seconds',

@@ -1,7 +1,7 @@
 import type { ApplyTask } from '../apply';
 import type { ChangeBatch } from '../capture';
 import type { ConflictEntry, Decision } from '../conflict';
-import type { TandemMetrics } from '../metrics';
+import { labelValue, type TandemMetrics } from '../metrics';
 import type { PipelineStats } from './types';
 
 /** Counts what the stages do, for Prometheus and for `stats()`. */
@@ -46,7 +46,7 @@ export class PipelineMetrics {
     this.counts.conflicts += conflicts.length;
     this.prom?.events.inc({ stage: 'resolved', system: batch.system }, resolved);
     if (deadLettered > 0) this.prom?.events.inc({ stage: 'dead_lettered', system: batch.system }, deadLettered);
-    for (const c of conflicts) this.prom?.conflicts.inc({ entity: c.entity, decision: c.outcome });
+    for (const c of conflicts) this.prom?.conflicts.inc({ entity: c.entity, decision: c.outcome, rule: labelValue(c.rule) });
     this.sourceTimes.set(batch.system, Math.max(this.sourceTimes.get(batch.system) ?? 0, batch.sourceTimeMs));
   }
 
