@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { boundedProbe } from './bounded-probe';
 import { buildInfo } from './build-info';
 import { labelValue } from './labels';
 
@@ -77,6 +78,15 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
   new Gauge({
     name: 'tandem_build_info', help: 'Always 1; the labels say which tandem runs (version) on which Node.js', labelNames: ['version', 'node_version'], registers: [registry],
   }).set({ version: build.version, node_version: build.nodeVersion }, 1);
+  const misses = new Counter({
+    name: 'tandem_metrics_probe_timeouts_total',
+    help: 'Scrapes in which a probe reading a database (state store, source) failed or gave no answer within 2 s; its gauges kept their last value',
+    labelNames: ['probe'], registers: [registry],
+  });
+  const bounded = <T>(name: string, probe: () => Promise<T>) => boundedProbe(name, probe, (probeName) => misses.inc({ probe: probeName }));
+  const retainedBytes = bounded('retained_bytes', probes.retainedBytes);
+  const outboxDepth = bounded('outbox_depth', probes.outboxDepth);
+  const deadLettersOpen = bounded('dead_letters_open', probes.deadLettersOpen);
   const events = new Counter({ name: 'tandem_events_total', help: 'Change events per pipeline stage', labelNames: ['stage', 'system'], registers: [registry] });
   const conflicts = new Counter({
     name: 'tandem_conflicts_total', help: 'Conflicts logged, by entity, decision and the rule that decided (e.g. customer.credit_limit owner=erp)',
@@ -98,18 +108,18 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
     labelNames: ['system'],
     registers: [registry],
     async collect() {
-      for (const [system, bytes] of Object.entries(await probes.retainedBytes())) if (bytes !== null) this.set({ system }, bytes);
+      for (const [system, bytes] of Object.entries((await retainedBytes()) ?? {})) if (bytes !== null) this.set({ system: labelValue(system) }, bytes);
     },
   });
   if (probes.consumerLag) {
-    const consumerLag = probes.consumerLag;
+    const consumerLag = bounded('consumer_lag', probes.consumerLag);
     new Gauge({
       name: 'tandem_kafka_consumer_lag_messages',
       help: 'Messages on the partitions this instance owns that it has not yet consumed (Debezium over Kafka)',
       labelNames: ['system'],
       registers: [registry],
       async collect() {
-        for (const [system, lag] of Object.entries(await consumerLag())) if (lag !== null) this.set({ system }, lag);
+        for (const [system, lag] of Object.entries((await consumerLag()) ?? {})) if (lag !== null) this.set({ system: labelValue(system) }, lag);
       },
     });
   }
@@ -118,12 +128,14 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
     help: 'Apply tasks waiting or in flight',
     registers: [registry],
     async collect() {
-      this.set(await probes.outboxDepth());
+      const depth = await outboxDepth();
+      if (depth !== undefined) this.set(depth);
     },
   });
   // Exception aging: both gauges read one scrape-time query, shared through `aging`.
-  let aging: ReturnType<NonNullable<MetricProbes['deadLetterAging']>> | null = null;
-  const readAging = () => (aging ??= probes.deadLetterAging!().finally(() => setTimeout(() => (aging = null), 0)));
+  let aging: Promise<Awaited<ReturnType<NonNullable<MetricProbes['deadLetterAging']>>> | undefined> | null = null;
+  const agingProbe = probes.deadLetterAging ? bounded('dead_letter_aging', probes.deadLetterAging) : null;
+  const readAging = () => (aging ??= agingProbe!().finally(() => setTimeout(() => (aging = null), 0)));
   new Gauge({
     name: 'tandem_dead_letters_open',
     help: 'Dead letters not yet retried or discarded, by age bucket and kind',
@@ -131,10 +143,13 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
     registers: [registry],
     async collect() {
       if (!probes.deadLetterAging) {
-        this.set(await probes.deadLettersOpen());
+        const open = await deadLettersOpen();
+        if (open !== undefined) this.set(open);
         return;
       }
-      const { open } = await readAging();
+      const read = await readAging();
+      if (read === undefined) return;
+      const { open } = read;
       // Every bucket is exported, zeros included, so a series never vanishes when its letters are dealt with.
       for (const age_bucket of AGE_BUCKETS) for (const kind of LETTER_KINDS) this.set({ age_bucket, kind }, 0);
       for (const row of open) this.set({ age_bucket: labelValue(row.ageBucket), kind: labelValue(row.kind) }, row.count);
@@ -146,7 +161,8 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
       help: 'Age of the oldest open dead letter (0 when none is open)',
       registers: [registry],
       async collect() {
-        this.set((await readAging()).oldestAgeSeconds);
+        const read = await readAging();
+        if (read !== undefined) this.set(read.oldestAgeSeconds);
       },
     });
   }
@@ -171,30 +187,35 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
     registers: [registry],
   });
   if (probes.updateLag) {
-    const updateLag = probes.updateLag;
+    const updateLag = bounded('update_lag', probes.updateLag);
     new Gauge({
       name: 'tandem_update_lag_seconds',
       help: 'Per entity: seconds since the source commit of the oldest change not yet applied in every target (0 when none waits)',
       labelNames: ['entity'],
       registers: [registry],
       async collect() {
+        const rows = await updateLag();
+        if (rows === undefined) return;
         this.reset();
-        for (const { entity, seconds } of await updateLag()) this.set({ entity: labelValue(entity) }, seconds);
+        for (const { entity, seconds } of rows) this.set({ entity: labelValue(entity) }, seconds);
       },
     });
   }
   if (probes.exceptionAging) {
     // Both gauges read one scrape-time query.
-    let memo: ReturnType<NonNullable<MetricProbes['exceptionAging']>> | null = null;
-    const read = () => (memo ??= probes.exceptionAging!().finally(() => setTimeout(() => (memo = null), 0)));
+    const exceptionAging = bounded('exception_aging', probes.exceptionAging);
+    let memo: ReturnType<typeof exceptionAging> | null = null;
+    const read = () => (memo ??= exceptionAging().finally(() => setTimeout(() => (memo = null), 0)));
     new Gauge({
       name: 'tandem_exceptions_open',
       help: 'Unresolved exceptions (records a target refused for good), per entity and target system',
       labelNames: ['entity', 'system'],
       registers: [registry],
       async collect() {
+        const rows = await read();
+        if (rows === undefined) return;
         this.reset();
-        for (const row of await read()) this.set({ entity: labelValue(row.entity), system: labelValue(row.system) }, row.open);
+        for (const row of rows) this.set({ entity: labelValue(row.entity), system: labelValue(row.system) }, row.open);
       },
     });
     new Gauge({
@@ -203,8 +224,10 @@ export function createMetrics(probes: MetricProbes): TandemMetrics {
       labelNames: ['entity', 'system'],
       registers: [registry],
       async collect() {
+        const rows = await read();
+        if (rows === undefined) return;
         this.reset();
-        for (const row of await read()) this.set({ entity: labelValue(row.entity), system: labelValue(row.system) }, row.oldestAgeSeconds);
+        for (const row of rows) this.set({ entity: labelValue(row.entity), system: labelValue(row.system) }, row.oldestAgeSeconds);
       },
     });
   }

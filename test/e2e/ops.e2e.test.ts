@@ -92,8 +92,10 @@ describe('operations view of a running pipeline (PostgreSQL ERP ⇄ CRM)', () =>
 
     const planned = log.lines.find((l) => l.includes('"snapshot planned"') && l.includes('"system":"erp"'));
     expect(planned).toContain(`public.customers (~${SEEDED} rows)`);
-    const done = log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'snapshot of table done' && l.table === 'public.customers');
-    expect(done).toMatchObject({ source: 'erp', rowsDone: SEEDED, rowsEstimated: SEEDED, percent: 100, state: 'done' });
+    const doneLine = () => log.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'snapshot of table done' && l.table === 'public.customers');
+    // Announced at the progress loop's next tick (log.progressSeconds: 1).
+    await waitFor(() => doneLine() !== undefined, { timeoutMs: 5_000, message: 'no "snapshot of table done" line' });
+    expect(doneLine()).toMatchObject({ source: 'erp', rowsDone: SEEDED, rowsEstimated: SEEDED, percent: 100, state: 'done' });
 
     // tandem status, pointed at the running service by the same configuration file.
     const dir = mkdtempSync(join(tmpdir(), 'tandem-ops-'));
