@@ -4,6 +4,9 @@ import type { ConflictEntry, Decision } from '../conflict';
 import { labelValue, type TandemMetrics } from '../metrics';
 import type { PipelineStats } from './types';
 
+/** Added to a heartbeat source's quiet allowance: a binlog event's timestamp is truncated to the second. */
+const QUIET_SLACK_MS = 1_000;
+
 /** Counts what the stages do, for Prometheus and for `stats()`. */
 export class PipelineMetrics {
   private readonly counts: PipelineStats = {
@@ -18,7 +21,8 @@ export class PipelineMetrics {
   /**
    * Per system: how long after its newest source time a caught-up source may
    * stay quiet before that silence counts as lag (its heartbeat interval and
-   * a half; 0 for sources without heartbeats, whose lag always counts).
+   * a half, plus a second: binlog timestamps have whole seconds; 0 for
+   * sources without heartbeats, whose lag always counts).
    */
   private readonly quietAllowanceMs = new Map<string, number>();
   /** Systems whose last durable batch left nothing queued behind it. */
@@ -53,7 +57,7 @@ export class PipelineMetrics {
   /** `heartbeatMs`: how often the source proves it is caught up when nothing changes (0: never). */
   sourceStarted(system: string, heartbeatMs = 0): void {
     if (!this.sourceTimes.has(system)) this.sourceTimes.set(system, this.clock());
-    this.quietAllowanceMs.set(system, heartbeatMs * 1.5);
+    this.quietAllowanceMs.set(system, heartbeatMs > 0 ? heartbeatMs * 1.5 + QUIET_SLACK_MS : 0);
   }
 
   /** A batch is durable; `backlog`: batches captured and queued behind it. */
