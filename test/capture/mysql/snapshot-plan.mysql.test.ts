@@ -7,7 +7,7 @@
 import type mysql from 'mysql2/promise';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { SnapshotPlanEntry } from '../../../src/capture';
-import { createMysqlDatabase, requireEnv, TEST_ENV, type TestDatabase } from '../../support';
+import { createMysqlDatabase, requireEnv, TEST_ENV, waitFor, type TestDatabase } from '../../support';
 import { Collector, connectTo } from './helpers';
 
 describe('native MySQL/MariaDB source: snapshot plan and per-table batches', () => {
@@ -42,6 +42,7 @@ describe('native MySQL/MariaDB source: snapshot plan and per-table batches', () 
     });
     try {
       await c.waitForEvents(1200);
+      await waitFor(() => c.batches.some((b) => b.completedSnapshots?.includes(`${db.name}.empty_one`)), { timeoutMs: 30_000, message: 'empty_one never completed' });
       expect(plans).toHaveLength(1);
       expect(batchesWhenPlanned).toBe(0);
       const [items, empty] = plans[0]!;
