@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { bufferIo } from '../../src/cli/io';
 import { diffRules, runRulesDiff } from '../../src/cli/rules/diff';
 import { explainField } from '../../src/cli/rules/explain';
+import { analyseRules } from '../../src/cli/rules/analysis';
 import { migrationConfig } from '../conflict/cutover-helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-rules-diff-'));
@@ -102,5 +103,18 @@ describe('tandem rules explain with versions', () => {
     const text = explainField(after, 'customer', 'name', () => 7);
     expect(text).not.toContain('versions');
     expect(text).toMatch(/logged as\s+rule "customer\.name owner=crm"\n/);
+  });
+});
+
+describe('tandem rules check with versions', () => {
+  it('checks every owner version against the mappings, and warns of an owner that is never captured', () => {
+    const captured = (config: typeof after) => ({ ...config, systems: { ...config.systems, erp_old: { ...config.systems.erp_old!, capture: { slot: 's', publication: 'p', heartbeatMs: 0, statusIntervalMs: 5000, snapshot: 'never' as const, maxBatchEvents: 1, maxBatchDelayMs: 1 } } } });
+    const findings = analyseRules(captured(after)).filter((f) => f.severity !== 'info');
+    expect(findings).toEqual([{
+      severity: 'warning', path: 'entities.customer.fields.credit_limit.owner[1].system',
+      message: "erp_new owns customer.credit_limit for a time but is not captured (no capture, no debezium): meanwhile no change to it reaches tandem from anywhere, and every other system's is rejected",
+    }]);
+    const unmapped = { ...after, mappings: after.mappings.map((m) => (m.system === 'erp_new' ? { ...m, fields: { id: 'id', name: 'name' } } : m)) };
+    expect(analyseRules(captured(unmapped)).filter((f) => f.severity === 'error').map((f) => f.path)).toEqual(['entities.customer.fields.credit_limit.owner[1].system']);
   });
 });

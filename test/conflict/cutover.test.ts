@@ -69,7 +69,7 @@ describe('versionAt', () => {
           const rule = rules.field('credit_limit', at);
           expect(rule.kind === 'owner' && rule.owner).toBe(expected);
           const index = sorted.filter((t) => t <= at).length;
-          expect(rule.version).toBe(`customer.credit_limit@${index === 0 ? 'initial' : owner[index]!.from}`);
+          expect(rule.version).toBe(`customer.credit_limit@${index === 0 ? 'initial' : (owner[index] as { from: string }).from}`);
         }
       },
     ));

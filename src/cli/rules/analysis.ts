@@ -32,13 +32,13 @@ export function analyseRules(config: TandemConfig): Finding[] {
   const columns = mappedColumns(config);
   for (const [entity, spec] of Object.entries(config.entities)) {
     const mapped = columns.get(entity);
-    if (mapped) findings.push(...analyseEntity(entity, spec, mapped, new Set(Object.keys(config.systems))));
+    if (mapped) findings.push(...analyseEntity(entity, spec, mapped, new Set(Object.keys(config.systems)), capturedSystems(config)));
   }
   return findings;
 }
 
 /** Unknown system names are left to the consistency check, so each mistake is reported once. */
-function analyseEntity(entity: string, spec: EntitySpec, mapped: Map<string, Map<string, string>>, known: Set<string>): Finding[] {
+function analyseEntity(entity: string, spec: EntitySpec, mapped: Map<string, Map<string, string>>, known: Set<string>, captured: Set<string>): Finding[] {
   const findings: Finding[] = [];
   const at = `entities.${entity}`;
   const ruled = new Set<string>();
@@ -57,6 +57,9 @@ function analyseEntity(entity: string, spec: EntitySpec, mapped: Map<string, Map
       for (const { owner, at } of timeline) {
         if (policy === 'owner' && known.has(owner) && !systems.has(owner)) {
           findings.push({ severity: 'error', path: at, message: unownable(entity, field, owner, systems) });
+        } else if (policy === 'owner' && timeline.length > 1 && known.has(owner) && !captured.has(owner)) {
+          // Legitimate (a target-only system whose values tandem already holds), but worth saying once per version.
+          findings.push({ severity: 'warning', path: at, message: `${owner} owns ${entity}.${field} for a time but is not captured (no capture, no debezium): meanwhile no change to it reaches tandem from anywhere, and every other system's is rejected` });
         }
       }
       // A transition list may serve several owner versions: it is dead only if its system owns in every one.
@@ -93,6 +96,11 @@ function analyseEntity(entity: string, spec: EntitySpec, mapped: Map<string, Map
     findings.push({ severity: 'info', path: at, message: `${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are'} mapped by several systems and only the entity default (owner=${spec.owner}) decides ${shared.length === 1 ? 'it' : 'them'}` });
   }
   return findings;
+}
+
+/** Systems whose changes reach tandem (native capture or Debezium). */
+function capturedSystems(config: TandemConfig): Set<string> {
+  return new Set(Object.entries(config.systems).filter(([, system]) => system.capture !== undefined || system.debezium !== undefined).map(([name]) => name));
 }
 
 /** Each owner a rule gives a field over time, with where it is written and the transitions that apply while it owns. */
