@@ -79,7 +79,7 @@ describe('ownership cutover from MariaDB to PostgreSQL', () => {
   const both = (expected: { title: string; descr: string }, what: string) => waitFor(async () => {
     const [a, b] = [await oldRow(), await newRow()];
     return a?.title === expected.title && a.descr === expected.descr && b?.title === expected.title && b.descr === expected.descr;
-  }, { timeoutMs: 30_000, message: () => `${what}\npipeline log:\n${log.lines.join("\n")}` });
+  }, { timeoutMs: 30_000, message: () => `${what}\npipeline log:\n${log.lines.join('\n')}` });
 
   beforeAll(async () => {
     [pgNew, state, old] = await Promise.all([
