@@ -356,7 +356,10 @@ const ownerVersion = z
   .object({
     system: identifier.optional(),
     policy: z.enum(['latest-wins', 'max', 'min', 'first-wins', 'manual']).optional(),
-    from: z.union([identifier, isoTime]).optional(),
+    from: z
+      .string()
+      .refine((from) => identifier.safeParse(from).success || isoTime.safeParse(from).success, 'a cutover name (e.g. wave1) or an ISO time with its offset (e.g. 2026-12-01T00:00:00Z)')
+      .optional(),
     correct: z.boolean().optional(),
     transitions: z.record(identifier, z.array(transition)).optional(),
   })
