@@ -6,6 +6,7 @@ import { connectStateStore, loadCheckpoints } from '../store';
 import { EXIT_OK } from './exit';
 import { formatTable, processIo, runReporting, type Io } from './io';
 import { endpoint, reach } from './reach';
+import { snapshotStatusCells, snapshotStatusOf, SNAPSHOT_STATUS_HEADERS, type SnapshotStatusRow } from './snapshot-status';
 
 /**
  * What `tandem status --json` prints. The field names are a stable interface
@@ -49,6 +50,8 @@ export interface ServiceStatus {
   reachable: boolean;
   /** `tandem_events_total` per stage and system, from /metrics. */
   events: Array<{ stage: string; system: string; events: number }>;
+  /** Initial-snapshot progress per source and table, from the `tandem_snapshot_*` gauges (empty when none ran). */
+  snapshots: SnapshotStatusRow[];
   readyzUrl: string;
   /** /readyz's HTTP status (200 ready, 503 not); null when it did not answer. */
   readyzStatus: number | null;
@@ -156,7 +159,7 @@ async function logCounts(knex: Knex, schema: string): Promise<Pick<StatusReport,
 /** Events per stage and readiness from the running service, when it answers. */
 async function serviceStatus(config: TandemConfig): Promise<ServiceStatus> {
   const base = `http://${config.metrics.host}:${config.metrics.port}`;
-  const status: ServiceStatus = { metricsUrl: `${base}/metrics`, reachable: false, events: [], readyzUrl: `${base}/readyz`, readyzStatus: null, components: [] };
+  const status: ServiceStatus = { metricsUrl: `${base}/metrics`, reachable: false, events: [], snapshots: [], readyzUrl: `${base}/readyz`, readyzStatus: null, components: [] };
   try {
     const text = await (await fetch(status.metricsUrl, { signal: AbortSignal.timeout(2000) })).text();
     status.reachable = true;
@@ -164,6 +167,7 @@ async function serviceStatus(config: TandemConfig): Promise<ServiceStatus> {
       const match = /^tandem_events_total\{stage="([^"]*)",system="([^"]*)"\} (\S+)/.exec(line);
       if (match) status.events.push({ stage: match[1]!, system: match[2]!, events: Number(match[3]) });
     }
+    status.snapshots = snapshotStatusOf(text);
   } catch {
     return status;
   }
@@ -191,7 +195,8 @@ export function formatStatus(report: StatusReport): string {
 
 function formatService(service: ServiceStatus): string {
   if (!service.reachable) return `service metrics not reachable at ${service.metricsUrl} (is tandem run going?)\n`;
-  const events = formatTable(['stage', 'system', 'events'], service.events.map((e) => [e.stage, e.system, String(e.events)]));
+  const events = formatTable(['stage', 'system', 'events'], service.events.map((e) => [e.stage, e.system, String(e.events)]))
+    + (service.snapshots.length > 0 ? `\ninitial snapshots:\n${formatTable(SNAPSHOT_STATUS_HEADERS, service.snapshots.map(snapshotStatusCells))}` : '');
   const readiness = service.readyzStatus === null
     ? `readiness not reachable at ${service.readyzUrl}\n`
     : `components (${service.readyzUrl}, HTTP ${service.readyzStatus}):\n${service.components.map((c) => `${c}\n`).join('')}`;

@@ -53,7 +53,7 @@ describe('values shortened for the conflict table', () => {
 const row: ConflictRow = {
   id: '7', loggedAt: new Date('2025-03-01T12:00:03Z'), correlationId: 'crm@1', entity: 'customer', key: 'erp:C1', field: 'credit_limit',
   system: 'crm', table: 'public.accounts', position: '0000000000000002:00000000', txId: '42', commitTime: new Date('2025-03-01T12:00:02Z'),
-  attempted: '224300.00', before: '8963.00', current: '8963.00', kept: '8963.00', rule: 'customer.credit_limit owner=erp', rulesVersion: 'v1',
+  attempted: '224300.00', before: '8963.00', current: '8963.00', kept: '8963.00', rule: 'customer.credit_limit owner=erp', ruleVersion: null, rulesVersion: 'v1',
   decision: 'rejected', corrected: true, patch: [{ op: 'replace', path: '/credit_limit', value: '224300.00' }], prevHash: 'genesis', hash: 'h',
 };
 
