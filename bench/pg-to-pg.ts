@@ -1,26 +1,37 @@
 /**
- * PostgreSQL → PostgreSQL benchmark (issue 2, "Performance").
+ * PostgreSQL → PostgreSQL benchmark (issues 2 and 10, "Performance").
  *
- *   npm run bench                                   # defaults, about 2–3 minutes
- *   npm run bench -- --events 100000 --rate 5000    # options: see USAGE below
+ *   npm run bench:pg                                   # full: about 15–30 minutes on the 2-core machine
+ *   npm run bench:pg -- --quick                        # a few minutes
+ *   npm run bench:pg -- --events 100000 --rates 1000   # options: see USAGE below
+ * (`npm run bench` runs this and bench/kafka-to-pg.ts and writes bench/results/latest.json.)
  *
  * Needs the development servers (`npm run services:start`); their env file
  * (.tandem/services/env) is read when TANDEM_TEST_PG_URL / TANDEM_TEST_REDIS_URL
- * are not set. Every database, slot and Redis key it makes is removed at the
- * end, also on failure or Ctrl-C. Not part of `npm test`.
+ * are not set. Every database, slot, subscription and Redis key it makes is
+ * removed at the end, also on failure or Ctrl-C. Not part of `npm test`.
  *
- * Phases, all in one process, one PostgreSQL server:
+ * The state store runs on a private embedded PostgreSQL of the bench's own
+ * (bench/support/state-server.ts) so that its WAL is measured alone; source and
+ * target are databases of the shared server.
+ *
+ * Phases, all in one process:
  *   1. ceiling     N changes written first, then read back with createPostgresSource
  *                  (snapshot never, heartbeats off, every batch acknowledged at once)
- *   2. latency     startPipeline src → dst, initial snapshot drained, then changes at a
- *                  fixed rate in small transactions; a trigger on dst records, per applied
- *                  row, clock_timestamp() − updated_at (the source transaction's now())
- *   3. throughput  N changes written as fast as possible; the clock stops when dst holds the
- *                  final state of every row (Δ sum(qty) on dst counts changes applied)
- *   4. backlog     pipeline stopped, B changes written, pipeline restarted: drain time, peak RSS
- *   5. throughput again without Redis (pipeline.allowNoRedis, dedup in the state store)
- * A phase whose target has not caught up after --phase-seconds stops waiting and
- * reports the rate reached so far, marked INCOMPLETE (see USAGE).
+ *   2. native      the peer: PostgreSQL's own logical replication (CREATE SUBSCRIPTION
+ *                  between two databases of the shared server) applying N changes
+ *                  written while it was disabled, timed from first to last change applied
+ *   3. latency     startPipeline src → dst, initial snapshot drained, then changes at each
+ *                  fixed rate (--rates) in small transactions; a trigger on dst records, per
+ *                  applied row, clock_timestamp() − updated_at (the source transaction's now())
+ *   4. throughput  N changes written as fast as possible; the clock stops when dst holds the
+ *                  final state of every row (Δ sum(qty) on dst counts changes applied); the
+ *                  state store's WAL bytes and row writes over the phase, per change
+ *   5. backlog     pipeline stopped, B changes written, pipeline restarted: drain time, peak RSS
+ *   6. throughput again without Redis (pipeline.allowNoRedis, dedup in the state store)
+ * Workload: transactions of --tx-rows changes, 30 % inserts of new rows and 70 %
+ * updates of existing ones. A phase whose target has not caught up within its
+ * budget stops waiting and reports the rate reached so far, marked INCOMPLETE.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
