@@ -67,7 +67,7 @@ const USAGE = `usage: npm run bench:pg -- [options]     (npm run bench runs this
                        PostgreSQL of its own, so that its WAL can be measured alone)
   --profile            CPU-profile the throughput phase (writes bench/results/*.cpuprofile, prints the top functions)
   --phase-seconds S    stop waiting for the target after S s in the throughput and latency phases
-                       and report the rate reached so far, marked incomplete (default 60)
+                       and report the rate reached so far, marked incomplete (default 300 [120])
   --timeout S          give up on snapshot drains and catch-up waits after S seconds (default 300)
   --out FILE           JSON result file (default bench/results/pg-to-pg-<date>.json)`;
 
@@ -91,7 +91,7 @@ const { values: argv } = parseArgs({
     'shared-state': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     timeout: { type: 'string', default: '300' },
-    'phase-seconds': { type: 'string', default: '60' },
+    'phase-seconds': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -111,8 +111,8 @@ const int = (name: string, value: string | undefined, min = 0): number => {
 };
 /** Full-run defaults, and the smaller ones of --quick. */
 const DEFAULTS = argv.quick
-  ? { events: '30000', latencySeconds: '10', backlog: '50000', backlogSeconds: '240' }
-  : { events: '100000', latencySeconds: '20', backlog: '1000000', backlogSeconds: '1800' };
+  ? { events: '30000', latencySeconds: '10', backlog: '50000', backlogSeconds: '240', phaseSeconds: '120' }
+  : { events: '100000', latencySeconds: '20', backlog: '1000000', backlogSeconds: '1800', phaseSeconds: '300' };
 const opts = {
   quick: argv.quick,
   events: int('events', argv.events ?? DEFAULTS.events, 1),
@@ -128,7 +128,7 @@ const opts = {
   privateState: !argv['shared-state'],
   profile: argv.profile,
   timeoutMs: int('timeout', argv.timeout, 1) * 1000,
-  phaseMs: int('phase-seconds', argv['phase-seconds'], 1) * 1000,
+  phaseMs: int('phase-seconds', argv['phase-seconds'] ?? DEFAULTS.phaseSeconds, 1) * 1000,
 };
 
 function servicesEnv(): Record<string, string> {
