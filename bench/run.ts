@@ -89,6 +89,9 @@ function pgFigures(r: Record<string, any> | null): Record<string, unknown> | nul
     stateWalBytesPerChange: t?.state?.walBytesPerChange ?? null,
     stateRowWritesPerChange: t?.state?.rowWritesPerChange ?? null,
     stateRowWritesPerChangeByTable: t?.state?.byTable ?? null,
+    // The source's own WAL per change, for scale: the shared server's WAL over the ceiling phase's writes,
+    // an upper bound (other engineers' writes in the same seconds are in it too).
+    sourceWalBytesPerChangeUpperBound: r.ceiling?.walBytes && r.ceiling?.events ? round(r.ceiling.walBytes / r.ceiling.events) : null,
     latencyMs: Object.fromEntries(Object.entries(r.latency ?? {}).map(([k, v]) => [k, latency(v)])),
     backlog: b
       ? { changes: b.events, eventsPerSec: b.eventsPerSecond, peakRssMiB: b.peakRssMb, rssBeforeMiB: b.rssBeforeMb, complete: b.complete, verified: b.verified,
@@ -121,7 +124,7 @@ function printSummary(out: Record<string, any>): void {
   const rows: Array<[string, unknown, string, string]> = [
     ['pg → pg end to end (events/s)', p.endToEndEventsPerSec, `native subscription ${p.nativeSubscriptionEventsPerSec}; pgoutput ceiling ${p.ceilingEventsPerSec}`, '≥ 20,000 and ≥ 0.2× native'],
     ['pg → pg: tandem / native', p.tandemOverNative, '', '≥ 0.2'],
-    ['state store WAL bytes per change', p.stateWalBytesPerChange, 'source change itself ~280 (issue 10)', '≤ 1,000'],
+    ['state store WAL bytes per change', p.stateWalBytesPerChange, `the source's own change: ≤ ${p.sourceWalBytesPerChangeUpperBound} (shared server, others' WAL included)`, '≤ 1,000'],
     ['state store row writes per change', p.stateRowWritesPerChange, JSON.stringify(p.stateRowWritesPerChangeByTable ?? {}), '≤ 1.5'],
     ['latency p99 at 1,000/s (ms)', p.latencyMs?.rate1000?.p99, `p50 ${p.latencyMs?.rate1000?.p50}`, '≤ 50'],
     ['latency p99 at 5,000/s (ms)', p.latencyMs?.rate5000?.p99, `p50 ${p.latencyMs?.rate5000?.p50}`, '≤ 100'],
