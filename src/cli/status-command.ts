@@ -1,7 +1,8 @@
-import pg from 'pg';
-import { loadConfig, readSecret, type PostgresCaptureConfig, type TandemConfig } from '../config';
+import { loadConfig, readSecret, type TandemConfig } from '../config';
+import { connectorOf } from '../connectors';
 import { connectStateStore, loadCheckpoints } from '../store';
 import { EXIT_OK } from './exit';
+import { snapshotStatusCells, snapshotStatusOf, SNAPSHOT_STATUS_HEADERS } from './snapshot-status';
 
 /** `tandem status`: what the state store, the sources and (when reachable) the running service say. */
 export async function printStatus(configFile: string): Promise<number> {
@@ -12,10 +13,9 @@ export async function printStatus(configFile: string): Promise<number> {
     const checkpoints = new Map((await loadCheckpoints(store, schema)).map((c) => [c.system, c]));
     const sourceRows = await Promise.all(Object.entries(config.systems).filter(([, s]) => s.capture || s.debezium).map(async ([system, spec]) => {
       const checkpoint = checkpoints.get(system);
-      const lag = checkpoint?.sourceTime ? ((Date.now() - checkpoint.sourceTime.getTime()) / 1000).toFixed(1) : '-';
-      const slot = spec.type === 'postgres' && spec.capture ? (spec.capture as PostgresCaptureConfig).slot : null;
-      const retained = slot === null ? 'n/a' : await slotRetainedBytes(readSecret(spec.url, `systems.${system}.url`), slot).catch((e: Error) => `error: ${e.message}`);
-      return [system, checkpoint?.position ?? '-', lag, typeof retained === 'number' ? formatBytes(retained) : retained ?? 'no slot'];
+      const url = () => readSecret(spec.url, `systems.${system}.url`);
+      const { lagSeconds, retainedLog } = await connectorOf(spec).status({ config, system, spec, env: process.env, url, checkpoint });
+      return [system, checkpoint?.position ?? '-', lagSeconds === null ? '-' : lagSeconds.toFixed(1), typeof retainedLog === 'number' ? formatBytes(retainedLog) : retainedLog];
     }));
     printTable(['source', 'position', 'lag (s)', 'slot retained WAL'], sourceRows);
 
@@ -45,18 +45,6 @@ export async function printStatus(configFile: string): Promise<number> {
   }
 }
 
-async function slotRetainedBytes(url: string, slot: string): Promise<number | null> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ bytes: string | null }>(
-      'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS bytes FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-    return rows[0]?.bytes ? Number(rows[0].bytes) : null;
-  } finally {
-    await client.end();
-  }
-}
-
 /** Events per stage from the running service's /metrics, when it answers. */
 async function liveEvents(config: TandemConfig): Promise<string> {
   const url = `http://${config.metrics.host}:${config.metrics.port}/metrics`;
@@ -68,6 +56,11 @@ async function liveEvents(config: TandemConfig): Promise<string> {
     }).filter((r): r is string[] => r !== null);
     const out: string[] = [];
     printTable(['stage', 'system', 'events'], rows, (s) => out.push(s));
+    const snapshots = snapshotStatusOf(text);
+    if (snapshots.length > 0) {
+      out.push('\ninitial snapshots:\n');
+      printTable(SNAPSHOT_STATUS_HEADERS, snapshots.map(snapshotStatusCells), (s) => out.push(s));
+    }
     return `live from ${url}:\n${out.join('')}\n${await liveReadiness(config)}`;
   } catch {
     return `service metrics not reachable at ${url} (is tandem run going?)`;

@@ -1,7 +1,9 @@
 /** Options of the native PostgreSQL source (see `postgresCapture` in src/config/spec.ts). */
+import type { SnapshotPlanned } from '../source';
 
-export type LogLevel = 'info' | 'warn' | 'error' | 'debug';
-export type LogFn = (level: LogLevel, message: string, meta?: Record<string, unknown>) => void;
+import type { LogFn } from '../shared';
+
+export type { LogFn, LogLevel } from '../shared';
 
 export interface PostgresSourceOptions {
   /** Configured system name, e.g. `erp`. */
@@ -23,4 +25,6 @@ export interface PostgresSourceOptions {
   /** Tables whose snapshot is already done (from the pipeline's state store). */
   snapshotted: ReadonlySet<string>;
   log?: LogFn;
+  /** Hears the tables of each snapshot, with estimated row counts, before their rows are read. */
+  onSnapshotPlanned?: SnapshotPlanned;
 }
