@@ -36,6 +36,7 @@ import { startPipeline, type RunningPipeline } from '../src/pipeline';
 import { createPgDatabase, type TestDatabase } from '../test/support/pg';
 import { flushPrefix, redisPrefix } from '../test/support/redis';
 import { uniqueName } from '../test/support/names';
+import { describeStateCost, startStateCost, type StateCost } from './state-cost';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -648,6 +649,8 @@ interface ThroughputResult {
   verified: boolean | null;
   snapshotRows: number;
   snapshotSeconds: number;
+  /** What the state store wrote during the phase (WAL of the state database, row writes per table). */
+  stateCost: StateCost;
 }
 
 interface LatencyResult {
@@ -703,10 +706,12 @@ async function throughput(setup: Setup, label: string, pipeline: RunningPipeline
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const clock = stageClock(pipeline, t0, base.events.resolved, opts.events);
+  const stateMeter = await startStateCost(setup.state.url, 'tandem');
   const generateSeconds = await generateFast(setup.src.url, setup.work, opts.events, opts.txRows);
   const done = await waitApplied(setup, fromSum, budget());
   const seconds = (done.at - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const stateCost = await stateMeter.stop();
   const resolvedAfterSeconds = clock.stop();
   const profile = await stopProfile(profiler, `profile-${label}`);
   if (profile && server) (profile as Record<string, unknown>).server = await server.stop();
@@ -715,10 +720,11 @@ async function throughput(setup: Setup, label: string, pipeline: RunningPipeline
   const result: ThroughputResult = {
     events: opts.events, pendingAtStart, complete: done.complete, applied: done.applied, seconds: round(seconds, 3), eventsPerSecond: round(done.applied / seconds),
     generateSeconds: round(generateSeconds, 2), resolvedAfterSeconds, nodeCpuPercent: round((100 * (cpu.user + cpu.system)) / 1e6 / seconds),
-    peakRssMb, rssBeforeMb, verified, snapshotRows: opts.seedRows, snapshotSeconds: round(snapshotSeconds, 2),
+    peakRssMb, rssBeforeMb, verified, snapshotRows: opts.seedRows, snapshotSeconds: round(snapshotSeconds, 2), stateCost,
   };
   log(`${label}: ${result.eventsPerSecond} events/s end to end (${done.applied} of ${opts.events + pendingAtStart} applied in ${result.seconds} s${done.complete ? '' : ', phase budget ran out'}; ` +
     `source written in ${result.generateSeconds} s; all resolved into the outbox after ${resolvedAfterSeconds ?? '?'} s; node CPU ${result.nodeCpuPercent} %; peak RSS ${peakRssMb} MB; rows identical: ${verified ?? 'not checked'})`);
+  log(`${label}: ${describeStateCost(stateCost, done.applied)}`);
   return { result, profile };
 }
 
