@@ -47,7 +47,7 @@ export async function startStateCost(stateUrl: string, schema: string): Promise<
     const end = (await client.query(`SELECT pg_current_wal_flush_lsn()::text AS l`)).rows[0].l as string;
     const { rows } = await client.query(
       `SELECT count(*)::int AS records, coalesce(sum(record_length), 0)::bigint AS bytes, coalesce(sum(fpi), 0)::bigint AS fpi
-       FROM (SELECT start_lsn, max(record_length) AS record_length, sum(fpi_length) AS fpi
+       FROM (SELECT start_lsn, max(record_length) AS record_length, sum(block_fpi_length) AS fpi
              FROM pg_get_wal_block_info($1::pg_lsn, $2::pg_lsn) WHERE reldatabase = $3 GROUP BY start_lsn) r`,
       [cursor, end, dbOid]);
     total.walRecords += rows[0].records;
