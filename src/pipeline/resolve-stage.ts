@@ -5,8 +5,8 @@ import { errorMessage, TandemError, UnknownTableError } from '../errors';
 import { isTandemOrigin, type Dedup } from '../apply';
 import type { Logger } from '../log';
 import {
-  appendConflicts, appendJournal, enqueueTasks, KnexCrosswalk, lockRecords, markSnapshotted, parkDeadLetters, recordMapKey,
-  saveCheckpoint, saveRecords, type ChainAnchor, type DeadLetter, type NewTask,
+  appendConflicts, appendJournal, enqueueTasks, KnexCrosswalk, markSnapshotted, parkDeadLetters, readRecordsForUpdate, recordMapKey,
+  saveCheckpoint, writeRecords, type ChainAnchor, type DeadLetter, type NewTask,
 } from '../store';
 import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
 import type { PipelineMetrics } from './metrics';
@@ -50,15 +50,15 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     const crosswalk = (deps.crosswalk ?? new KnexCrosswalk(deps.store, deps.schema)).withTransaction(trx);
     committed.push(crosswalk.committedLinks());
     await resolveKeys(fresh, crosswalk);
-    const records = await lockRecords(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
+    const { records, existing } = await readRecordsForUpdate(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
     // After the locks: a record's journal rows then come in the order its changes were resolved.
-    if (deps.journal !== false) await appendJournal(trx, deps.schema, fresh);
+    if (deps.journal !== false) await appendJournal(trx, deps.schema, batch.system, fresh);
     const locked = new Map(records);
     const decided = decideInOrder(fresh, records, deps);
     const decisions = decided.map((d) => d.decision);
     // A record every change of which was a redelivery is still the one read: nothing to write.
-    const touched = [...records].filter(([mapKey, record]) => record !== locked.get(mapKey) || record.version === 0).map(([, record]) => record);
-    await saveRecords(trx, deps.schema, touched);
+    const touched = [...records].filter(([mapKey, record]) => record !== locked.get(mapKey)).map(([, record]) => record!);
+    await writeRecords(trx, deps.schema, touched, existing);
     const conflicts = decisions.flatMap((d) => d.conflicts);
     await appendConflicts(trx, deps.schema, conflicts, deps.rules.version, deps.audit?.checkpointer);
     await enqueueTasks(trx, deps.schema, decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId, change.event.source.commitTimeMs)));
