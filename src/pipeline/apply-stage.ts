@@ -96,10 +96,10 @@ function chunksByEntity(tasks: ApplyTask[]): ApplyTask[][] {
 
 async function applyChunk(tasks: ApplyTask[], retrying: Map<string, OpenException>, deps: ApplyStageDeps): Promise<void> {
   const entity = tasks[0]!.entity;
-  const applied = await Promise.all(tasks.map((t) => deps.dedup.wasApplied(t.id)));
+  const applied = await deps.dedup.appliedTasks(tasks.map((t) => t.id));
   const done: Array<{ id: string; outcome: string }> = [];
   const todo: ApplyTask[] = [];
-  tasks.forEach((task, i) => (applied[i] ? done.push({ id: task.id, outcome: 'already-applied' }) : todo.push(task)));
+  for (const task of tasks) (applied.has(task.id) ? done.push({ id: task.id, outcome: 'already-applied' }) : todo.push(task));
 
   const mapping = deps.registry.forSystemEntity(deps.target, entity);
   const results: BatchResult[] = mapping
@@ -115,7 +115,7 @@ async function applyChunk(tasks: ApplyTask[], retrying: Map<string, OpenExceptio
   if (mapping) await flowBackAssignedKeys(succeeded, mapping, deps);
   if (mapping) await logKeptDeletes(succeeded, mapping, deps);
   await exceptionsResolved(succeeded, retrying, exceptionDeps(deps));
-  await Promise.all(succeeded.map((r) => deps.dedup.markApplied(r.task.id)));
+  await deps.dedup.markApplied(succeeded.map((r) => r.task.id));
   for (const r of succeeded) done.push({ id: r.task.id, outcome: r.outcome!.status });
   await completeTasks(deps.store, deps.schema, deps.instanceId, done);
   for (const { outcome } of done) deps.metrics.taskFinished(deps.target, outcome);
