@@ -3,12 +3,15 @@ import type { ApplyOutcome, ApplyTarget, ApplyTask, BatchResult, Dedup, KeyAlloc
 import { ApplyError, classifyFailure, DependencyPendingError, errorMessage, isRetriable, isUnreachable, TandemError } from '../errors';
 import type { Logger } from '../log';
 import { Backoff, backoffDelay, sleep, withRetry, type RetryPolicy } from '../retry';
-import { claimTasks, completeTasks, markTaskDead, parkDeadLetters, retryTaskLater, type KnexCrosswalk, type OpenException } from '../store';
+import {
+  checkHandedTasks, claimTasks, completeTasks, markTaskDead, parkDeadLetters, releaseTasks, retryTaskLater, type KnexCrosswalk, type OpenException,
+} from '../store';
 import type { MappingRegistry } from '../transform';
 import { forEachConcurrently } from './bounded-queue';
 import { exceptionsResolved, foldIntoExceptions, taskRefused, type ExceptionDeps } from './exceptions';
 import { flowBackAssignedKeys, logKeptDeletes } from './assigned-keys';
 import type { HealthBoard } from './health';
+import { recordOf, type TaskQueue } from './hand-off';
 import type { PipelineMetrics } from './metrics';
 
 export interface ApplyStageDeps {
@@ -36,47 +39,93 @@ export interface ApplyStageDeps {
   allocations?: KeyAllocations;
   /** Where new exceptions are POSTed. */
   alertWebhook?: string;
+  /** Tasks the resolve stage of this process hands over after commit (see hand-off.ts); without it, only claims. */
+  handed?: TaskQueue;
 }
 
 /** Tasks handed to the target in one call. */
 const CHUNK = 100;
 
 /**
- * Delivers one target's outbox tasks until `signal` aborts. A claim returns at
- * most one task per record, so the tasks of a claim can be written in
- * parallel and each record's writes still happen in order. A failing round
- * (the state store or the target away) is retried with backoff, never fatal:
- * claimed tasks that were not completed return to the outbox when their lease ends.
+ * Delivers one target's outbox tasks until `signal` aborts: the tasks the
+ * resolve stage hands over in process as soon as they are committed, and
+ * the outbox's claimable tasks (retries, tasks of crashed instances, tasks
+ * written by the CLI or while the hand-off queue was full) at least every
+ * `pollMs`. A round holds at most one task per record, so its tasks can be
+ * written in parallel and each record's writes still happen in order. A
+ * failing round (the state store or the target away) is retried with
+ * backoff, never fatal: tasks that were not completed return to the outbox
+ * (handed ones at once where the state store answers, claimed ones when
+ * their lease ends).
  */
 export async function runApplyStage(deps: ApplyStageDeps, signal: AbortSignal): Promise<void> {
   const component = `apply:${deps.target}`;
   const backoff = new Backoff(deps.retry);
+  const clock = { lastClaimAt: 0 };
   deps.health?.set(component, 'ok');
-  while (!signal.aborted) {
-    try {
-      await applyRound(deps, signal);
-      if (backoff.count > 0) {
-        backoff.reset();
-        deps.health?.set(component, 'ok');
-        deps.logger.info('apply stage recovered', { target: deps.target });
+  try {
+    while (!signal.aborted) {
+      try {
+        await applyRound(deps, clock, signal);
+        if (backoff.count > 0) {
+          backoff.reset();
+          deps.health?.set(component, 'ok');
+          deps.logger.info('apply stage recovered', { target: deps.target });
+        }
+      } catch (error) {
+        if (signal.aborted) break;
+        const delayMs = backoff.next();
+        const reason = errorMessage(error);
+        deps.health?.set(component, 'degraded', `retrying after: ${reason}`);
+        deps.logger.error('apply round failed; retrying', { target: deps.target, error: reason, kind: classifyFailure(error), failures: backoff.count, delayMs });
+        await sleep(delayMs, signal);
       }
-    } catch (error) {
-      if (signal.aborted) break;
-      const delayMs = backoff.next();
-      const reason = errorMessage(error);
-      deps.health?.set(component, 'degraded', `retrying after: ${reason}`);
-      deps.logger.error('apply round failed; retrying', { target: deps.target, error: reason, kind: classifyFailure(error), failures: backoff.count, delayMs });
-      await sleep(delayMs, signal);
     }
+  } finally {
+    // Stopping: what was handed over and not applied goes back to the outbox for the next start (or another instance).
+    const left = deps.handed?.close() ?? [];
+    await releaseTasks(deps.store, deps.schema, left.map((t) => t.id), deps.instanceId).catch(() => {});
   }
 }
 
-async function applyRound(deps: ApplyStageDeps, signal: AbortSignal): Promise<void> {
-  const tasks = await claimTasks(deps.store, deps.schema, deps.target, deps.batchSize, deps.instanceId, deps.leaseMs);
-  if (tasks.length === 0) {
-    await sleep(deps.pollMs, signal);
+async function applyRound(deps: ApplyStageDeps, clock: { lastClaimAt: number }, signal: AbortSignal): Promise<void> {
+  const handed = deps.handed;
+  if (handed && handed.size > 0 && Date.now() - clock.lastClaimAt < deps.pollMs) {
+    await applyHandedRound(handed, deps);
     return;
   }
+  clock.lastClaimAt = Date.now();
+  const tasks = await claimTasks(deps.store, deps.schema, deps.target, deps.batchSize, deps.instanceId, deps.leaseMs);
+  if (tasks.length > 0) await applyTasks(tasks, deps);
+  else if (handed) await handed.waitForWork(deps.pollMs, signal);
+  else await sleep(deps.pollMs, signal);
+}
+
+/**
+ * One round of handed-over tasks. Each is checked against the outbox first:
+ * one no longer leased to this instance is dropped (folded into an
+ * exception's task, or taken over); one with an older open task of its
+ * record goes back to the outbox with every later queued task of that
+ * record, to be claimed in order behind it.
+ */
+async function applyHandedRound(handed: TaskQueue, deps: ApplyStageDeps): Promise<void> {
+  const { round, stale } = handed.takeRound(deps.batchSize, deps.leaseMs / 2);
+  const release = async (tasks: readonly ApplyTask[]) => releaseTasks(deps.store, deps.schema, tasks.map((t) => t.id), deps.instanceId);
+  try {
+    if (stale.length > 0) await release(stale);
+    const { gone, blocked } = await checkHandedTasks(deps.store, deps.schema, deps.target, deps.instanceId, round);
+    const held = round.filter((t) => blocked.has(t.id));
+    if (held.length > 0) await release([...held, ...handed.takeRecords(new Set(held.map(recordOf)))]);
+    const tasks = round.filter((t) => !gone.has(t.id) && !blocked.has(t.id));
+    if (tasks.length > 0) await applyTasks(tasks, deps);
+  } catch (error) {
+    // Back to the outbox where the state store answers (tasks already carried out are no longer leased: left alone).
+    await release(round).catch(() => {});
+    throw error;
+  }
+}
+
+async function applyTasks(tasks: ApplyTask[], deps: ApplyStageDeps): Promise<void> {
   const { toApply, retrying } = await foldIntoExceptions(tasks, exceptionDeps(deps));
   await forEachConcurrently(chunksByEntity(toApply), deps.concurrency, (chunk) => applyChunk(chunk, retrying, deps));
 }

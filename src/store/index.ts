@@ -11,9 +11,9 @@ export { queryConflicts, getConflict, getReview, pendingReviews, insertReview } 
 export type { ReviewRow } from './conflict-query';
 export { appendConflicts } from './conflict-log';
 export { verifyConflictChain } from './chain-verify';
-export type { NewTask } from './outbox';
+export type { NewTask, TaskLease } from './outbox';
 export type { FoldedTask } from './outbox';
-export { enqueueTasks, claimTasks, completeTask, completeTasks, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks, holdTask, lockHeldTask, laterOpenTasks, foldIntoHeld, updateLag } from './outbox';
+export { enqueueTasks, releaseTasks, checkHandedTasks, claimTasks, completeTask, completeTasks, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks, holdTask, lockHeldTask, laterOpenTasks, foldIntoHeld, updateLag } from './outbox';
 export type { Checkpoint } from './checkpoints';
 export { saveCheckpoint, loadCheckpoints, snapshottedTables, markSnapshotted } from './checkpoints';
 export type { DeadLetter, DeadLetterRow, DeadLetterFilter, DeadLetterStatus, DeadLetterAging, AgeBucket, Requeued, StoredTaskCopy } from './dead-letters';
