@@ -7,9 +7,12 @@ import type { ApplyTask } from '../apply';
  * are given to their target's apply stage here: no claim query, no claim
  * UPDATE, no polling delay. The outbox row stays the durable truth: a crash
  * leaves the rows leased, and once the lease ends any instance claims them as
- * it always did. A target whose queue is full gets its tasks as plain
- * pending rows instead (claimed by polling), so a slow target never holds
- * the resolve stage back and the queue stays bounded.
+ * it always did. The resolve stage waits while a queue is more than half
+ * full and its apply stage is taking tasks (backpressure, so the hand-off
+ * stays the path under load); a queue that is full anyway, or whose stage
+ * has taken nothing for a while (a hung target), gets its tasks as plain
+ * pending rows (claimed by polling): one slow target never stops the
+ * others, and the queues stay bounded.
  */
 export class HandOff {
   private readonly queues = new Map<string, TaskQueue>();
@@ -25,6 +28,19 @@ export class HandOff {
     const queue = new TaskQueue(capacity);
     this.queues.set(target, queue);
     return queue;
+  }
+
+  /**
+   * Waits (up to `maxWaitMs`) until no queue whose apply stage is making
+   * progress is more than half full.
+   */
+  async waitForRoom(maxWaitMs: number, now = Date.now): Promise<void> {
+    const deadline = now() + maxWaitMs;
+    for (;;) {
+      const busy = [...this.queues.values()].filter((q) => !q.closed && q.size > q.capacity / 2 && now() - q.lastTakeAt < STALLED_MS);
+      if (busy.length === 0 || now() >= deadline) return;
+      await Promise.race([busy[0]!.nextTake(), new Promise((r) => setTimeout(r, Math.min(STALLED_MS, Math.max(1, deadline - now()))))]);
+    }
   }
 
   /** Whether `count` more tasks for `target` can be handed over in process. */
@@ -51,6 +67,9 @@ export class HandOff {
   }
 }
 
+/** An apply stage that has taken no task for this long is not waited for. */
+const STALLED_MS = 1_000;
+
 const recordOf = (task: ApplyTask) => `${task.entity}\u0000${task.key}`;
 
 /** One target's handed-over tasks, in the order they were resolved. */
@@ -58,6 +77,9 @@ export class TaskQueue {
   private items: ApplyTask[] = [];
   private wake: (() => void) | null = null;
   private stopped = false;
+  private taken: Array<() => void> = [];
+  /** When the apply stage last took tasks (or the queue was made). */
+  lastTakeAt = Date.now();
 
   constructor(readonly capacity: number) {}
 
@@ -100,6 +122,7 @@ export class TaskQueue {
       (now - task.createdAtMs > maxAgeMs ? stale : round).push(task);
     }
     this.items = kept;
+    this.tookSome();
     return { round, stale };
   }
 
@@ -107,12 +130,26 @@ export class TaskQueue {
   takeRecords(records: ReadonlySet<string>): ApplyTask[] {
     const taken = this.items.filter((t) => records.has(recordOf(t)));
     if (taken.length > 0) this.items = this.items.filter((t) => !records.has(recordOf(t)));
+    this.tookSome();
     return taken;
+  }
+
+  /** Resolves the next time the apply stage takes tasks. */
+  nextTake(): Promise<void> {
+    return new Promise((resolve) => this.taken.push(resolve));
+  }
+
+  private tookSome(): void {
+    this.lastTakeAt = Date.now();
+    const waiting = this.taken;
+    this.taken = [];
+    for (const resolve of waiting) resolve();
   }
 
   /** Stops taking tasks and returns those queued. */
   close(): ApplyTask[] {
     this.stopped = true;
+    this.tookSome();
     const all = this.items;
     this.items = [];
     return all;

@@ -48,6 +48,8 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
   const fresh = await dropAlreadySeen(changes, deps);
   metrics.eventsSkipped('redelivered', changes.length - fresh.length);
 
+  // Backpressure from busy apply stages, so their tasks can be handed over instead of polled for.
+  if (fresh.length > 0) await deps.handOff?.waitForRoom(HAND_OFF_WAIT_MS);
   const committed: Array<{ remember(): void }> = [];
   const outcome = await deps.store.transaction(async (trx) => {
     const crosswalk = (deps.crosswalk ?? new KnexCrosswalk(deps.store, deps.schema)).withTransaction(trx);
@@ -90,6 +92,9 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
   metrics.batchResolved(batch, outcome.decisions, outcome.conflicts, deadLetters.length);
   if (deps.dedup) await deps.dedup.markEvents(fresh.map((c) => eventIdOf(c.event)));
 }
+
+/** Longest wait for room in the apply stages' hand-off queues before a batch is resolved anyway. */
+const HAND_OFF_WAIT_MS = 5_000;
 
 /** Which of a batch's tasks go to an apply stage in process: all of a target's, if its queue has room for them. */
 function leaseFor(tasks: readonly NewTask[], handOff: HandOff | undefined): TaskLease | undefined {
