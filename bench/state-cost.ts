@@ -16,6 +16,8 @@ export interface StateCost {
   walBytes: number;
   walRecords: number;
   fullPageImageBytes: number;
+  /** WAL bytes per relation (a table or index of the state schema; a record touching several counts in each). */
+  walBytesByRelation: Record<string, number>;
   /** n_tup_ins + n_tup_upd + n_tup_del per table of the state schema. */
   rowWrites: Record<string, number>;
 }
@@ -43,6 +45,7 @@ export async function startStateCost(stateUrl: string, schema: string): Promise<
   const before = await tableWrites(client, schema);
   let cursor = (await client.query(`SELECT pg_current_wal_lsn()::text AS l`)).rows[0].l as string;
   const total = { walBytes: 0, walRecords: 0, fullPageImageBytes: 0 };
+  const byRelfilenode = new Map<string, number>();
   const readUpTo = async () => {
     const end = (await client.query(`SELECT pg_current_wal_flush_lsn()::text AS l`)).rows[0].l as string;
     const { rows } = await client.query(
@@ -53,6 +56,12 @@ export async function startStateCost(stateUrl: string, schema: string): Promise<
     total.walRecords += rows[0].records;
     total.walBytes += Number(rows[0].bytes);
     total.fullPageImageBytes += Number(rows[0].fpi);
+    const { rows: rels } = await client.query(
+      `SELECT relfilenode::text AS rel, sum(record_length)::bigint AS bytes
+       FROM (SELECT DISTINCT start_lsn, relfilenode, record_length FROM pg_get_wal_block_info($1::pg_lsn, $2::pg_lsn) WHERE reldatabase = $3) r
+       GROUP BY relfilenode`,
+      [cursor, end, dbOid]);
+    for (const r of rels) byRelfilenode.set(r.rel, (byRelfilenode.get(r.rel) ?? 0) + Number(r.bytes));
     cursor = end;
   };
   let running = true;
@@ -70,10 +79,19 @@ export async function startStateCost(stateUrl: string, schema: string): Promise<
       await new Promise((r) => setTimeout(r, 1500));
       await readUpTo();
       const after = await tableWrites(client, schema);
+      const { rows: names } = await client.query<{ rel: string; name: string }>(
+        `SELECT pg_relation_filenode(c.oid)::text AS rel, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname IN ($1, 'pg_toast')`, [schema]);
       await client.end();
+      const nameOf = new Map(names.map((r) => [r.rel, r.name]));
+      const walBytesByRelation: Record<string, number> = {};
+      for (const [rel, bytes] of byRelfilenode) {
+        const name = nameOf.get(rel) ?? 'other';
+        walBytesByRelation[name] = (walBytesByRelation[name] ?? 0) + bytes;
+      }
       const rowWrites: Record<string, number> = {};
       for (const [table, n] of after) if (n - (before.get(table) ?? 0) > 0) rowWrites[table] = n - (before.get(table) ?? 0);
-      return { ...total, rowWrites };
+      return { ...total, walBytesByRelation, rowWrites };
     },
   };
 }
@@ -84,5 +102,6 @@ export function describeStateCost(cost: StateCost, changes: number): string {
   const rows = Object.entries(cost.rowWrites).sort((a, b) => b[1] - a[1]);
   const totalRows = rows.reduce((s, [, n]) => s + n, 0);
   return `state store per change: ${per(cost.walBytes)} WAL bytes (${per(cost.fullPageImageBytes)} of them full-page images), ${per(cost.walRecords)} WAL records, ` +
-    `${per(totalRows)} row writes (${rows.map(([t, n]) => `${t} ${per(n)}`).join(', ')})`;
+    `${per(totalRows)} row writes (${rows.map(([t, n]) => `${t} ${per(n)}`).join(', ')}); WAL bytes by relation: ` +
+    Object.entries(cost.walBytesByRelation).sort((a, b) => b[1] - a[1]).filter(([, n]) => n / changes >= 1).map(([r, n]) => `${r} ${Math.round(n / changes)}`).join(', ');
 }
