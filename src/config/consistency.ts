@@ -1,4 +1,6 @@
-import type { TandemConfig } from './spec';
+import { connectorOf } from '../connectors';
+import type { FieldRuleSpec, TandemConfig } from './spec';
+import { cutoverProblems, ownerVersionsOf } from './cutovers';
 
 export interface Problem {
   path: string;
@@ -34,8 +36,9 @@ export function checkConsistency(config: TandemConfig): Problem[] {
       }
     }
     const generated = mapping.key.generated;
-    if (typeof generated === 'object' && config.systems[mapping.system]?.type === 'rest') {
-      problems.push({ path: `${at}.key.generated`, message: 'a REST system assigns its ids itself (idField): an allocated key is for SQL systems' });
+    const target = config.systems[mapping.system];
+    if (typeof generated === 'object' && target && connectorOf(target).dialect === null) {
+      problems.push({ path: `${at}.key.generated`, message: `a ${connectorOf(target).label} system assigns its ids itself: an allocated key is for SQL systems` });
     }
     if (typeof generated === 'object' && mapping.key.columns.length !== 1) {
       problems.push({ path: `${at}.key.generated`, message: `an allocated key fills one key column, not ${mapping.key.columns.length}` });
@@ -73,12 +76,9 @@ export function checkConsistency(config: TandemConfig): Problem[] {
       ...Object.entries(entity.groups).map(([group, rule]) => ({ fields: rule.fields, rule, path: `${at}.groups.${group}` })),
     ];
     for (const { fields, rule, path } of rules) {
-      if (rule.owner && !systems.has(rule.owner)) problems.push({ path: `${path}.owner`, message: `unknown system "${rule.owner}"` });
+      problems.push(...ownerNameProblems(rule, path, systems));
       if (rule.owner && rule.policy && rule.policy !== 'owner') problems.push({ path, message: `a field has either an owner or the ${rule.policy} policy, not both` });
       if (rule.transitions && rule.policy && rule.policy !== 'owner') problems.push({ path: `${path}.transitions`, message: 'transitions apply to owned (workflow) fields only' });
-      for (const system of Object.keys(rule.transitions ?? {})) {
-        if (!systems.has(system)) problems.push({ path: `${path}.transitions.${system}`, message: `unknown system "${system}"` });
-      }
       for (const field of fields) {
         if (!mappedFields.get(name)?.has(field)) problems.push({ path, message: `no mapping of entity ${name} has a field ${field}` });
         const other = ruled.get(field);
@@ -89,12 +89,13 @@ export function checkConsistency(config: TandemConfig): Problem[] {
     if (!mappedFields.has(name)) problems.push({ path: at, message: `no mapping maps entity ${name}` });
   }
 
+  problems.push(...cutoverProblems(config));
+
   for (const [name, system] of Object.entries(config.systems)) {
     if (system.capture && system.debezium) {
       problems.push({ path: `systems.${name}`, message: 'a system is captured natively (capture) or through Debezium (debezium), not both' });
     }
-    if (system.type === 'rest') problems.push(...restProblems(config, name));
-    else if (system.rest) problems.push({ path: `systems.${name}.rest`, message: 'rest settings belong to systems of type rest' });
+    problems.push(...(connectorOf(system).config.consistency?.(config, name) ?? []));
     if (system.debezium && !config.kafka) {
       problems.push({ path: `systems.${name}.debezium`, message: 'capture through Debezium needs the top-level kafka section (brokers)' });
     }
@@ -102,29 +103,19 @@ export function checkConsistency(config: TandemConfig): Problem[] {
   return problems;
 }
 
-/** A REST system: a target only, with an endpoint for every entity mapped to it. */
-function restProblems(config: TandemConfig, name: string): Problem[] {
+/** Systems a field rule names (its owner or owners over time, and their transition lists) that do not exist. */
+function ownerNameProblems(rule: FieldRuleSpec, path: string, systems: ReadonlySet<string>): Problem[] {
   const problems: Problem[] = [];
-  const system = config.systems[name]!;
-  const at = `systems.${name}`;
-  if (system.debezium) problems.push({ path: `${at}.debezium`, message: 'a rest system is a target only: it cannot be captured' });
-  if (!system.rest) return [...problems, { path: `${at}.rest`, message: 'a rest system needs rest settings (endpoints, auth)' }];
-  const endpoints = system.rest.endpoints;
-  const lineEntities = new Map<string, string>();
-  for (const [entity, endpoint] of Object.entries(endpoints)) {
-    if (!(entity in config.entities)) problems.push({ path: `${at}.rest.endpoints.${entity}`, message: `unknown entity "${entity}"` });
-    if (!endpoint.update.path.includes('{id}')) problems.push({ path: `${at}.rest.endpoints.${entity}.update.path`, message: 'the update path must hold {id}' });
-    if (endpoint.lines) {
-      lineEntities.set(endpoint.lines.entity, entity);
-      if (!(endpoint.lines.entity in config.entities)) problems.push({ path: `${at}.rest.endpoints.${entity}.lines.entity`, message: `unknown entity "${endpoint.lines.entity}"` });
-    }
-  }
-  for (const mapping of config.mappings) {
-    if (mapping.system !== name) continue;
-    if (!endpoints[mapping.entity] && !lineEntities.has(mapping.entity)) {
-      problems.push({ path: `${at}.rest.endpoints`, message: `entity ${mapping.entity} is mapped to ${name} but has no endpoint (nor is it the lines of one)` });
-    }
-  }
+  const unknown = (system: string, at: string) => {
+    if (!systems.has(system)) problems.push({ path: at, message: `unknown system "${system}"` });
+  };
+  const versions = ownerVersionsOf(rule);
+  if (typeof rule.owner === 'string') unknown(rule.owner, `${path}.owner`);
+  versions?.forEach((version, i) => {
+    if (version.system !== undefined) unknown(version.system, `${path}.owner[${i}].system`);
+    for (const system of Object.keys(version.transitions ?? {})) unknown(system, `${path}.owner[${i}].transitions.${system}`);
+  });
+  for (const system of Object.keys(rule.transitions ?? {})) unknown(system, `${path}.transitions.${system}`);
   return problems;
 }
 
