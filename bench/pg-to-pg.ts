@@ -48,6 +48,7 @@ import { createPgDatabase, type TestDatabase } from '../test/support/pg';
 import { flushPrefix, redisPrefix } from '../test/support/redis';
 import { uniqueName } from '../test/support/names';
 import { startStateServer, type StateServer } from './support/state-server';
+import { describeStateCost, startStateCost, type StateCost as StateWalDetail } from './state-cost';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -842,6 +843,8 @@ interface ThroughputResult {
   snapshotRows: number;
   snapshotSeconds: number;
   state: StateCost;
+  /** The state database's WAL record by record (pg_walinspect) and row writes per table: where the cost per change goes. */
+  stateCost: StateWalDetail;
 }
 
 interface LatencyResult {
@@ -899,10 +902,12 @@ async function throughput(setup: Setup, label: string, pipeline: RunningPipeline
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const clock = stageClock(pipeline, t0, base.events.resolved, opts.events);
+  const walDetail = await startStateCost(setup.state.url, 'tandem');
   const generateSeconds = await generateFast(setup.src.url, setup.work, opts.events, opts.txRows);
   const done = await waitApplied(setup, fromSum, budget());
   const seconds = (done.at - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const stateCost = await walDetail.stop();
   const resolvedAfterSeconds = clock.stop();
   const profile = await stopProfile(profiler, `profile-${label}`);
   if (profile && server) (profile as Record<string, unknown>).server = await server.stop();
@@ -912,10 +917,11 @@ async function throughput(setup: Setup, label: string, pipeline: RunningPipeline
   const result: ThroughputResult = {
     events: opts.events, pendingAtStart, complete: done.complete, applied: done.applied, seconds: round(seconds, 3), eventsPerSecond: round(done.applied / seconds),
     generateSeconds: round(generateSeconds, 2), resolvedAfterSeconds, nodeCpuPercent: round((100 * (cpu.user + cpu.system)) / 1e6 / seconds),
-    peakRssMb, rssBeforeMb, verified, snapshotRows: opts.seedRows, snapshotSeconds: round(snapshotSeconds, 2), state,
+    peakRssMb, rssBeforeMb, verified, snapshotRows: opts.seedRows, snapshotSeconds: round(snapshotSeconds, 2), state, stateCost,
   };
   log(`${label}: ${result.eventsPerSecond} events/s end to end (${done.applied} of ${opts.events + pendingAtStart} applied in ${result.seconds} s${done.complete ? '' : ', phase budget ran out'}; ` +
     `source written in ${result.generateSeconds} s; all resolved into the outbox after ${resolvedAfterSeconds ?? '?'} s; node CPU ${result.nodeCpuPercent} %; peak RSS ${peakRssMb} MB; rows identical: ${verified ?? 'not checked'}); ${describeState(state)}`);
+  log(`${label}: ${describeStateCost(stateCost, done.applied)}`);
   return { result, profile };
 }
 
