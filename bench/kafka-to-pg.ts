@@ -1,7 +1,8 @@
 /**
  * Kafka (Debezium) → PostgreSQL benchmark (issue 3, "Performance").
  *
- *   npx tsx bench/kafka-to-pg.ts [--events 100000] [--partitions 4] [--rows 10000] [--timeout 600]
+ *   npm run bench:kafka -- [--quick] [--events 100000] [--partitions 4] [--rows 10000] [--timeout 600]
+ *                          [--jdbc-batches 500,5000] [--skip-jdbc] [--out FILE]
  *
  * Needs the development servers with Kafka (`bash scripts/services.sh start`);
  * .tandem/services/env is read when the TANDEM_TEST_* variables are unset.
@@ -14,6 +15,11 @@
  *   (b) end to end: startPipeline (source via `debezium`, PostgreSQL target,
  *      Redis dedup) from the same topic; the clock runs from startPipeline to
  *      the moment the target holds every row's final value
+ *   (c) the peer: Debezium's JDBC sink connector in the Kafka Connect worker
+ *      (TANDEM_TEST_KAFKA_CONNECT_URL, which must read the same broker), same
+ *      topic, a fresh target table of the same shape, upsert keyed by the
+ *      record key, once per batch size (its default 500 and a larger one);
+ *      the clock runs from creating the connector to the same condition
  * Prints both rates and their ratio; writes JSON to bench/results/.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,16 +33,22 @@ import { createTopic, CUSTOMER_DDL, customerEvent, deleteGroups, deleteTopics, k
 import { createPgDatabase, type TestDatabase } from '../test/support/pg';
 import { flushPrefix, redisPrefix } from '../test/support/redis';
 import { uniqueName } from '../test/support/names';
+import { assertJdbcSinkRunning, createJdbcSink, deleteJdbcSink, requireJdbcSinkPlugin } from './support/jdbc-sink';
 
 const { values: args } = parseArgs({
   options: {
-    events: { type: 'string', default: '100000' },
+    quick: { type: 'boolean', default: false },
+    events: { type: 'string' },
     partitions: { type: 'string', default: '4' },
     rows: { type: 'string', default: '10000' },
     timeout: { type: 'string', default: '600' },
+    'jdbc-batches': { type: 'string', default: '500,5000' },
+    'skip-jdbc': { type: 'boolean', default: false },
+    out: { type: 'string' },
   },
 });
-const N = Number(args.events);
+const N = Number(args.events ?? (args.quick ? '30000' : '100000'));
+const JDBC_BATCHES = args['skip-jdbc'] ? [] : args['jdbc-batches'].split(',').map((b) => Number(b.trim()));
 const PARTITIONS = Number(args.partitions);
 const ROWS = Math.min(Number(args.rows), N);
 const TIMEOUT_MS = Number(args.timeout) * 1000;
@@ -132,26 +144,73 @@ async function rowsAtFinal(url: string): Promise<number> {
   return row!.n;
 }
 
-async function endToEnd(brokers: string[], prefix: string, groupId: string, state: TestDatabase, dst: TestDatabase, keyPrefix: string): Promise<{ ms: number; resolvedMs: number | null; pipeline: RunningPipeline }> {
+async function endToEnd(brokers: string[], prefix: string, groupId: string, state: TestDatabase, dst: TestDatabase, keyPrefix: string): Promise<Finished & { resolvedMs: number | null; pipeline: RunningPipeline }> {
   const env = { K_STATE_URL: state.url, K_SRC_URL: state.url, K_DST_URL: dst.url, K_REDIS_URL: need('TANDEM_TEST_REDIS_URL') };
   const text = kafkaConfig({ brokers, groupId, topicPrefix: prefix, schema: 'tandem_bench', redisPrefix: keyPrefix, extraKafka: `  partitionsConsumedConcurrently: ${PARTITIONS}` });
   const started = Date.now();
   const pipeline = await startPipeline(parseConfig(text, '/virtual/bench-kafka.yaml', env), { env, logger: createLogger('warn'), instanceId: 'bench-kafka' });
-  let last = -1;
   let resolvedMs: number | null = null;
+  const done = await untilFinal('e2e', dst.url, started, async () => {
+    if (resolvedMs === null && pipeline.stats().events.resolved >= N) resolvedMs = Date.now() - started;
+  });
+  return { ...done, resolvedMs, pipeline };
+}
+
+interface Finished {
+  /** ms from `started` until every row held its final value. */
+  ms: number;
+  /** ms from `started` until the first row was on the target (start-up, group join, first fetch). */
+  firstRowMs: number | null;
+  /** Events/s from the first row on the target to the last: the rate once running. */
+  runningEventsPerSecond: number | null;
+}
+
+/** Polls the target every 200 ms until every row holds its final value. */
+async function untilFinal(label: string, url: string, started: number, each: () => Promise<void> = async () => {}): Promise<Finished> {
+  let last = -1;
+  let firstRowMs: number | null = null;
   for (;;) {
-    if (resolvedMs === null) {
-      const [t] = await query<{ n: number }>(state.url, 'SELECT count(*)::int AS n FROM tandem_bench.outbox').catch(() => [{ n: 0 }]);
-      if (t!.n >= N) resolvedMs = Date.now() - started;
+    await each();
+    if (firstRowMs === null) {
+      const [row] = await query<{ n: number }>(url, 'SELECT count(*)::int AS n FROM customer');
+      if (row!.n > 0) firstRowMs = Date.now() - started;
     }
-    const n = await rowsAtFinal(dst.url);
-    if (n === ROWS) break;
-    if (Date.now() - started > TIMEOUT_MS) throw new Error(`end to end: ${n}/${ROWS} rows at their final value after ${TIMEOUT_MS} ms`);
-    if (n !== last) process.stdout.write(`  e2e: ${n}/${ROWS} rows final after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    const n = await rowsAtFinal(url);
+    if (n === ROWS) {
+      const ms = Date.now() - started;
+      const running = firstRowMs !== null && ms > firstRowMs ? Math.round(N / ((ms - firstRowMs) / 1000)) : null;
+      return { ms, firstRowMs, runningEventsPerSecond: running };
+    }
+    if (Date.now() - started > TIMEOUT_MS) throw new Error(`${label}: ${n}/${ROWS} rows at their final value after ${TIMEOUT_MS} ms`);
+    if (n !== last) process.stdout.write(`  ${label}: ${n}/${ROWS} rows final after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     last = n;
     await new Promise((r) => setTimeout(r, 200));
   }
-  return { ms: Date.now() - started, resolvedMs, pipeline };
+}
+
+interface JdbcSinkResult extends Finished {
+  batchSize: number;
+  tasks: number;
+  /** N over the whole time from creating the connector. */
+  eventsPerSecond: number;
+}
+
+/** (c) Debezium's JDBC sink into a fresh target database; the connector and its consumer group are removed afterwards. */
+async function jdbcSink(brokers: string[], topic: string, batchSize: number): Promise<JdbcSinkResult> {
+  const connectUrl = need('TANDEM_TEST_KAFKA_CONNECT_URL');
+  const dst = await createPgDatabase('bench_k_jdbc');
+  const name = uniqueName('bench_jdbc');
+  try {
+    await query(dst.url, CUSTOMER_DDL.replace(/CREATE TRIGGER[^;]*;/, ''));
+    const started = Date.now();
+    await createJdbcSink({ connectUrl, name, topic, targetUrl: dst.url, table: 'customer', tasks: PARTITIONS, batchSize });
+    const done = await untilFinal(`jdbc sink (batch ${batchSize})`, dst.url, started, () => assertJdbcSinkRunning(connectUrl, name));
+    return { batchSize, tasks: PARTITIONS, ...done, eventsPerSecond: Math.round(N / (done.ms / 1000)) };
+  } finally {
+    await deleteJdbcSink(connectUrl, name).catch(() => {});
+    await deleteGroups(brokers, [`connect-${name}`]).catch(() => {});
+    await dst.drop().catch(() => {});
+  }
 }
 
 async function main(): Promise<void> {
@@ -166,6 +225,7 @@ async function main(): Promise<void> {
   const dbs: TestDatabase[] = [];
   let pipeline: RunningPipeline | undefined;
   try {
+    if (JDBC_BATCHES.length > 0) await requireJdbcSinkPlugin(need('TANDEM_TEST_KAFKA_CONNECT_URL'));
     await createTopic(brokers, topic, PARTITIONS);
     const prefillMs = await prefill(brokers, prefix, topic);
     console.log(`pre-filled ${topic}: ${N} events, ${PARTITIONS} partitions, ${ROWS} rows, in ${(prefillMs / 1000).toFixed(1)} s`);
@@ -182,17 +242,28 @@ async function main(): Promise<void> {
     pipeline = e2e.pipeline;
     const e2eRate = N / (e2e.ms / 1000);
     const stats = pipeline.stats();
-    console.log(`(b) end to end Kafka → PostgreSQL: ${N} events in ${(e2e.ms / 1000).toFixed(2)} s = ${Math.round(e2eRate)} events/s`);
-    if (e2e.resolvedMs !== null) console.log(`    of which: all ${N} events resolved into the outbox after ${(e2e.resolvedMs / 1000).toFixed(2)} s (${Math.round(N / (e2e.resolvedMs / 1000))} events/s); the rest is apply`);
+    console.log(`(b) end to end Kafka → PostgreSQL: ${N} events in ${(e2e.ms / 1000).toFixed(2)} s = ${Math.round(e2eRate)} events/s ` +
+      `(first row after ${e2e.firstRowMs === null ? '?' : (e2e.firstRowMs / 1000).toFixed(1)} s, then ${e2e.runningEventsPerSecond ?? '?'} events/s)`);
+    if (e2e.resolvedMs !== null) console.log(`    of which: all ${N} events resolved after ${(e2e.resolvedMs / 1000).toFixed(2)} s (${Math.round(N / (e2e.resolvedMs / 1000))} events/s); the rest is apply`);
     console.log(`ratio end-to-end / raw: ${(e2eRate / rawRate).toFixed(3)}   (goal: ≥ 20000 events/s and ≥ 0.5)`);
+    await pipeline.stop();
+    pipeline = undefined;
+    const jdbc: JdbcSinkResult[] = [];
+    for (const batchSize of JDBC_BATCHES) {
+      const run = await jdbcSink(brokers, topic, batchSize);
+      jdbc.push(run);
+      console.log(`(c) Debezium JDBC sink, batch.size ${batchSize}, ${run.tasks} tasks: ${N} events in ${(run.ms / 1000).toFixed(2)} s = ${run.eventsPerSecond} events/s ` +
+        `(first row after ${run.firstRowMs === null ? '?' : (run.firstRowMs / 1000).toFixed(1)} s, then ${run.runningEventsPerSecond ?? '?'} events/s); tandem = ${(e2eRate / run.eventsPerSecond).toFixed(2)}× of it (goal ≥ 5×)`);
+    }
     const result = {
       bench: 'kafka-to-pg', at: new Date().toISOString(), events: N, partitions: PARTITIONS, rows: ROWS, cpus: cpus().length,
       prefillMs, raw: { ms: raw.ms, eventsPerSecond: Math.round(rawRate), bytes: raw.bytes },
       sourceOnly: { ms: src.ms, eventsPerSecond: Math.round(srcRate), batches: src.batches },
-      endToEnd: { ms: e2e.ms, eventsPerSecond: Math.round(e2eRate), resolvedIntoOutboxMs: e2e.resolvedMs }, ratio: Number((e2eRate / rawRate).toFixed(3)), pipelineStats: stats,
+      endToEnd: { ms: e2e.ms, eventsPerSecond: Math.round(e2eRate), resolvedMs: e2e.resolvedMs, firstRowMs: e2e.firstRowMs, runningEventsPerSecond: e2e.runningEventsPerSecond }, ratio: Number((e2eRate / rawRate).toFixed(3)), pipelineStats: stats,
+      jdbcSink: jdbc,
     };
     mkdirSync('bench/results', { recursive: true });
-    const out = `bench/results/kafka-to-pg-${result.at.replace(/[:.]/g, '-').slice(0, 19)}.json`;
+    const out = args.out ?? `bench/results/kafka-to-pg-${result.at.replace(/[:.]/g, '-').slice(0, 19)}.json`;
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     console.log(`wrote ${out}`);
   } finally {

@@ -1,26 +1,37 @@
 /**
- * PostgreSQL → PostgreSQL benchmark (issue 2, "Performance").
+ * PostgreSQL → PostgreSQL benchmark (issues 2 and 10, "Performance").
  *
- *   npm run bench                                   # defaults, about 2–3 minutes
- *   npm run bench -- --events 100000 --rate 5000    # options: see USAGE below
+ *   npm run bench:pg                                   # full: about 15–30 minutes on the 2-core machine
+ *   npm run bench:pg -- --quick                        # a few minutes
+ *   npm run bench:pg -- --events 100000 --rates 1000   # options: see USAGE below
+ * (`npm run bench` runs this and bench/kafka-to-pg.ts and writes bench/results/latest.json.)
  *
  * Needs the development servers (`npm run services:start`); their env file
  * (.tandem/services/env) is read when TANDEM_TEST_PG_URL / TANDEM_TEST_REDIS_URL
- * are not set. Every database, slot and Redis key it makes is removed at the
- * end, also on failure or Ctrl-C. Not part of `npm test`.
+ * are not set. Every database, slot, subscription and Redis key it makes is
+ * removed at the end, also on failure or Ctrl-C. Not part of `npm test`.
  *
- * Phases, all in one process, one PostgreSQL server:
+ * The state store runs on a private embedded PostgreSQL of the bench's own
+ * (bench/support/state-server.ts) so that its WAL is measured alone; source and
+ * target are databases of the shared server.
+ *
+ * Phases, all in one process:
  *   1. ceiling     N changes written first, then read back with createPostgresSource
  *                  (snapshot never, heartbeats off, every batch acknowledged at once)
- *   2. latency     startPipeline src → dst, initial snapshot drained, then changes at a
- *                  fixed rate in small transactions; a trigger on dst records, per applied
- *                  row, clock_timestamp() − updated_at (the source transaction's now())
- *   3. throughput  N changes written as fast as possible; the clock stops when dst holds the
- *                  final state of every row (Δ sum(qty) on dst counts changes applied)
- *   4. backlog     pipeline stopped, B changes written, pipeline restarted: drain time, peak RSS
- *   5. throughput again without Redis (pipeline.allowNoRedis, dedup in the state store)
- * A phase whose target has not caught up after --phase-seconds stops waiting and
- * reports the rate reached so far, marked INCOMPLETE (see USAGE).
+ *   2. native      the peer: PostgreSQL's own logical replication (CREATE SUBSCRIPTION
+ *                  between two databases of the shared server) applying N changes
+ *                  written while it was disabled, timed from first to last change applied
+ *   3. latency     startPipeline src → dst, initial snapshot drained, then changes at each
+ *                  fixed rate (--rates) in small transactions; a trigger on dst records, per
+ *                  applied row, clock_timestamp() − updated_at (the source transaction's now())
+ *   4. throughput  N changes written as fast as possible; the clock stops when dst holds the
+ *                  final state of every row (Δ sum(qty) on dst counts changes applied); the
+ *                  state store's WAL bytes and row writes over the phase, per change
+ *   5. backlog     pipeline stopped, B changes written, pipeline restarted: drain time, peak RSS
+ *   6. throughput again without Redis (pipeline.allowNoRedis, dedup in the state store)
+ * Workload: transactions of --tx-rows changes, 30 % inserts of new rows and 70 %
+ * updates of existing ones. A phase whose target has not caught up within its
+ * budget stops waiting and reports the rate reached so far, marked INCOMPLETE.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -36,22 +47,28 @@ import { startPipeline, type RunningPipeline } from '../src/pipeline';
 import { createPgDatabase, type TestDatabase } from '../test/support/pg';
 import { flushPrefix, redisPrefix } from '../test/support/redis';
 import { uniqueName } from '../test/support/names';
+import { startStateServer, type StateServer } from './support/state-server';
+import { describeStateCost, startStateCost, type StateCost as StateWalDetail } from './state-cost';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-const USAGE = `usage: npm run bench -- [options]
-  --events N           row changes in the ceiling and throughput phases (default 100000)
-  --rate R             changes/s in the latency phase (default 5000)
-  --latency-seconds S  length of the latency phase (default 20)
-  --latency-tx R       rows per transaction in the latency phase (default 50)
-  --tx-rows R          rows per transaction in the throughput phases (default 500)
+const USAGE = `usage: npm run bench:pg -- [options]     (npm run bench runs this and bench/kafka-to-pg.ts)
+  --quick              smaller figures for a run of a few minutes (the defaults in brackets below)
+  --events N           row changes in the ceiling, native and throughput phases (default 100000 [30000])
+  --rates R1,R2        changes/s of the latency phases (default 1000,5000)
+  --latency-seconds S  length of each latency phase (default 20 [10])
+  --latency-tx R       rows per transaction in the latency phases (default 50)
+  --tx-rows R          rows per transaction in the other phases (default 100: 30 inserts + 70 updates)
   --seed-rows R        rows in the source before the pipeline starts (default 2000)
-  --backlog B          changes written while the pipeline is stopped (default 200000; 0 skips)
-  --no-redis-run       also run the throughput phase without Redis (default on; --skip-no-redis turns it off)
-  --skip-no-redis      skip the run without Redis
+  --backlog B          changes written while the pipeline is stopped (default 1000000 [50000]; 0 skips)
+  --backlog-seconds S  stop waiting for the backlog to drain after S s (default 1800 [240])
+  --skip-native        skip PostgreSQL's own logical replication (the peer)
+  --skip-no-redis      skip the throughput run without Redis (always skipped with --quick)
+  --shared-state       keep the state store on the shared test server (default: a private embedded
+                       PostgreSQL of its own, so that its WAL can be measured alone)
   --profile            CPU-profile the throughput phase (writes bench/results/*.cpuprofile, prints the top functions)
-  --phase-seconds S    stop waiting for the target after S s in the throughput, latency and backlog phases
-                       and report the rate reached so far, marked incomplete (default 30)
+  --phase-seconds S    stop waiting for the target after S s in the throughput and latency phases
+                       and report the rate reached so far, marked incomplete (default 300 [120])
   --timeout S          give up on snapshot drains and catch-up waits after S seconds (default 300)
   --out FILE           JSON result file (default bench/results/pg-to-pg-<date>.json)`;
 
@@ -61,18 +78,21 @@ const USAGE = `usage: npm run bench -- [options]
 
 const { values: argv } = parseArgs({
   options: {
-    events: { type: 'string', default: '100000' },
-    rate: { type: 'string', default: '5000' },
-    'latency-seconds': { type: 'string', default: '20' },
+    quick: { type: 'boolean', default: false },
+    events: { type: 'string' },
+    rates: { type: 'string', default: '1000,5000' },
+    'latency-seconds': { type: 'string' },
     'latency-tx': { type: 'string', default: '50' },
-    'tx-rows': { type: 'string', default: '500' },
+    'tx-rows': { type: 'string', default: '100' },
     'seed-rows': { type: 'string', default: '2000' },
-    backlog: { type: 'string', default: '200000' },
-    'no-redis-run': { type: 'boolean', default: true },
+    backlog: { type: 'string' },
+    'backlog-seconds': { type: 'string' },
+    'skip-native': { type: 'boolean', default: false },
     'skip-no-redis': { type: 'boolean', default: false },
+    'shared-state': { type: 'boolean', default: false },
     profile: { type: 'boolean', default: false },
     timeout: { type: 'string', default: '300' },
-    'phase-seconds': { type: 'string', default: '30' },
+    'phase-seconds': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -90,18 +110,26 @@ const int = (name: string, value: string | undefined, min = 0): number => {
   }
   return n;
 };
+/** Full-run defaults, and the smaller ones of --quick. */
+const DEFAULTS = argv.quick
+  ? { events: '30000', latencySeconds: '10', backlog: '50000', backlogSeconds: '240', phaseSeconds: '120' }
+  : { events: '100000', latencySeconds: '20', backlog: '1000000', backlogSeconds: '1800', phaseSeconds: '300' };
 const opts = {
-  events: int('events', argv.events, 1),
-  rate: int('rate', argv.rate, 1),
-  latencySeconds: int('latency-seconds', argv['latency-seconds'], 0),
+  quick: argv.quick,
+  events: int('events', argv.events ?? DEFAULTS.events, 1),
+  rates: argv.rates.split(',').map((r) => int('rates', r.trim(), 1)),
+  latencySeconds: int('latency-seconds', argv['latency-seconds'] ?? DEFAULTS.latencySeconds, 0),
   latencyTx: int('latency-tx', argv['latency-tx'], 1),
   txRows: int('tx-rows', argv['tx-rows'], 2),
   seedRows: int('seed-rows', argv['seed-rows'], 1),
-  backlog: int('backlog', argv.backlog, 0),
-  noRedisRun: argv['no-redis-run'] && !argv['skip-no-redis'],
+  backlog: int('backlog', argv.backlog ?? DEFAULTS.backlog, 0),
+  backlogMs: int('backlog-seconds', argv['backlog-seconds'] ?? DEFAULTS.backlogSeconds, 1) * 1000,
+  native: !argv['skip-native'],
+  noRedisRun: !argv['skip-no-redis'] && !argv.quick,
+  privateState: !argv['shared-state'],
   profile: argv.profile,
   timeoutMs: int('timeout', argv.timeout, 1) * 1000,
-  phaseMs: int('phase-seconds', argv['phase-seconds'], 1) * 1000,
+  phaseMs: int('phase-seconds', argv['phase-seconds'] ?? DEFAULTS.phaseSeconds, 1) * 1000,
 };
 
 function servicesEnv(): Record<string, string> {
@@ -150,6 +178,24 @@ async function newDatabase(prefix: string): Promise<TestDatabase> {
   const db = await createPgDatabase(prefix, PG_URL);
   cleanups.push(() => db.drop());
   return db;
+}
+
+/** The private state server (started once, on first use; see bench/support/state-server.ts). */
+let stateServer: Promise<StateServer> | null = null;
+function privateStateServer(): Promise<StateServer> {
+  return (stateServer ??= startStateServer().then((server) => {
+    cleanups.push(() => server.destroy());
+    return server;
+  }));
+}
+
+/** The state store's database: on the private server (default) or, with --shared-state, on the shared one. */
+async function newStateDatabase(): Promise<TestDatabase> {
+  if (!opts.privateState) return newDatabase('bench_state');
+  const server = await privateStateServer();
+  const name = uniqueName('bench_state');
+  const url = await server.createDatabase(name);
+  return { url, name, drop: async () => {} };
 }
 
 // ---------------------------------------------------------------------------
@@ -381,6 +427,97 @@ async function ceiling(): Promise<CeilingResult> {
   return result;
 }
 
+
+// ---------------------------------------------------------------------------
+// the peer: PostgreSQL's own logical replication
+// ---------------------------------------------------------------------------
+
+interface NativeResult {
+  events: number;
+  complete: boolean;
+  applied: number;
+  /** Changes applied between the first and the last one observed on the target, over that time. */
+  eventsPerSecond: number;
+  firstToLastSeconds: number;
+  /** From ALTER SUBSCRIPTION … ENABLE to the last change applied (includes the apply worker's start). */
+  enableToLastSeconds: number;
+  enableToLastEventsPerSecond: number;
+  generateSeconds: number;
+  verified: boolean | null;
+}
+
+/** A libpq connection string to database `name` of the shared server, for CREATE SUBSCRIPTION. */
+function conninfo(name: string): string {
+  const u = new URL(PG_URL!);
+  const q = (v: string) => `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  return [`host=${q(u.hostname)}`, `port=${q(u.port || '5432')}`, `dbname=${q(name)}`, `user=${q(decodeURIComponent(u.username))}`,
+    `password=${q(decodeURIComponent(u.password))}`].join(' ');
+}
+
+/**
+ * CREATE SUBSCRIPTION between two databases of the same server, the same
+ * table and workload: the slot is created first and the subscription made with
+ * create_slot = false (creating a slot on the server the command runs on would
+ * wait for itself), copy_data = false (the seed rows are copied beforehand) and
+ * disabled. The N changes are written while it is disabled, then it is
+ * enabled: the clock runs from the first to the last change applied (the
+ * target polled every 10 ms).
+ */
+async function nativeSubscription(): Promise<NativeResult> {
+  log(`native: CREATE SUBSCRIPTION, ${opts.events} changes written first, then applied`);
+  const src = await newDatabase('bench_nsrc');
+  const dst = await newDatabase('bench_ndst');
+  const slot = uniqueName('bench_native');
+  await sql(src.url, TABLE_DDL, 'ALTER TABLE items REPLICA IDENTITY FULL');
+  await sql(dst.url, TABLE_DDL);
+  const work = await seed(src.url, opts.seedRows);
+  const from = await connect(src.url);
+  const seedRows = (await from.query(`SELECT coalesce(json_agg(items), '[]')::text AS j FROM items`)).rows[0].j as string;
+  await from.end();
+  await sql(dst.url, `INSERT INTO items SELECT * FROM json_populate_recordset(NULL::items, '${seedRows.replace(/'/g, "''")}')`, 'ANALYZE items');
+  await sql(src.url, `CREATE PUBLICATION bench_native_pub FOR TABLE public.items`, `SELECT pg_create_logical_replication_slot('${slot}', 'pgoutput')`);
+  await sql(dst.url, `CREATE SUBSCRIPTION bench_native_sub CONNECTION '${conninfo(src.name).replace(/'/g, "''")}' PUBLICATION bench_native_pub
+    WITH (create_slot = false, slot_name = '${slot}', copy_data = false, enabled = false)`);
+  // The subscription goes before its database (a database with a subscription cannot be dropped); the slot goes with the source.
+  cleanups.push(() => sql(dst.url, 'ALTER SUBSCRIPTION bench_native_sub DISABLE', 'ALTER SUBSCRIPTION bench_native_sub SET (slot_name = NONE)', 'DROP SUBSCRIPTION bench_native_sub'));
+  const fromSum = await sumQty(dst.url);
+  const generateSeconds = await generateFast(src.url, work, opts.events, opts.txRows);
+  const source = await connect(src.url);
+  const target = await connect(dst.url);
+  try {
+    const wantSum = Number((await source.query(SUM_QTY)).rows[0].q);
+    const want = await checksum(source);
+    const deadline = Date.now() + opts.phaseMs;
+    await target.query('ALTER SUBSCRIPTION bench_native_sub ENABLE');
+    const enabledAt = performance.now();
+    let first: { at: number; applied: number } | null = null;
+    let last = { at: enabledAt, applied: 0, complete: false };
+    for (;;) {
+      const have = Number((await target.query(SUM_QTY)).rows[0].q) - fromSum;
+      const now = performance.now();
+      if (have > 0 && first === null) first = { at: now, applied: have };
+      last = { at: now, applied: have, complete: have >= wantSum - fromSum && (await checksum(target)) === want };
+      if (last.complete || Date.now() > deadline) break;
+      await sleep(10);
+    }
+    await target.query('ALTER SUBSCRIPTION bench_native_sub DISABLE');
+    const firstToLast = first ? (last.at - first.at) / 1000 : 0;
+    const enableToLast = (last.at - enabledAt) / 1000;
+    const verified = last.complete ? (await verifyDigest({ src, dst })).equal : null;
+    const result: NativeResult = {
+      events: opts.events, complete: last.complete, applied: last.applied,
+      eventsPerSecond: first && firstToLast > 0 ? round((last.applied - first.applied) / firstToLast) : 0,
+      firstToLastSeconds: round(firstToLast, 3), enableToLastSeconds: round(enableToLast, 3), enableToLastEventsPerSecond: round(last.applied / enableToLast),
+      generateSeconds: round(generateSeconds, 2), verified,
+    };
+    log(`native: ${result.eventsPerSecond} events/s first to last change applied (${result.applied} of ${opts.events} in ${result.firstToLastSeconds} s; ` +
+      `${result.enableToLastEventsPerSecond}/s from ENABLE, ${result.enableToLastSeconds} s)${last.complete ? '' : ' INCOMPLETE'}; rows identical: ${verified ?? 'not checked'}`);
+    return result;
+  } finally {
+    await Promise.all([source.end(), target.end()]);
+  }
+}
+
 // ---------------------------------------------------------------------------
 // the pipeline set-up
 // ---------------------------------------------------------------------------
@@ -440,7 +577,7 @@ log:
 
 async function setUp(tmp: string, withRedis: boolean): Promise<Setup> {
   const tag = withRedis ? 'redis' : 'noredis';
-  const [src, dst, state] = [await newDatabase(`bench_src`), await newDatabase(`bench_dst`), await newDatabase(`bench_state`)];
+  const [src, dst, state] = [await newDatabase(`bench_src`), await newDatabase(`bench_dst`), await newStateDatabase()];
   await sql(src.url, TABLE_DDL, 'ALTER TABLE items REPLICA IDENTITY FULL');
   await sql(dst.url, TABLE_DDL);
   const work = await seed(src.url, opts.seedRows);
@@ -491,6 +628,63 @@ async function sumQty(url: string): Promise<number> {
   }
 }
 
+/** What the state store wrote over a phase, per change applied. */
+interface StateCost {
+  changes: number;
+  /** WAL of the private state server over the phase (null with --shared-state: not separable there). */
+  walBytes: number | null;
+  walBytesPerChange: number | null;
+  /** n_tup_ins + n_tup_upd + n_tup_del of the state schema's tables. */
+  rowWrites: number;
+  rowWritesPerChange: number;
+  /** Row writes per change, by table. */
+  byTable: Record<string, number>;
+}
+
+async function stateRowWrites(url: string): Promise<Map<string, number>> {
+  const client = await connect(url);
+  try {
+    const { rows } = await client.query(`SELECT relname, (n_tup_ins + n_tup_upd + n_tup_del)::text AS n
+      FROM pg_stat_user_tables WHERE schemaname = 'tandem'`);
+    return new Map(rows.map((r) => [r.relname as string, Number(r.n)]));
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Measures the state store's WAL and row writes over a phase. Table
+ * statistics reach pg_stat_user_tables up to about a second after a backend
+ * goes idle, so both ends wait for them to settle (2.5 s); the WAL position is
+ * read at once when the phase ends.
+ */
+async function stateMeter(setup: Setup): Promise<{ stop(changes: number): Promise<StateCost> }> {
+  const server = opts.privateState ? await privateStateServer() : null;
+  await sleep(2_500);
+  const wal0 = server ? await server.walPosition() : null;
+  const rows0 = await stateRowWrites(setup.state.url);
+  return {
+    async stop(changes) {
+      const wal1 = server ? await server.walPosition() : null;
+      await sleep(2_500);
+      const rows1 = await stateRowWrites(setup.state.url);
+      const per = (n: number) => (changes > 0 ? round(n / changes, 2) : 0);
+      const byTable: Record<string, number> = {};
+      let rowWrites = 0;
+      for (const [table, n] of rows1) {
+        const d = n - (rows0.get(table) ?? 0);
+        rowWrites += d;
+        if (d > 0) byTable[table] = per(d);
+      }
+      const walBytes = wal0 !== null && wal1 !== null ? Number(wal1 - wal0) : null;
+      return { changes, walBytes, walBytesPerChange: walBytes === null ? null : per(walBytes), rowWrites, rowWritesPerChange: per(rowWrites), byTable };
+    },
+  };
+}
+
+const describeState = (c: StateCost) =>
+  `state store: ${c.walBytesPerChange ?? '?'} WAL bytes and ${c.rowWritesPerChange} row writes per change (${Object.entries(c.byTable).map(([t, n]) => `${t} ${n}`).join(', ')})`;
+
 interface Applied {
   /** The target holds the source's final state (checksum equal). */
   complete: boolean;
@@ -523,7 +717,7 @@ async function waitApplied(setup: Setup, fromSum: number, deadline: number): Pro
   }
 }
 
-async function verifyDigest(setup: Setup): Promise<{ equal: boolean; rows: number }> {
+async function verifyDigest(setup: Pick<Setup, 'src' | 'dst'>): Promise<{ equal: boolean; rows: number }> {
   const [s, t] = await Promise.all([connect(setup.src.url), connect(setup.dst.url)]);
   try {
     const [a, b] = await Promise.all([checksum(s, DIGEST), checksum(t, DIGEST)]);
@@ -648,6 +842,9 @@ interface ThroughputResult {
   verified: boolean | null;
   snapshotRows: number;
   snapshotSeconds: number;
+  state: StateCost;
+  /** The state database's WAL record by record (pg_walinspect) and row writes per table: where the cost per change goes. */
+  stateCost: StateWalDetail;
 }
 
 interface LatencyResult {
@@ -677,6 +874,7 @@ interface BacklogResult {
   peakRssMb: number;
   rssBeforeMb: number;
   verified: boolean | null;
+  state: StateCost;
 }
 
 const budget = () => Date.now() + opts.phaseMs;
@@ -695,6 +893,7 @@ async function throughput(setup: Setup, label: string, pipeline: RunningPipeline
   const fromSum = await sumQty(setup.dst.url);
   const pendingAtStart = (await sumQty(setup.src.url)) - fromSum;
   log(`${label}: writing ${opts.events} changes${pendingAtStart ? ` (${pendingAtStart} changes of the previous phase not applied yet; they count as work of this one)` : ''}`);
+  const meter = await stateMeter(setup);
   const base = pipeline.stats();
   const rssBeforeMb = round(process.memoryUsage().rss / 1024 / 1024, 1);
   rss.open(label);
@@ -703,38 +902,43 @@ async function throughput(setup: Setup, label: string, pipeline: RunningPipeline
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const clock = stageClock(pipeline, t0, base.events.resolved, opts.events);
+  const walDetail = await startStateCost(setup.state.url, 'tandem');
   const generateSeconds = await generateFast(setup.src.url, setup.work, opts.events, opts.txRows);
   const done = await waitApplied(setup, fromSum, budget());
   const seconds = (done.at - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const stateCost = await walDetail.stop();
   const resolvedAfterSeconds = clock.stop();
   const profile = await stopProfile(profiler, `profile-${label}`);
   if (profile && server) (profile as Record<string, unknown>).server = await server.stop();
   const peakRssMb = rss.close(label);
+  const state = await meter.stop(done.applied);
   const verified = done.complete ? (await verifyDigest(setup)).equal : null;
   const result: ThroughputResult = {
     events: opts.events, pendingAtStart, complete: done.complete, applied: done.applied, seconds: round(seconds, 3), eventsPerSecond: round(done.applied / seconds),
     generateSeconds: round(generateSeconds, 2), resolvedAfterSeconds, nodeCpuPercent: round((100 * (cpu.user + cpu.system)) / 1e6 / seconds),
-    peakRssMb, rssBeforeMb, verified, snapshotRows: opts.seedRows, snapshotSeconds: round(snapshotSeconds, 2),
+    peakRssMb, rssBeforeMb, verified, snapshotRows: opts.seedRows, snapshotSeconds: round(snapshotSeconds, 2), state, stateCost,
   };
   log(`${label}: ${result.eventsPerSecond} events/s end to end (${done.applied} of ${opts.events + pendingAtStart} applied in ${result.seconds} s${done.complete ? '' : ', phase budget ran out'}; ` +
-    `source written in ${result.generateSeconds} s; all resolved into the outbox after ${resolvedAfterSeconds ?? '?'} s; node CPU ${result.nodeCpuPercent} %; peak RSS ${peakRssMb} MB; rows identical: ${verified ?? 'not checked'})`);
+    `source written in ${result.generateSeconds} s; all resolved into the outbox after ${resolvedAfterSeconds ?? '?'} s; node CPU ${result.nodeCpuPercent} %; peak RSS ${peakRssMb} MB; rows identical: ${verified ?? 'not checked'}); ${describeState(state)}`);
+  log(`${label}: ${describeStateCost(stateCost, done.applied)}`);
   return { result, profile };
 }
 
-async function latency(setup: Setup, pipeline: RunningPipeline): Promise<LatencyResult> {
+async function latency(setup: Setup, rate: number): Promise<LatencyResult> {
   await sql(setup.dst.url,
-    `CREATE TABLE apply_latency (ms double precision NOT NULL)`,
-    `CREATE FUNCTION record_latency() RETURNS trigger LANGUAGE plpgsql AS $$
+    `CREATE TABLE IF NOT EXISTS apply_latency (ms double precision NOT NULL)`,
+    `TRUNCATE apply_latency`,
+    `CREATE OR REPLACE FUNCTION record_latency() RETURNS trigger LANGUAGE plpgsql AS $$
      BEGIN
        INSERT INTO apply_latency VALUES (extract(epoch FROM clock_timestamp() - NEW.updated_at) * 1000);
        RETURN NEW;
      END $$`,
     `CREATE TRIGGER record_latency AFTER INSERT OR UPDATE ON items FOR EACH ROW EXECUTE FUNCTION record_latency()`);
   const fromSum = await sumQty(setup.dst.url);
-  log(`latency: ${opts.rate} changes/s for ${opts.latencySeconds} s, ${opts.latencyTx} rows per transaction`);
+  log(`latency: ${rate} changes/s for ${opts.latencySeconds} s, ${opts.latencyTx} rows per transaction`);
   rss.open('latency');
-  const gen = await generateAtRate(setup.src.url, setup.work, opts.rate, opts.latencySeconds, opts.latencyTx);
+  const gen = await generateAtRate(setup.src.url, setup.work, rate, opts.latencySeconds, opts.latencyTx);
   const done = await waitApplied(setup, fromSum, budget());
   const peakRssMb = rss.close('latency');
   const client = await connect(setup.dst.url);
@@ -746,7 +950,7 @@ async function latency(setup: Setup, pipeline: RunningPipeline): Promise<Latency
     const r = rows[0];
     const ms = (v: number | null) => (v === null ? null : round(v, 1));
     const result: LatencyResult = {
-      targetRate: opts.rate, achievedRate: round(gen.rows / gen.seconds), seconds: round(gen.seconds, 2), rowsPerTransaction: opts.latencyTx,
+      targetRate: rate, achievedRate: round(gen.rows / gen.seconds), seconds: round(gen.seconds, 2), rowsPerTransaction: opts.latencyTx,
       complete: done.complete, written: gen.rows, samples: r.n, p50Ms: ms(r.p50), p95Ms: ms(r.p95), p99Ms: ms(r.p99), maxMs: ms(r.max), lateTicks: gen.lateTicks, peakRssMb,
     };
     log(`latency: p50 ${result.p50Ms} ms, p95 ${result.p95Ms} ms, p99 ${result.p99Ms} ms, max ${result.maxMs} ms over ${r.n} applied rows (written at ${result.achievedRate}/s)` +
@@ -763,21 +967,23 @@ async function backlog(setup: Setup, pipeline: RunningPipeline): Promise<Backlog
   log(`backlog: pipeline stopped; writing ${opts.backlog} changes (target had the source's state: ${fromSum === (await sumQty(setup.src.url))})`);
   const generateSeconds = await generateFast(setup.src.url, setup.work, opts.backlog, opts.txRows);
   global.gc?.();
+  const meter = await stateMeter(setup);
   const rssBeforeMb = round(process.memoryUsage().rss / 1024 / 1024, 1);
   rss.open('backlog');
   const t0 = performance.now();
   const restarted = await start(setup);
   try {
-    const done = await waitApplied(setup, fromSum, budget());
+    const done = await waitApplied(setup, fromSum, Date.now() + opts.backlogMs);
     const drainSeconds = (done.at - t0) / 1000;
     const peakRssMb = rss.close('backlog');
+    const state = await meter.stop(done.applied);
     const verified = done.complete ? (await verifyDigest(setup)).equal : null;
     const result: BacklogResult = {
       events: opts.backlog, complete: done.complete, applied: done.applied, generateSeconds: round(generateSeconds, 2), drainSeconds: round(drainSeconds, 2),
-      eventsPerSecond: round(done.applied / drainSeconds), peakRssMb, rssBeforeMb, verified,
+      eventsPerSecond: round(done.applied / drainSeconds), peakRssMb, rssBeforeMb, verified, state,
     };
     log(`backlog: ${done.applied} of ${opts.backlog} changes applied in ${result.drainSeconds} s (${result.eventsPerSecond}/s)${done.complete ? '' : ' (phase budget ran out)'}, ` +
-      `peak RSS ${peakRssMb} MB (before restart ${rssBeforeMb} MB)`);
+      `peak RSS ${peakRssMb} MB (before restart ${rssBeforeMb} MB); ${describeState(state)}`);
     return result;
   } finally {
     await stopWithin(restarted, 'backlog (after)');
@@ -832,13 +1038,18 @@ async function main(): Promise<void> {
   const result: Record<string, unknown> = { startedAt: startedAt.toISOString(), options: opts, machine };
 
   result.ceiling = await ceiling();
+  if (opts.native) result.native = await nativeSubscription();
 
   const withRedis = await setUp(tmp, true);
   const first = await startAndSnapshot(withRedis, 'redis');
   let pipeline: RunningPipeline | null = first.pipeline;
   cleanups.push(() => (pipeline ? stopWithin(pipeline, 'clean-up', 10_000) : Promise.resolve()));
   // Latency first, on an idle pipeline; then throughput; then the backlog.
-  if (opts.latencySeconds > 0) result.latency = await latency(withRedis, pipeline);
+  if (opts.latencySeconds > 0) {
+    const latencies: Record<string, LatencyResult> = {};
+    for (const rate of opts.rates) latencies[`rate${rate}`] = await latency(withRedis, rate);
+    result.latency = latencies;
+  }
   const e2e = await throughput(withRedis, 'throughput', pipeline, first.snapshotSeconds);
   result.throughput = e2e.result;
   if (e2e.profile) result.profile = e2e.profile;
@@ -887,15 +1098,26 @@ function printTable(r: Record<string, any>): void {
     rows.push([`${name}: peak RSS`, `${t.peakRssMb} MB`, `before ${t.rssBeforeMb} MB; rows identical: ${t.verified}`]);
   };
   tp('redis', r.throughput);
-  const l = r.latency as LatencyResult | undefined;
-  if (l) {
-    rows.push(['commit→apply latency p50 / p95', `${l.p50Ms} / ${l.p95Ms} ms`, `at ${l.achievedRate}/s (asked ${l.targetRate}/s), ${l.rowsPerTransaction} rows/tx, ${l.samples} of ${l.written} rows${l.complete ? '' : ' (INCOMPLETE: lower bounds)'}`]);
-    rows.push(['commit→apply latency p99 / max', `${l.p99Ms} / ${l.maxMs} ms`, `goal p99 ≤ 250 ms; peak RSS ${l.peakRssMb} MB`]);
+  const n = r.native as NativeResult | undefined;
+  if (n) {
+    const t = r.throughput as ThroughputResult | undefined;
+    const vs = t ? `tandem = ${round(t.eventsPerSecond / Math.max(1, n.eventsPerSecond), 3)}× of it (goal ≥ 0.2×)` : '';
+    rows.push(['peer: native logical replication', `${n.eventsPerSecond} events/s`, `first → last change applied, ${n.applied} in ${n.firstToLastSeconds} s${n.complete ? '' : ' INCOMPLETE'}; ${vs}`]);
+  }
+  const st = (r.throughput as ThroughputResult | undefined)?.state;
+  if (st) {
+    rows.push(['state store WAL per change', `${st.walBytesPerChange ?? '?'} bytes`, `${st.walBytes ?? '?'} bytes over ${st.changes} changes (private server); goal ≤ 1000`]);
+    rows.push(['state store row writes per change', `${st.rowWritesPerChange}`, `${Object.entries(st.byTable).map(([k, v]) => `${k} ${v}`).join(', ')}; goal ≤ 1.5`]);
+  }
+  for (const l of Object.values((r.latency ?? {}) as Record<string, LatencyResult>)) {
+    const goal = l.targetRate <= 1000 ? 50 : 100;
+    rows.push([`latency at ${l.targetRate}/s: p50 / p95`, `${l.p50Ms} / ${l.p95Ms} ms`, `written at ${l.achievedRate}/s, ${l.rowsPerTransaction} rows/tx, ${l.samples} of ${l.written} rows${l.complete ? '' : ' (INCOMPLETE: lower bounds)'}`]);
+    rows.push([`latency at ${l.targetRate}/s: p99 / max`, `${l.p99Ms} / ${l.maxMs} ms`, `goal p99 ≤ ${goal} ms; peak RSS ${l.peakRssMb} MB`]);
   }
   const b = r.backlog as BacklogResult | undefined;
   if (b) {
     rows.push(['backlog drain', `${b.eventsPerSecond} events/s`, `${ratio(b.eventsPerSecond)}; ${b.complete ? `${b.applied} in ${b.drainSeconds} s` : `INCOMPLETE: ${b.applied} of ${b.events}+ in ${b.drainSeconds} s`}`]);
-    rows.push(['backlog drain: peak RSS', `${b.peakRssMb} MB`, `before restart ${b.rssBeforeMb} MB; rows identical: ${b.verified}`]);
+    rows.push(['backlog drain: peak RSS', `${b.peakRssMb} MB`, `before restart ${b.rssBeforeMb} MB; rows identical: ${b.verified}; goal ≤ 512 MiB`]);
   }
   tp('no redis', r.throughputNoRedis);
   const w = [Math.max(...rows.map((x) => x[0].length)), Math.max(...rows.map((x) => x[1].length))];

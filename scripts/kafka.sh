@@ -2,7 +2,8 @@
 # Kafka and Kafka Connect with Debezium for tandem's integration tests, run
 # from Maven Central jars with the machine's Java 17 (no Docker): a single-node
 # KRaft broker (combined broker + controller) and a distributed-mode Connect
-# worker with the Debezium PostgreSQL, MySQL and MariaDB connectors, both on loopback.
+# worker with the Debezium PostgreSQL, MySQL and MariaDB connectors and Debezium's
+# JDBC sink connector (the peer of bench/kafka-to-pg.ts), both on loopback.
 #
 #   scripts/kafka.sh start     resolve the jars (cached), start what is not running, write the env
 #   scripts/kafka.sh stop      stop the Connect worker and the broker and wait until they are gone
@@ -14,7 +15,7 @@
 # Ports (override with TANDEM_KAFKA_PORT, TANDEM_KAFKA_CONTROLLER_PORT, TANDEM_CONNECT_PORT):
 #   broker 19092, controller 19093, Connect REST 18083.
 # Jars: scripts/kafka/pom.xml (broker Kafka 4.4.0, Connect 4.3.1, Debezium 3.6.1.Final;
-#   the MariaDB connector 3.5.0.Final), copied by
+#   the MariaDB connector 3.5.0.Final, the JDBC sink 3.6.0.Final), copied by
 #   `mvn dependency:copy-dependencies` into $TANDEM_KAFKA_CACHE (default
 #   ~/.cache/tandem-kafka/<hash of the pom files>), reused while the hash holds.
 # Data and logs: .tandem/services/kafka/ (broker.log, connect.log, *.out). The
@@ -48,7 +49,9 @@ BROKERS="127.0.0.1:${BROKER_PORT}"
 CONNECT_URL="http://127.0.0.1:${CONNECT_PORT}"
 CLUSTER_ID="dGFuZGVtLXRlc3Qta2Fma2E" # fixed: 16 bytes, base64url ("tandem-test-kafka")
 # Connect must list these before start counts as done (MariaDB needs its own connector since Debezium 3.x).
-PLUGINS=(io.debezium.connector.postgresql.PostgresConnector io.debezium.connector.mysql.MySqlConnector io.debezium.connector.mariadb.MariaDbConnector)
+# The JDBC sink is listed too: a worker started before it was added is restarted once to load it.
+PLUGINS=(io.debezium.connector.postgresql.PostgresConnector io.debezium.connector.mysql.MySqlConnector io.debezium.connector.mariadb.MariaDbConnector
+  io.debezium.connector.jdbc.JdbcSinkConnector)
 
 BROKER_PID="$DIR/broker.pid"
 BROKER_LOG="$DIR/broker.log"      # log4j
@@ -158,7 +161,7 @@ fetch_jars() {
     exit 1
   fi
   local d
-  for d in broker connect plugins/debezium-postgres plugins/debezium-mysql plugins/debezium-mariadb; do
+  for d in broker connect plugins/debezium-postgres plugins/debezium-mysql plugins/debezium-mariadb plugins/debezium-jdbc; do
     compgen -G "$tmp/$d/*.jar" >/dev/null || { rm -rf "$tmp"; die "mvn resolved no jars into $d (see $mvn_log)"; }
   done
   date -u +%FT%TZ >"$tmp/.complete"
@@ -301,7 +304,7 @@ start_connect() {
     stop_broker quiet
     exit 1
   fi
-  log "kafka connect ready: $CONNECT_URL (Debezium PostgreSQL, MySQL and MariaDB connectors loaded)"
+  log "kafka connect ready: $CONNECT_URL (Debezium PostgreSQL, MySQL and MariaDB connectors and the JDBC sink loaded)"
 }
 
 stop_connect() {

@@ -145,6 +145,11 @@ export class StateStoreError extends TandemError {
   override readonly retriable: boolean = true;
 }
 
+/** Another writer created a record between a batch's read and its write: the batch is resolved again. */
+export class RecordRaceError extends StateStoreError {
+  override readonly code: string = 'RECORD_RACE';
+}
+
 /** `tandem compare` cannot read a system's table (it is missing, unreadable, or lacks a mapped column). */
 export class CompareError extends TandemError {
   override readonly code: string = 'COMPARE_FAILED';

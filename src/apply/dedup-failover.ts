@@ -56,12 +56,19 @@ export class FailoverDedup implements Dedup {
     return this.write((d) => d.markEvents(ids));
   }
 
-  wasApplied(taskId: string): Promise<boolean> {
-    return this.read((d) => d.wasApplied(taskId), async (found) => found || this.store.wasApplied(taskId));
+  appliedTasks(ids: string[]): Promise<Set<string>> {
+    return this.read(
+      (d) => d.appliedTasks(ids),
+      async (found) => {
+        const missing = ids.filter((id) => !found.has(id));
+        for (const id of await this.store.appliedTasks(missing)) found.add(id);
+        return found;
+      },
+    );
   }
 
-  markApplied(taskId: string): Promise<void> {
-    return this.write((d) => d.markApplied(taskId));
+  markApplied(ids: string[]): Promise<void> {
+    return this.write((d) => d.markApplied(ids));
   }
 
   /** Forgets state-store marks older than a Redis mark lives. */

@@ -95,12 +95,17 @@ export class RedisDedup implements Dedup {
     await execOrThrow(pipeline);
   }
 
-  async wasApplied(taskId: string): Promise<boolean> {
-    return (await this.redis.exists(this.taskKey(taskId))) === 1;
+  async appliedTasks(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const values = await this.redis.mget(ids.map((id) => this.taskKey(id)));
+    return new Set(ids.filter((_, i) => values[i] !== null));
   }
 
-  async markApplied(taskId: string): Promise<void> {
-    await this.redis.set(this.taskKey(taskId), '1', 'EX', this.ttl, 'NX');
+  async markApplied(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.set(this.taskKey(id), '1', 'EX', this.ttl, 'NX');
+    await execOrThrow(pipeline);
   }
 
   async close(): Promise<void> {

@@ -40,12 +40,17 @@ export class StoreDedup implements Dedup {
     for (const chunk of chunks([...new Set(ids)])) await this.insert(chunk.map((id) => ({ kind: 'event', id })));
   }
 
-  async wasApplied(taskId: string): Promise<boolean> {
-    return (await this.table().first('id').where({ kind: 'task', id: taskId })) !== undefined;
+  async appliedTasks(ids: string[]): Promise<Set<string>> {
+    const applied = new Set<string>();
+    for (const chunk of chunks([...new Set(ids)])) {
+      const rows: { id: string }[] = await this.table().select('id').where('kind', 'task').whereIn('id', chunk);
+      for (const row of rows) applied.add(row.id);
+    }
+    return applied;
   }
 
-  async markApplied(taskId: string): Promise<void> {
-    await this.insert([{ kind: 'task', id: taskId }]);
+  async markApplied(ids: string[]): Promise<void> {
+    for (const chunk of chunks([...new Set(ids)])) await this.insert(chunk.map((id) => ({ kind: 'task', id })));
   }
 
   /** Forgets marks older than `olderThan` (default: as long as a Redis mark lives); returns how many. */

@@ -9,8 +9,9 @@ export interface Dedup {
   /** The ids among `ids` already marked. */
   seenEvents(ids: string[]): Promise<Set<string>>;
   markEvents(ids: string[]): Promise<void>;
-  wasApplied(taskId: string): Promise<boolean>;
-  markApplied(taskId: string): Promise<void>;
+  /** The task ids among `ids` already marked applied (one round trip for a chunk). */
+  appliedTasks(ids: string[]): Promise<Set<string>>;
+  markApplied(ids: string[]): Promise<void>;
   /** Forgets marks older than a mark needs to live, where the store does not expire them itself. */
   prune?(): Promise<number>;
   close(): Promise<void>;

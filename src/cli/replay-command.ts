@@ -13,7 +13,7 @@ import { compileRules, type Decision, type RuleBook } from '../conflict';
 import { UsageError } from '../errors';
 import { decideInOrder, tasksOf } from '../pipeline/resolve-stage';
 import { writableFieldsOf } from '../pipeline/runtime';
-import { appendConflicts, enqueueTasks, getRecord, lockRecords, recordMapKey, saveRecords } from '../store';
+import { appendConflicts, enqueueTasks, getRecord, journalStart, lockRecords, readJournal, recordMapKey, saveRecords, type JournalFilter } from '../store';
 import { compileMappings, type CanonicalChange, type CanonicalRecord } from '../transform';
 import { parseTime } from './conflicts/filters';
 import { EXIT_OK } from './exit';
@@ -69,7 +69,7 @@ export async function runReplay(options: ReplayOptions, io: Io = processIo): Pro
     return withStateStore(options.config, async ({ knex, schema, loaded }) => {
       const { config } = loaded;
       if (options.system && !config.systems[options.system]) throw new UsageError(`no system ${options.system} in the configuration`);
-      const oldest = await knex.withSchema(schema).table('journal').min('commit_time as t').min('recorded_at as recorded').first();
+      const oldest = await journalStart(knex, schema);
       const counts = await replayJournal(knex, schema, {
         from, until, system: options.system, dryRun: options.dryRun ?? false, batchSize: options.batchSize ?? 500,
         rules: compileRules(config.entities, loaded.version, config.cutovers), writableFields: writableFieldsOf(compileMappings(config.mappings)),
@@ -86,10 +86,10 @@ export async function runReplay(options: ReplayOptions, io: Io = processIo): Pro
         [`tasks ${would}enqueued`, String(counts.tasksEnqueued)],
         [`conflicts ${would}logged`, String(counts.conflictsLogged)],
       ]));
-      const start = oldest?.t ? new Date(oldest.t as string) : null;
+      const start = oldest.commitTime;
       // Entries recorded longer ago than the retention have been pruned: anything older than the journal's start is gone.
       const retentionMs = config.journal.retentionHours * 3_600_000;
-      const pruning = oldest?.recorded ? Date.now() - new Date(oldest.recorded as string).getTime() > retentionMs - 3_600_000 : false;
+      const pruning = oldest.recordedAt ? Date.now() - oldest.recordedAt.getTime() > retentionMs - 3_600_000 : false;
       if ('time' in from && start && start > from.time && pruning) {
         io.err(`note: the journal starts at ${start.toISOString()} (journal.retentionHours ${config.journal.retentionHours}); older changes are no longer kept and were not replayed\n`);
       }
@@ -123,18 +123,13 @@ export async function replayJournal(knex: Knex, schema: string, o: ReplayJournal
   const counts: ReplayCounts = { replayed: 0, alreadyApplied: 0, stale: 0, unconfigured: 0, newDecisions: 0, tasksEnqueued: 0, conflictsLogged: 0 };
   const configured = configuredEntities(o.rules);
   const dryRecords = new Map<string, CanonicalRecord | null>();
-  let lastId = '0';
-  for (;;) {
-    const query = knex.withSchema(schema).table('journal').select('id', 'change').where('id', '>', lastId).orderBy('id').limit(o.batchSize);
-    if (o.system) query.where('system', o.system);
-    if ('time' in o.from) query.where('commit_time', '>=', o.from.time);
-    else query.where('position', '>=', o.from.position);
-    if (o.until && 'time' in o.until) query.where('commit_time', '<', o.until.time);
-    else if (o.until) query.where('position', '<=', o.until.position);
-    const page: Array<{ id: string; change: CanonicalChange }> = await query;
-    if (page.length === 0) break;
-    lastId = String(page.at(-1)!.id);
-    const changes = page.map((row) => row.change).filter((c) => configured(c.entity));
+  const filter: JournalFilter = { system: o.system };
+  if ('time' in o.from) filter.fromTime = o.from.time;
+  else filter.fromPosition = o.from.position;
+  if (o.until && 'time' in o.until) filter.untilTime = o.until.time;
+  else if (o.until) filter.untilPosition = o.until.position;
+  for await (const page of pages(readJournal(knex, schema, filter), o.batchSize)) {
+    const changes = page.map((entry) => entry.change).filter((c) => configured(c.entity));
     counts.unconfigured += page.length - changes.length;
     if (o.dryRun) {
       for (const c of changes) {
@@ -153,9 +148,21 @@ export async function replayJournal(knex: Knex, schema: string, o: ReplayJournal
         tally(counts, decided);
       });
     }
-    if (page.length < o.batchSize) break;
   }
   return counts;
+}
+
+/** The entries in groups of `size`, the last one possibly shorter. */
+async function* pages<T>(items: AsyncIterable<T>, size: number): AsyncGenerator<T[]> {
+  let page: T[] = [];
+  for await (const item of items) {
+    page.push(item);
+    if (page.length >= size) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
 }
 
 

@@ -1,4 +1,7 @@
-import { ownerVersionsOf, resolveOwnerVersions, type CutoverSpec, type EntitySpec, type FieldRuleSpec } from '../config';
+import type { CutoverSpec, EntitySpec, FieldRuleSpec } from '../config';
+// From the leaf module, not config's index: the index reaches the connectors and the store, which import
+// conflict, and that runtime cycle left chain-verify reading GENESIS_HASH before it was defined.
+import { ownerVersionsOf, resolveOwnerVersions } from '../config/cutovers';
 import { ConfigError } from '../errors';
 
 /** A workflow transition a system may make; `*` matches any state. */

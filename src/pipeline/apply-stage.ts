@@ -3,13 +3,16 @@ import type { ApplyOutcome, ApplyTarget, ApplyTask, BatchResult, Dedup, KeyAlloc
 import { ApplyError, classifyFailure, DependencyPendingError, errorMessage, isRetriable, isUnreachable, TandemError } from '../errors';
 import type { Logger } from '../log';
 import { Backoff, backoffDelay, sleep, withRetry, type RetryPolicy } from '../retry';
-import { claimTasks, completeTasks, markTaskDead, parkDeadLetters, retryTaskLater, type KnexCrosswalk, type OpenException } from '../store';
+import {
+  checkHandedTasks, claimTasks, completeTasks, markTaskDead, parkDeadLetters, releaseTasks, retryTaskLater, type KnexCrosswalk, type OpenException,
+} from '../store';
 import type { MappingRegistry } from '../transform';
 import { forEachConcurrently } from './bounded-queue';
 import { exceptionsResolved, foldIntoExceptions, taskRefused, type ExceptionDeps } from './exceptions';
 import { flowBackAssignedKeys, logKeptDeletes } from './assigned-keys';
 import type { HealthBoard } from './health';
 import type { StallWatch } from './stall-watch';
+import { recordOf, type TaskQueue } from './hand-off';
 import type { PipelineMetrics } from './metrics';
 
 export interface ApplyStageDeps {
@@ -39,52 +42,107 @@ export interface ApplyStageDeps {
   alertWebhook?: string;
   /** Hears each round and chunk, so /readyz tells a stuck round (the outbox locked, a target hanging). */
   stalls?: StallWatch;
+  /** Tasks the resolve stage of this process hands over after commit (see hand-off.ts); without it, only claims. */
+  handed?: TaskQueue;
 }
 
 /** Tasks handed to the target in one call. */
 const CHUNK = 100;
 
 /**
- * Delivers one target's outbox tasks until `signal` aborts. A claim returns at
- * most one task per record, so the tasks of a claim can be written in
- * parallel and each record's writes still happen in order. A failing round
- * (the state store or the target away) is retried with backoff, never fatal:
- * claimed tasks that were not completed return to the outbox when their lease ends.
+ * Delivers one target's outbox tasks until `signal` aborts: the tasks the
+ * resolve stage hands over in process as soon as they are committed, and
+ * the outbox's claimable tasks (retries, tasks of crashed instances, tasks
+ * written by the CLI or while the hand-off queue was full) at least every
+ * `pollMs`. A round holds at most one task per record, so its tasks can be
+ * written in parallel and each record's writes still happen in order. A
+ * failing round (the state store or the target away) is retried with
+ * backoff, never fatal: tasks that were not completed return to the outbox
+ * (handed ones at once where the state store answers, claimed ones when
+ * their lease ends).
  */
 export async function runApplyStage(deps: ApplyStageDeps, signal: AbortSignal): Promise<void> {
   const component = `apply:${deps.target}`;
   const backoff = new Backoff(deps.retry);
+  const clock = { lastClaimAt: 0 };
   deps.health?.set(component, 'ok');
-  while (!signal.aborted) {
-    try {
-      const claimed = await (deps.stalls ? deps.stalls.around(component, () => applyRound(deps)) : applyRound(deps));
-      if (!claimed) await sleep(deps.pollMs, signal);
-      if (backoff.count > 0) {
-        backoff.reset();
-        deps.health?.set(component, 'ok');
-        deps.logger.info('apply stage recovered', { target: deps.target });
+  try {
+    while (!signal.aborted) {
+      try {
+        await applyRound(deps, clock, signal);
+        if (backoff.count > 0) {
+          backoff.reset();
+          deps.health?.set(component, 'ok');
+          deps.logger.info('apply stage recovered', { target: deps.target });
+        }
+      } catch (error) {
+        if (signal.aborted) break;
+        const delayMs = backoff.next();
+        const reason = errorMessage(error);
+        deps.health?.set(component, 'degraded', `retrying after: ${reason}`);
+        deps.logger.error('apply round failed; retrying', { target: deps.target, error: reason, kind: classifyFailure(error), failures: backoff.count, delayMs });
+        await sleep(delayMs, signal);
       }
-    } catch (error) {
-      if (signal.aborted) break;
-      const delayMs = backoff.next();
-      const reason = errorMessage(error);
-      deps.health?.set(component, 'degraded', `retrying after: ${reason}`);
-      deps.logger.error('apply round failed; retrying', { target: deps.target, error: reason, kind: classifyFailure(error), failures: backoff.count, delayMs });
-      await sleep(delayMs, signal);
     }
+  } finally {
+    // Stopping: what was handed over and not applied goes back to the outbox for the next start (or another instance).
+    const left = deps.handed?.close() ?? [];
+    await releaseTasks(deps.store, deps.schema, left.map((t) => t.id), deps.instanceId).catch(() => {});
   }
 }
 
-/** One claim and the writes of what it claimed; false when there was nothing to claim. */
-async function applyRound(deps: ApplyStageDeps): Promise<boolean> {
-  const tasks = await claimTasks(deps.store, deps.schema, deps.target, deps.batchSize, deps.instanceId, deps.leaseMs);
-  if (tasks.length === 0) return false;
+async function applyRound(deps: ApplyStageDeps, clock: { lastClaimAt: number }, signal: AbortSignal): Promise<void> {
+  const handed = deps.handed;
+  if (handed && handed.size > 0 && Date.now() - clock.lastClaimAt < deps.pollMs) {
+    await inStage(deps, () => applyHandedRound(handed, deps));
+    return;
+  }
+  clock.lastClaimAt = Date.now();
+  const claimed = await inStage(deps, async () => {
+    const tasks = await claimTasks(deps.store, deps.schema, deps.target, deps.batchSize, deps.instanceId, deps.leaseMs);
+    if (tasks.length > 0) await applyTasks(tasks, deps);
+    return tasks.length > 0;
+  });
+  if (claimed) return;
+  if (handed) await handed.waitForWork(deps.pollMs, signal);
+  else await sleep(deps.pollMs, signal);
+}
+
+/**
+ * One round of handed-over tasks. Each is checked against the outbox first:
+ * one no longer leased to this instance is dropped (folded into an
+ * exception's task, or taken over); one with an older open task of its
+ * record goes back to the outbox with every later queued task of that
+ * record, to be claimed in order behind it.
+ */
+async function applyHandedRound(handed: TaskQueue, deps: ApplyStageDeps): Promise<void> {
+  const { round, stale } = handed.takeRound(deps.batchSize, deps.leaseMs / 2);
+  const release = async (tasks: readonly ApplyTask[]) => releaseTasks(deps.store, deps.schema, tasks.map((t) => t.id), deps.instanceId);
+  try {
+    if (stale.length > 0) await release(stale);
+    const { gone, blocked } = await checkHandedTasks(deps.store, deps.schema, deps.target, deps.instanceId, round);
+    const held = round.filter((t) => blocked.has(t.id));
+    if (held.length > 0) await release([...held, ...handed.takeRecords(new Set(held.map(recordOf)))]);
+    const tasks = round.filter((t) => !gone.has(t.id) && !blocked.has(t.id));
+    if (tasks.length > 0) await applyTasks(tasks, deps);
+  } catch (error) {
+    // Back to the outbox where the state store answers (tasks already carried out are no longer leased: left alone).
+    await release(round).catch(() => {});
+    throw error;
+  }
+}
+
+async function applyTasks(tasks: ApplyTask[], deps: ApplyStageDeps): Promise<void> {
   const { toApply, retrying } = await foldIntoExceptions(tasks, exceptionDeps(deps));
   await forEachConcurrently(chunksByEntity(toApply), deps.concurrency, async (chunk) => {
     await applyChunk(chunk, retrying, deps);
     deps.stalls?.progress(`apply:${deps.target}`);
   });
-  return true;
+}
+
+/** Work in hand for /readyz's stall watch (waiting for work is not). */
+function inStage<T>(deps: ApplyStageDeps, work: () => Promise<T>): Promise<T> {
+  return deps.stalls ? deps.stalls.around(`apply:${deps.target}`, work) : work();
 }
 
 function exceptionDeps(deps: ApplyStageDeps): ExceptionDeps {
@@ -102,10 +160,10 @@ function chunksByEntity(tasks: ApplyTask[]): ApplyTask[][] {
 
 async function applyChunk(tasks: ApplyTask[], retrying: Map<string, OpenException>, deps: ApplyStageDeps): Promise<void> {
   const entity = tasks[0]!.entity;
-  const applied = await Promise.all(tasks.map((t) => deps.dedup.wasApplied(t.id)));
+  const applied = await deps.dedup.appliedTasks(tasks.map((t) => t.id));
   const done: Array<{ id: string; outcome: string }> = [];
   const todo: ApplyTask[] = [];
-  tasks.forEach((task, i) => (applied[i] ? done.push({ id: task.id, outcome: 'already-applied' }) : todo.push(task)));
+  for (const task of tasks) (applied.has(task.id) ? done.push({ id: task.id, outcome: 'already-applied' }) : todo.push(task));
 
   const mapping = deps.registry.forSystemEntity(deps.target, entity);
   const results: BatchResult[] = mapping
@@ -121,7 +179,7 @@ async function applyChunk(tasks: ApplyTask[], retrying: Map<string, OpenExceptio
   if (mapping) await flowBackAssignedKeys(succeeded, mapping, deps);
   if (mapping) await logKeptDeletes(succeeded, mapping, deps);
   await exceptionsResolved(succeeded, retrying, exceptionDeps(deps));
-  await Promise.all(succeeded.map((r) => deps.dedup.markApplied(r.task.id)));
+  await deps.dedup.markApplied(succeeded.map((r) => r.task.id));
   for (const r of succeeded) done.push({ id: r.task.id, outcome: r.outcome!.status });
   await completeTasks(deps.store, deps.schema, deps.instanceId, done);
   for (const { outcome } of done) deps.metrics.taskFinished(deps.target, outcome);

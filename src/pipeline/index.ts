@@ -3,3 +3,4 @@ export { startPipeline } from './pipeline';
 export { BoundedQueue } from './bounded-queue';
 export { kafkaConnection, systemUrl, capturedSystems } from './runtime';
 export type { SnapshotState, SnapshotTableProgress } from './snapshot-progress';
+export { HandOff, TaskQueue } from './hand-off';

@@ -17,6 +17,7 @@ import {
 import { compileMappings } from '../transform';
 import { runApplyStage } from './apply-stage';
 import { runChainChecks } from './chain-check';
+import { HandOff } from './hand-off';
 import { HealthBoard } from './health';
 import { PipelineMetrics } from './metrics';
 import { resolveBatch } from './resolve-stage';
@@ -94,8 +95,12 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const abort = new AbortController();
   const { signal } = abort;
 
+  // Resolved tasks go to this process's apply stages in memory, leased in the resolve transaction (see hand-off.ts).
+  const handOff = new HandOff(instanceId, config.pipeline.leaseMs);
+  const handOffCapacity = Math.max(4 * config.pipeline.applyBatch, 4_000);
+  const handed = new Map([...targets.keys()].map((target) => [target, handOff.queue(target, handOffCapacity)]));
   const resolveDeps = {
-    store, schema, registry, rules, dedup, metrics, logger, crosswalk,
+    store, schema, registry, rules, dedup, metrics, logger, crosswalk, handOff,
     journal: config.journal.enabled,
     audit: audit ?? undefined,
     writableFields: writableFieldsOf(registry),
@@ -139,6 +144,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
       concurrency: config.pipeline.applyConcurrency,
       pollMs: config.pipeline.applyPollMs,
       leaseMs: config.pipeline.leaseMs,
+      handed: handed.get(target),
     }, signal));
   }
   loops.push(housekeeping());

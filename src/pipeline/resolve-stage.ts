@@ -2,13 +2,14 @@ import type { Knex } from 'knex';
 import { eventIdOf, type ChangeBatch, type ChangeEvent } from '../capture';
 import { resolve, type Decision, type RuleBook } from '../conflict';
 import { errorMessage, TandemError, UnknownTableError } from '../errors';
-import { isTandemOrigin, type Dedup } from '../apply';
+import { isTandemOrigin, type ApplyTask, type Dedup } from '../apply';
 import type { Logger } from '../log';
 import {
-  appendConflicts, appendJournal, enqueueTasks, KnexCrosswalk, lockRecords, markSnapshotted, parkDeadLetters, recordMapKey,
-  saveCheckpoint, saveRecords, type ChainAnchor, type DeadLetter, type NewTask,
+  appendConflicts, appendJournal, enqueueTasks, KnexCrosswalk, markSnapshotted, parkDeadLetters, readRecordsForUpdate, recordMapKey, releaseTasks,
+  saveCheckpoint, writeRecords, type ChainAnchor, type DeadLetter, type NewTask, type TaskLease,
 } from '../store';
 import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
+import type { HandOff } from './hand-off';
 import type { PipelineMetrics } from './metrics';
 
 export interface ResolveStageDeps {
@@ -29,6 +30,8 @@ export interface ResolveStageDeps {
   journal?: boolean;
   /** Signs checkpoints of the conflict log as it grows (`audit`); woken after a commit to publish them. */
   audit?: { checkpointer: ChainAnchor; wake(): void };
+  /** The apply stages of this process: tasks for them are leased in the resolve transaction and handed over after commit. */
+  handOff?: HandOff;
 }
 
 /**
@@ -45,30 +48,42 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
   const fresh = await dropAlreadySeen(changes, deps);
   metrics.eventsSkipped(batch.system, 'redelivered', changes.length - fresh.length);
 
+  // Backpressure from busy apply stages, so their tasks can be handed over instead of polled for.
+  if (fresh.length > 0) await deps.handOff?.waitForRoom(HAND_OFF_WAIT_MS);
   const committed: Array<{ remember(): void }> = [];
   const outcome = await deps.store.transaction(async (trx) => {
     const crosswalk = (deps.crosswalk ?? new KnexCrosswalk(deps.store, deps.schema)).withTransaction(trx);
     committed.push(crosswalk.committedLinks());
     await resolveKeys(fresh, crosswalk);
-    const records = await lockRecords(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
+    const { records, existing } = await readRecordsForUpdate(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
     // After the locks: a record's journal rows then come in the order its changes were resolved.
-    if (deps.journal !== false) await appendJournal(trx, deps.schema, fresh);
+    if (deps.journal !== false) await appendJournal(trx, deps.schema, batch.system, fresh);
     const locked = new Map(records);
     const decided = decideInOrder(fresh, records, deps);
     const decisions = decided.map((d) => d.decision);
     // A record every change of which was a redelivery is still the one read: nothing to write.
-    const touched = [...records].filter(([mapKey, record]) => record !== locked.get(mapKey) || record.version === 0).map(([, record]) => record);
-    await saveRecords(trx, deps.schema, touched);
+    const touched = [...records].filter(([mapKey, record]) => record !== locked.get(mapKey)).map(([, record]) => record!);
+    await writeRecords(trx, deps.schema, touched, existing);
     const conflicts = decisions.flatMap((d) => d.conflicts);
     await appendConflicts(trx, deps.schema, conflicts, deps.rules.version, deps.audit?.checkpointer);
-    await enqueueTasks(trx, deps.schema, decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId, change.event.source.commitTimeMs)));
+    const tasks = decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId, change.event.source.commitTimeMs));
+    const lease = leaseFor(tasks, deps.handOff);
+    const ids = await enqueueTasks(trx, deps.schema, tasks, lease);
     await parkDeadLetters(trx, deps.schema, deadLetters);
     await markSnapshotted(trx, deps.schema, batch.system, batch.completedSnapshots ?? [], batch.position);
     await saveCheckpoint(trx, deps.schema, batch.system, batch.position, batch.sourceTimeMs);
-    return { decisions, conflicts };
+    const createdAtMs = Date.now();
+    const handed: ApplyTask[] = lease ? tasks.flatMap((t, i) => (lease.leased(t) ? [{ ...t, id: ids[i]!, attempts: 0, createdAtMs }] : [])) : [];
+    return { decisions, conflicts, handed };
   });
 
   for (const links of committed) links.remember();
+  // Committed: the apply stages may start on them now.
+  if (outcome.handed.length > 0) {
+    // An apply stage that stopped meanwhile (the pipeline is stopping) leaves its tasks to the next claim.
+    const refused = deps.handOff!.deliver(outcome.handed);
+    await releaseTasks(deps.store, deps.schema, refused.map((t) => t.id), deps.handOff!.owner);
+  }
   if (outcome.conflicts.length > 0) deps.audit?.wake();
   for (const letter of deadLetters) deps.logger.warn('event parked in the dead-letter store', { correlationId: letter.correlationId, error: letter.error });
   for (const conflict of outcome.conflicts) {
@@ -76,6 +91,19 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
   }
   metrics.batchResolved(batch, outcome.decisions, outcome.conflicts, deadLetters.length);
   if (deps.dedup) await deps.dedup.markEvents(fresh.map((c) => eventIdOf(c.event)));
+}
+
+/** Longest wait for room in the apply stages' hand-off queues before a batch is resolved anyway. */
+const HAND_OFF_WAIT_MS = 5_000;
+
+/** Which of a batch's tasks go to an apply stage in process: all of a target's, if its queue has room for them. */
+function leaseFor(tasks: readonly NewTask[], handOff: HandOff | undefined): TaskLease | undefined {
+  if (!handOff || tasks.length === 0) return undefined;
+  const perTarget = new Map<string, number>();
+  for (const t of tasks) perTarget.set(t.target, (perTarget.get(t.target) ?? 0) + 1);
+  const targets = new Set([...perTarget].filter(([target, n]) => handOff.accepts(target, n)).map(([target]) => target));
+  if (targets.size === 0) return undefined;
+  return { owner: handOff.owner, leaseMs: handOff.leaseMs, leased: (t) => targets.has(t.target) };
 }
 
 interface Mapped {

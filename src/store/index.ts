@@ -1,6 +1,6 @@
 export { connectStateStore, migrateStateStore } from './db';
 export type { RecordKey } from './records';
-export { lockRecords, saveRecords, getRecord, recordMapKey } from './records';
+export { lockRecords, saveRecords, readRecordsForUpdate, writeRecords, getRecord, recordMapKey } from './records';
 export { KnexCrosswalk, CrosswalkCache } from './crosswalk-store';
 export type { Link } from './crosswalk-store';
 export type { ChainVerdict, ChainAnchorClaim, VerifyChainOptions } from './chain-verify';
@@ -11,15 +11,15 @@ export { queryConflicts, getConflict, getReview, pendingReviews, insertReview } 
 export type { ReviewRow } from './conflict-query';
 export { appendConflicts } from './conflict-log';
 export { verifyConflictChain } from './chain-verify';
-export type { NewTask } from './outbox';
+export type { NewTask, TaskLease } from './outbox';
 export type { FoldedTask } from './outbox';
-export { enqueueTasks, claimTasks, completeTask, completeTasks, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks, holdTask, lockHeldTask, laterOpenTasks, foldIntoHeld, updateLag } from './outbox';
+export { enqueueTasks, releaseTasks, checkHandedTasks, claimTasks, completeTask, completeTasks, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks, holdTask, lockHeldTask, laterOpenTasks, foldIntoHeld, updateLag } from './outbox';
 export type { Checkpoint } from './checkpoints';
 export { saveCheckpoint, loadCheckpoints, snapshottedTables, markSnapshotted } from './checkpoints';
 export type { DeadLetter, DeadLetterRow, DeadLetterFilter, DeadLetterStatus, DeadLetterAging, AgeBucket, Requeued, StoredTaskCopy } from './dead-letters';
 export { parkDeadLetters, parkDeadLetter, openDeadLetters, queryDeadLetters, getDeadLetter, resolveDeadLetter, deadLetterAging, requeueDeadTask, AGE_BUCKETS } from './dead-letters';
-export type { JournalEntry, JournalledChange } from './journal';
-export { appendJournal, readJournal, pruneJournal, findSettingChange } from './journal';
+export type { JournalEntry, JournalFilter, JournalledChange } from './journal';
+export { appendJournal, readJournal, journalStart, pruneJournal, findSettingChange } from './journal';
 export { KnexKeyAllocations } from './key-allocations';
 export type { OpenException, NewException } from './exceptions';
 export {

@@ -4,29 +4,21 @@ import type { CanonicalChange } from '../transform';
 /**
  * The change journal: canonical changes as the resolver saw them, kept for
  * `journal.retentionHours` so a proposed rule change can be replayed
- * (`tandem rules simulate`).
+ * (`tandem rules simulate`, `tandem replay`). One row per resolved batch
+ * (`journal_batches`, see migration 010): the changes in resolution order,
+ * as one json array.
  */
 
 /**
- * Records a batch's resolved changes in one statement (the rows travel as a
- * single jsonb parameter, so batch size never meets the bind-parameter limit).
- * Keys and references must already be canonical.
+ * Records a batch's resolved changes as one row. Keys and references must
+ * already be canonical.
  */
-export async function appendJournal(trx: Knex.Transaction, schema: string, changes: readonly CanonicalChange[]): Promise<void> {
+export async function appendJournal(trx: Knex.Transaction, schema: string, system: string, changes: readonly CanonicalChange[]): Promise<void> {
   if (changes.length === 0) return;
-  const rows = changes.map((change) => ({
-    system: change.system,
-    entity: change.entity,
-    key: change.key,
-    position: change.event.source.position,
-    commit_time: new Date(change.event.source.commitTimeMs).toISOString(),
-    change: journalChange(change),
-  }));
+  const firstCommitMs = Math.min(...changes.map((c) => c.event.source.commitTimeMs));
   await trx.raw(
-    `INSERT INTO ??.journal (system, entity, key, position, commit_time, change)
-     SELECT system, entity, key, position, commit_time, change
-     FROM json_to_recordset(?::json) AS j(system text, entity text, key text, position text, commit_time timestamptz, change json)`,
-    [schema, JSON.stringify(rows)],
+    `INSERT INTO ??.journal_batches (system, first_commit_time, changes) VALUES (?, ?, ?::json)`,
+    [schema, system, new Date(firstCommitMs).toISOString(), JSON.stringify(changes.map(journalChange))],
   );
 }
 
@@ -40,27 +32,64 @@ function journalChange(change: CanonicalChange): CanonicalChange {
 }
 
 export interface JournalEntry {
+  /** Resolution order: the batch's id × 1,000,000 + the change's place in it (as the `journal` view numbers them). */
   id: string;
   recordedAt: Date;
   change: CanonicalChange;
 }
 
-/** Every journal entry, oldest first, a page at a time. */
-export async function* readJournal(knex: Knex, schema: string, pageSize = 1000): AsyncGenerator<JournalEntry> {
+/** Which changes to read: a system's, from/until a commit time or a source position. */
+export interface JournalFilter {
+  system?: string;
+  fromTime?: Date;
+  untilTime?: Date;
+  fromPosition?: string;
+  untilPosition?: string;
+}
+
+/** Every journal entry that passes `filter`, oldest first, a page of batches at a time. */
+export async function* readJournal(knex: Knex, schema: string, filter: JournalFilter = {}, pageSize = 20): AsyncGenerator<JournalEntry> {
   let lastId = '0';
   for (;;) {
-    const page: Array<{ id: string; recorded_at: Date; change: CanonicalChange }> = await knex
-      .withSchema(schema).table('journal').select('id', 'recorded_at', 'change')
+    const query = knex.withSchema(schema).table('journal_batches').select('id', 'recorded_at', 'changes')
       .where('id', '>', lastId).orderBy('id').limit(pageSize);
-    for (const row of page) yield { id: String(row.id), recordedAt: new Date(row.recorded_at), change: row.change };
+    if (filter.system) query.where('system', filter.system);
+    const page: Array<{ id: string; recorded_at: Date; changes: CanonicalChange[] }> = await query;
+    for (const row of page) {
+      const recordedAt = new Date(row.recorded_at);
+      for (const [n, change] of row.changes.entries()) {
+        if (passes(change, filter)) yield { id: String(BigInt(row.id) * 1_000_000n + BigInt(n)), recordedAt, change };
+      }
+    }
     if (page.length < pageSize) return;
     lastId = String(page.at(-1)!.id);
   }
 }
 
-/** Drops entries recorded more than `olderThanMs` ago. */
+function passes(change: CanonicalChange, f: JournalFilter): boolean {
+  const { position, commitTimeMs } = change.event.source;
+  if (f.system !== undefined && change.system !== f.system) return false;
+  if (f.fromTime !== undefined && commitTimeMs < f.fromTime.getTime()) return false;
+  if (f.untilTime !== undefined && commitTimeMs >= f.untilTime.getTime()) return false;
+  if (f.fromPosition !== undefined && position < f.fromPosition) return false;
+  if (f.untilPosition !== undefined && position > f.untilPosition) return false;
+  return true;
+}
+
+/** The oldest commit time and recording time the journal holds (null when empty). */
+export async function journalStart(knex: Knex, schema: string): Promise<{ commitTime: Date | null; recordedAt: Date | null }> {
+  const row = await knex.withSchema(schema).table('journal_batches').min('first_commit_time as t').min('recorded_at as recorded').first();
+  return { commitTime: row?.t ? new Date(row.t as string) : null, recordedAt: row?.recorded ? new Date(row.recorded as string) : null };
+}
+
+/** Drops batches recorded more than `olderThanMs` ago; returns how many changes they held. */
 export async function pruneJournal(knex: Knex, schema: string, olderThanMs: number): Promise<number> {
-  return knex.withSchema(schema).table('journal').where('recorded_at', '<', new Date(Date.now() - olderThanMs)).delete();
+  const { rows } = await knex.raw(
+    `WITH gone AS (DELETE FROM ??.journal_batches WHERE recorded_at < ? RETURNING json_array_length(changes) AS n)
+     SELECT coalesce(sum(n), 0)::int AS n FROM gone`,
+    [schema, new Date(Date.now() - olderThanMs)],
+  );
+  return (rows as Array<{ n: number }>)[0]!.n;
 }
 
 /** The journal's times come from the database's clock, a log entry's from tandem's. */
@@ -81,7 +110,8 @@ export interface JournalledChange {
  * newest run of changes carrying `value` is found (changes with other values
  * in between were refused); its oldest member set the value, the later ones
  * only repeated it. Null when the journal no longer holds it (pruned after
- * journal.retentionHours, or journalling off).
+ * journal.retentionHours, or journalling off). Reads the `journal` view (one
+ * row per change over the batches), scanning the retained journal.
  */
 export async function findSettingChange(
   knex: Knex, schema: string,

@@ -3,8 +3,22 @@ import type { ApplyTask } from '../apply';
 
 export type NewTask = Omit<ApplyTask, 'id' | 'attempts' | 'createdAtMs'>;
 
-export async function enqueueTasks(trx: Knex.Transaction, schema: string, tasks: NewTask[]): Promise<void> {
-  if (tasks.length === 0) return;
+/** Who a newly written task is leased to: tasks handed to an apply stage in process (see pipeline/hand-off.ts). */
+export interface TaskLease {
+  owner: string;
+  leaseMs: number;
+  /** Whether the task goes to its apply stage in process (else it is written pending, for a claim). */
+  leased(task: NewTask): boolean;
+}
+
+/**
+ * Writes tasks in the given order and returns their ids in that order. With
+ * `lease`, the tasks it picks are written already claimed (`inflight`, leased
+ * to `lease.owner`, one attempt counted as a claim would): the caller hands
+ * them to the apply stage after commit, and no claim UPDATE rewrites them.
+ */
+export async function enqueueTasks(trx: Knex.Transaction, schema: string, tasks: NewTask[], lease?: TaskLease): Promise<string[]> {
+  if (tasks.length === 0) return [];
   const rows = tasks.map((t) => ({
     target: t.target,
     entity: t.entity,
@@ -16,18 +30,71 @@ export async function enqueueTasks(trx: Knex.Transaction, schema: string, tasks:
     reason: t.reason,
     correlation_id: t.correlationId,
     commit_ms: t.commitTimeMs ?? null,
+    leased: lease?.leased(t) ?? false,
   }));
   // One jsonb parameter for the whole batch: cheaper to bind and parse than
   // ten parameters a row, and never near the bind-parameter limit.
-  await trx.raw(
-    `INSERT INTO ??.outbox (target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms)
-     SELECT target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms
+  const { rows: ids } = await trx.raw(
+    `INSERT INTO ??.outbox (target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms, status, lease_owner, lease_until, attempts)
+     SELECT target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms,
+       CASE WHEN leased THEN 'inflight' ELSE 'pending' END,
+       CASE WHEN leased THEN ?::text END,
+       CASE WHEN leased THEN now() + (?::int * interval '1 millisecond') END,
+       CASE WHEN leased THEN 1 ELSE 0 END
      FROM ROWS FROM (jsonb_to_recordset(?::jsonb) AS (target text, entity text, key text, op text, fields jsonb,
-       expected jsonb, record jsonb, reason text, correlation_id text, commit_ms bigint)) WITH ORDINALITY AS t(target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms, n)
+       expected jsonb, record jsonb, reason text, correlation_id text, commit_ms bigint, leased boolean)) WITH ORDINALITY AS t(target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms, leased, n)
      -- ids follow the batch's order: a record's tasks are applied in id order
-     ORDER BY n`,
-    [schema, JSON.stringify(rows)],
+     ORDER BY n
+     RETURNING id`,
+    [schema, lease?.owner ?? null, lease?.leaseMs ?? 0, JSON.stringify(rows)],
   );
+  // The ids were drawn from the sequence in the ORDER BY's order: ascending ids are the tasks in order.
+  return (ids as Array<{ id: string }>).map((r) => BigInt(r.id)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
+}
+
+/**
+ * Gives tasks leased to `owner` back to the outbox as pending, claimable by
+ * any instance, the claim counted by the lease undone. Tasks no longer
+ * leased to `owner` are left alone.
+ */
+export async function releaseTasks(knex: Knex, schema: string, ids: readonly string[], owner: string): Promise<void> {
+  if (ids.length === 0) return;
+  await knex.raw(
+    `UPDATE ??.outbox SET status = 'pending', lease_owner = NULL, lease_until = NULL, attempts = greatest(attempts - 1, 0)
+     WHERE id = ANY(?::bigint[]) AND lease_owner = ? AND status = 'inflight'`,
+    [schema, ids, owner],
+  );
+}
+
+/**
+ * Checks tasks handed to an apply stage in process before they are applied:
+ * `gone` are no longer leased to `owner` (folded into an exception's task,
+ * or taken over), so they are not this instance's to apply; `blocked` have
+ * an older open task of the same record for the same target, which they
+ * must not overtake. Two index probes per task (the primary key and
+ * outbox_open); scalar subqueries on purpose, so the plan cannot change with
+ * the table's statistics (see claimTasks).
+ */
+export async function checkHandedTasks(
+  knex: Knex, schema: string, target: string, owner: string, tasks: ReadonlyArray<Pick<ApplyTask, 'id' | 'entity' | 'key'>>,
+): Promise<{ gone: Set<string>; blocked: Set<string> }> {
+  const gone = new Set<string>();
+  const blocked = new Set<string>();
+  if (tasks.length === 0) return { gone, blocked };
+  const { rows } = await knex.raw(
+    `SELECT k.id::text AS id,
+       (SELECT o.lease_owner = ? AND o.status = 'inflight' FROM ??.outbox o WHERE o.id = k.id) IS NOT TRUE AS gone,
+       (SELECT o.id FROM ??.outbox o
+        WHERE o.target = ? AND o.entity = k.entity AND o.key = k.key AND o.status IN ('pending', 'inflight') AND o.id < k.id
+        ORDER BY o.id LIMIT 1) IS NOT NULL AS blocked
+     FROM unnest(?::bigint[], ?::text[], ?::text[]) AS k(id, entity, key)`,
+    [owner, schema, schema, target, tasks.map((t) => t.id), tasks.map((t) => t.entity), tasks.map((t) => t.key)],
+  );
+  for (const row of rows as Array<{ id: string; gone: boolean; blocked: boolean }>) {
+    if (row.gone) gone.add(row.id);
+    else if (row.blocked) blocked.add(row.id);
+  }
+  return { gone, blocked };
 }
 
 /**

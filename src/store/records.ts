@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import { correlationIdOf } from '../capture/change-event';
+import { RecordRaceError } from '../errors';
 import type { CanonicalRecord, FieldProvenance } from '../transform';
 
 export interface RecordKey {
@@ -31,6 +32,59 @@ export async function lockRecords(trx: Knex.Transaction, schema: string, keys: R
   );
   for (const row of rows as RecordRow[]) result.set(keyOf(row), fromRow(row));
   return result;
+}
+
+/**
+ * The hot path's read: locks the records that exist (in one sorted order, so
+ * two batches touching the same records never deadlock) and returns an empty
+ * version-0 record for each key that has none, without writing a placeholder
+ * row for it. `writeRecords` then writes each touched record once.
+ */
+export async function readRecordsForUpdate(trx: Knex.Transaction, schema: string, keys: RecordKey[]): Promise<{ records: Map<string, CanonicalRecord>; existing: Set<string> }> {
+  const unique = [...new Map(keys.map((k) => [keyOf(k), k])).values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+  const result = new Map<string, CanonicalRecord>();
+  const existing = new Set<string>();
+  if (unique.length === 0) return { records: result, existing };
+  const { rows } = await trx.raw(
+    `SELECT r.* FROM ??.records r JOIN unnest(?::text[], ?::text[]) AS k(entity, key) USING (entity, key)
+     ORDER BY r.entity, r.key FOR UPDATE OF r`,
+    [schema, unique.map((k) => k.entity), unique.map((k) => k.key)],
+  );
+  for (const row of rows as RecordRow[]) {
+    result.set(keyOf(row), fromRow(row));
+    existing.add(keyOf(row));
+  }
+  for (const k of unique) if (!result.has(keyOf(k))) result.set(keyOf(k), emptyRecord(k));
+  return { records: result, existing };
+}
+
+function emptyRecord({ entity, key }: RecordKey): CanonicalRecord {
+  return { entity, key, fields: {}, provenance: {}, positions: {}, shadows: {}, deleted: false, version: 0 };
+}
+
+/**
+ * Writes the records a batch changed, one row write each: an UPDATE of the
+ * rows `readRecordsForUpdate` locked, an INSERT of the ones it found missing
+ * (`existed` says which). A record inserted meanwhile by another instance
+ * makes the INSERT come short: the transaction fails with RecordRaceError
+ * (retriable) instead of overwriting it.
+ */
+export async function writeRecords(trx: Knex.Transaction, schema: string, records: CanonicalRecord[], existing: ReadonlySet<string>): Promise<void> {
+  const updates = records.filter((r) => existing.has(keyOf(r)));
+  const inserts = records.filter((r) => !existing.has(keyOf(r)) && (r.version > 0 || Object.keys(r.positions).length > 0));
+  if (updates.length > 0) await saveRecords(trx, schema, updates);
+  if (inserts.length === 0) return;
+  const { rowCount } = await trx.raw(
+    `INSERT INTO ??.records (entity, key, fields, provenance, positions, shadows, deleted, version)
+     SELECT entity, key, fields, provenance, positions, shadows, deleted, version
+     FROM jsonb_to_recordset(?::jsonb) AS u(entity text, key text, fields jsonb, provenance jsonb, positions jsonb, shadows jsonb, deleted boolean, version int)
+     ORDER BY entity, key
+     ON CONFLICT (entity, key) DO NOTHING`,
+    [schema, JSON.stringify(inserts.map(toRow))],
+  );
+  if (rowCount !== inserts.length) {
+    throw new RecordRaceError(`${inserts.length - (rowCount ?? 0)} of ${inserts.length} new records were created meanwhile by another writer; the batch is resolved again`, {});
+  }
 }
 
 export function recordMapKey(entity: string, key: string): string {

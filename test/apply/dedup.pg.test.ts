@@ -39,12 +39,12 @@ describe('StoreDedup (state store)', () => {
   });
 
   it('remembers applied tasks', async () => {
-    expect(await dedup.wasApplied('t1')).toBe(false);
-    await dedup.markApplied('t1');
-    await dedup.markApplied('t1');
-    expect(await dedup.wasApplied('t1')).toBe(true);
+    expect((await dedup.appliedTasks(['t1'])).has('t1')).toBe(false);
+    await dedup.markApplied(['t1']);
+    await dedup.markApplied(['t1']);
+    expect((await dedup.appliedTasks(['t1'])).has('t1')).toBe(true);
     // Events and tasks are separate namespaces.
-    expect(await dedup.wasApplied('e1')).toBe(false);
+    expect((await dedup.appliedTasks(['e1'])).has('e1')).toBe(false);
   });
 
   it('prunes marks older than a given time', async () => {

@@ -33,16 +33,19 @@ describe('RedisDedup', () => {
   });
 
   it('remembers applied tasks', async () => {
-    expect(await dedup.wasApplied('t1')).toBe(false);
-    await dedup.markApplied('t1');
-    await dedup.markApplied('t1');
-    expect(await dedup.wasApplied('t1')).toBe(true);
-    expect(await dedup.wasApplied('t2')).toBe(false);
+    expect((await dedup.appliedTasks(['t1'])).has('t1')).toBe(false);
+    await dedup.markApplied(['t1']);
+    await dedup.markApplied(['t1']);
+    expect((await dedup.appliedTasks(['t1'])).has('t1')).toBe(true);
+    expect((await dedup.appliedTasks(['t2'])).has('t2')).toBe(false);
+    // A chunk's tasks in one round trip each way.
+    await dedup.markApplied(['t3', 't4']);
+    expect(await dedup.appliedTasks(['t1', 't2', 't3', 't4', 't5'])).toEqual(new Set(['t1', 't3', 't4']));
   });
 
   it('uses the documented keys, each with the TTL', async () => {
     await dedup.markEvents(['ttl-e']);
-    await dedup.markApplied('ttl-t');
+    await dedup.markApplied(['ttl-t']);
     for (const key of [`${prefix}event:ttl-e`, `${prefix}task:ttl-t`]) {
       const ttl = await redis.ttl(key);
       expect(ttl, key).toBeGreaterThan(3500);
@@ -53,7 +56,7 @@ describe('RedisDedup', () => {
   it('defaults the TTL to 7 days', async () => {
     const defaults = new RedisDedup({ url, keyPrefix: prefix });
     try {
-      await defaults.markApplied('ttl-default');
+      await defaults.markApplied(['ttl-default']);
       expect(await redis.ttl(`${prefix}task:ttl-default`)).toBeGreaterThan(7 * 24 * 3600 - 10);
     } finally {
       await defaults.close();

@@ -90,9 +90,9 @@ describe('tandem replay against PostgreSQL', () => {
 
     // Asking for more than the journal holds is only worth a note once retention has pruned it.
     expect((await replay({ config, from: '2020-01-01T00:00:00Z', dryRun: true })).err).toBe('');
-    await knex.withSchema(SCHEMA).table('journal').update({ recorded_at: knex.raw(`recorded_at - interval '8 days'`) });
+    await knex.withSchema(SCHEMA).table('journal_batches').update({ recorded_at: knex.raw(`recorded_at - interval '8 days'`) });
     const early = await replay({ config, from: '2020-01-01T00:00:00Z', dryRun: true });
-    await knex.withSchema(SCHEMA).table('journal').update({ recorded_at: knex.raw(`recorded_at + interval '8 days'`) });
+    await knex.withSchema(SCHEMA).table('journal_batches').update({ recorded_at: knex.raw(`recorded_at + interval '8 days'`) });
     expect(early.err).toMatch(/the journal starts at 2025-03-01T12:00:00.000Z \(journal.retentionHours 168\)/);
   });
 

@@ -149,10 +149,12 @@ describe('tandem rules simulate against PostgreSQL', () => {
     });
   });
 
-  it('prunes journal entries older than the retention', async () => {
-    await knex.withSchema(SCHEMA).table('journal').where('id', '<=', 3).update({ recorded_at: new Date(Date.now() - 200 * 3_600_000) });
-    expect(await pruneJournal(knex, SCHEMA, 168 * 3_600_000)).toBe(3);
+  it('prunes journal entries older than the retention (a resolved batch at a time)', async () => {
+    // One journal row per resolved batch: the oldest batch ages out with all its changes.
+    const [oldest] = await knex.withSchema(SCHEMA).table('journal_batches').orderBy('id').limit(1).select('id', knex.raw('json_array_length(changes) AS n'));
+    await knex.withSchema(SCHEMA).table('journal_batches').where('id', oldest!.id).update({ recorded_at: new Date(Date.now() - 200 * 3_600_000) });
+    expect(await pruneJournal(knex, SCHEMA, 168 * 3_600_000)).toBe(oldest!.n);
     const [row] = await knex.withSchema(SCHEMA).table('journal').count('* as n');
-    expect(Number(row!.n)).toBe(5);
+    expect(Number(row!.n)).toBe(8 - oldest!.n);
   });
 });
