@@ -1,6 +1,7 @@
 import { connectorOf } from '../connectors';
 import type { FieldRuleSpec, TandemConfig } from './spec';
 import { cutoverProblems, ownerVersionsOf } from './cutovers';
+import { qualified } from './names';
 
 export interface Problem {
   path: string;
@@ -117,8 +118,4 @@ function ownerNameProblems(rule: FieldRuleSpec, path: string, systems: ReadonlyS
   });
   for (const system of Object.keys(rule.transitions ?? {})) unknown(system, `${path}.transitions.${system}`);
   return problems;
-}
-
-export function qualified(table: string): string {
-  return table.includes('.') ? table : `public.${table}`;
 }

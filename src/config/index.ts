@@ -8,7 +8,7 @@ export type { LoadedConfig, ConfigSource } from './load';
 export { checkConsistency } from './consistency';
 export type { Problem } from './consistency';
 export { envSettings, envVariableName } from './env';
-export { qualified } from './consistency';
+export { qualified } from './names';
 export type { CutoverSpec, OwnerVersionSpec } from './spec';
 export type { ResolvedOwnerVersion } from './cutovers';
 export { ownerVersionsOf, ownersOf, ownerAt, effectiveTime, resolveOwnerVersions } from './cutovers';

@@ -7,6 +7,9 @@ import { ConfigError } from '../errors';
 import { configSpec, type SecretRef, type TandemConfig } from './spec';
 import { applyEnvOverrides, envSettings } from './env';
 import { checkConsistency } from './consistency';
+import { readSecret } from './secrets';
+
+export { readSecret } from './secrets';
 
 export interface LoadedConfig {
   config: TandemConfig;
@@ -127,21 +130,6 @@ function lineOf(root: unknown, path: string[], lines: LineCounter): number | und
   }
   const offset = found?.range?.[0];
   return offset === undefined ? undefined : lines.linePos(offset).line;
-}
-
-/** Reads a secret from the environment or a file. Never logged. */
-export function readSecret(ref: SecretRef, where: string, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): string {
-  if ('env' in ref) {
-    const value = env[ref.env];
-    if (!value) throw new ConfigError(`environment variable ${ref.env} is not set`, { path: where });
-    return value;
-  }
-  const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file);
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (error) {
-    throw new ConfigError(`cannot read secret file ${path}: ${(error as Error).message}`, { path: where });
-  }
 }
 
 export function configDir(loaded: LoadedConfig): string {
