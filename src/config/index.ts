@@ -1,5 +1,5 @@
 export { configSpec, mappingSpec, entitySpec, converterSpec, secretRef } from './spec';
-export type { ReconcileConfig } from './spec';
+export type { ReconcileConfig, ConsoleConfig } from './spec';
 export { durationSpec } from './spec';
 export type { PostgresCaptureConfig, MysqlCaptureConfig, SqlserverCaptureConfig, DebeziumCaptureConfig, KafkaConfig, AuditConfig } from './spec';
 export type { TandemConfig, SystemConfig, MappingSpec, EntitySpec, FieldRuleSpec, ConverterSpec, SecretRef } from './spec';

@@ -418,6 +418,23 @@ const auditSpec = z
   .strict();
 export type AuditConfig = z.infer<typeof auditSpec>;
 
+/**
+ * The operations console served at `/` beside `/metrics` (see README "Console").
+ * Read-only unless `actions` is on; a `token` is required to serve it beyond
+ * loopback (`metrics.host` other than 127.0.0.1, ::1 or localhost).
+ */
+const consoleSpec = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Allow retrying and discarding dead letters from the console. */
+    actions: z.boolean().default(false),
+    /** Asked for once per browser (kept in a cookie); required beyond loopback. */
+    token: secretRef.optional(),
+  })
+  .strict()
+  .default({});
+export type ConsoleConfig = z.infer<typeof consoleSpec>;
+
 export const configSpec = z
   .object({
     stateStore: z.object({ url: secretRef, schema: identifier.default('tandem') }).strict(),
@@ -462,6 +479,7 @@ export const configSpec = z
       .strict()
       .default({}),
     log: z.object({ level: z.enum(['error', 'warn', 'info', 'debug']).default('info') }).strict().default({}),
+    console: consoleSpec,
     audit: auditSpec.optional(),
     reconcile: reconcileSpec.optional(),
   })

@@ -137,6 +137,14 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   done.catch(() => {});
 
   let server: Server | null = null;
+  const extension = options.serveMetrics !== false && options.http
+    ? options.http({
+      loaded, env, logger, store, schema, registry: prom.registry, sources: captured, targets: [...targets.keys()],
+      components: () => health.all(),
+      stats: () => metrics.snapshot(depth),
+      positions: () => Object.fromEntries(durable),
+    })
+    : null;
   if (options.serveMetrics !== false) {
     server = await serveMetrics(prom.registry, {
       healthy: () => failed === null && !signal.aborted,
@@ -146,8 +154,9 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
         const detail = [health.report(), storeAnswers ? 'state store: ok' : 'state store: not answering'].filter(Boolean).join('\n');
         return { ready: storeAnswers && started && health.allOk(), detail };
       },
-    }, config.metrics.host, config.metrics.port);
-    logger.info('serving /metrics, /healthz and /readyz', { host: config.metrics.host, port: config.metrics.port });
+    }, config.metrics.host, config.metrics.port, extension ?? undefined);
+    const { port } = server.address() as { port: number };
+    logger.info(`serving /metrics, /healthz and /readyz${extension ? ' and the console at /' : ''}`, { host: config.metrics.host, port });
   }
   logger.info('pipeline started', { instanceId, sources: captured, targets: [...targets.keys()], dedup: dedup.kind, rulesVersion: rules.version.slice(0, 12) });
 
@@ -201,11 +210,12 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     await audit?.publishPending().catch(() => 0);
     await audit?.close();
     await store.destroy();
+    extension?.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     logger.info('pipeline stopped', { instanceId });
   }
 
-  return { stats: () => metrics.snapshot(depth), drain, stop, done };
+  return { stats: () => metrics.snapshot(depth), drain, stop, done, httpAddress: () => addressOf(server, config.metrics.host) };
 }
 
 /** A target's alert webhook: `apply.alertWebhook`, or a REST system's `rest.alertWebhook`. */
@@ -241,4 +251,11 @@ async function emitMark(config: LoadedConfig['config'], system: string, env: Nod
   } finally {
     await client.end();
   }
+}
+
+/** `http://host:port` of the metrics server (the port it really bound), or null when it is not served. */
+function addressOf(server: Server | null, host: string): string | null {
+  const address = server?.address();
+  if (!address || typeof address === 'string') return null;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }
