@@ -430,6 +430,8 @@ const consoleSpec = z
     actions: z.boolean().default(false),
     /** Asked for once per browser (kept in a cookie); required beyond loopback. */
     token: secretRef.optional(),
+    /** The overview says STALLED when a source's lag, or pending work with no task finished, lasts this long. */
+    stallAfter: durationSpec.default('60s'),
   })
   .strict()
   .default({});

@@ -8,10 +8,6 @@ export interface Assessment {
   reasons: string[];
 }
 
-/** A source whose durable position is older than this is stalled (idle sources stay below it through heartbeats). */
-export const LAG_STALL_SECONDS = 60;
-/** Pending work with no task finished for this long is stalled. */
-export const PROGRESS_STALL_SECONDS = 60;
 
 export interface AssessInput {
   now: number;
@@ -22,6 +18,12 @@ export interface AssessInput {
   storeProblem: string | null;
   pending: number;
   history: readonly Sample[];
+  /**
+   * `console.stallAfter`: a source whose durable position is older than this
+   * is stalled (idle sources stay below it through heartbeats), and so is
+   * pending work with no task finished for this long.
+   */
+  stallAfterSeconds: number;
 }
 
 const RANK = { ok: 0, degraded: 1, stalled: 2, failed: 3 } as const;
@@ -37,7 +39,7 @@ export function assess(input: AssessInput): Assessment {
   for (const c of input.components.filter((c) => c.state === 'failed')) raise('failed', `${c.component} FAILED ${since(c.sinceMs)}: ${c.reason ?? ''}`);
   if (input.storeProblem) raise('stalled', `state store not answering (${input.storeProblem}): nothing is resolved or applied until it answers`);
   for (const [system, lag] of Object.entries(input.lagSeconds)) {
-    if (lag >= LAG_STALL_SECONDS) raise('stalled', `source ${system}: lag ${Math.round(lag)} s, no new position made durable ${since(input.now - lag * 1000)}`);
+    if (lag >= input.stallAfterSeconds) raise('stalled', `source ${system}: lag ${Math.round(lag)} s, no new position made durable ${since(input.now - lag * 1000)}`);
   }
   const stuck = stalledWork(input);
   if (stuck) raise('stalled', stuck);
@@ -53,8 +55,8 @@ export function assess(input: AssessInput): Assessment {
   return { state, headline, reasons };
 }
 
-/** Pending work while no task has finished for PROGRESS_STALL_SECONDS (by the in-memory samples). */
-function stalledWork({ now, pending, history }: AssessInput): string | null {
+/** Pending work while no task has finished for `stallAfterSeconds` (by the in-memory samples). */
+function stalledWork({ now, pending, history, stallAfterSeconds }: AssessInput): string | null {
   if (pending === 0 || history.length < 2) return null;
   const latest = history.at(-1)!;
   const finished = (s: Sample) => s.tasks.applied + s.tasks.superseded + s.tasks.deadLettered;
@@ -68,6 +70,6 @@ function stalledWork({ now, pending, history }: AssessInput): string | null {
   }
   const quietSince = lastProgress?.at ?? history[0]!.at;
   const quietSeconds = (now - quietSince) / 1000;
-  if (quietSeconds < PROGRESS_STALL_SECONDS || latest.outboxDepth === 0) return null;
+  if (quietSeconds < stallAfterSeconds || latest.outboxDepth === 0) return null;
   return `${pending} task${pending === 1 ? '' : 's'} pending and none finished for ${Math.round(quietSeconds)} s${lastProgress ? '' : ' (as long as this console has watched)'}`;
 }

@@ -11,7 +11,7 @@ export interface Sample {
 }
 
 /** How often the console samples, and how much it keeps: the last hour, in memory. */
-export const SAMPLE_EVERY_MS = 5_000;
+export const SAMPLE_EVERY_MS = 2_000;
 export const KEEP_MS = 3_600_000;
 
 /**

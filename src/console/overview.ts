@@ -30,7 +30,7 @@ export async function overviewPage(ctx: ConsoleContext): Promise<string> {
   const stats = view.stats();
   const verdict = assess({
     now, components: view.components(), lagSeconds: lagBySystem, storeProblem: store.ok ? null : store.problem,
-    pending: stats.outboxDepth, history: history.all(),
+    pending: stats.outboxDepth, history: history.all(), stallAfterSeconds: view.loaded.config.console.stallAfter / 1000,
   });
   const snapshotting = valuesOf(snapshots).filter((s) => s.value === 1).length;
   const body = html`
@@ -39,7 +39,7 @@ ${verdict.reasons.length > 0 ? html`<ul>${verdict.reasons.map((r) => html`<li>${
 ${snapshotting > 0 ? html`<p class="flash">Initial snapshot in progress: ${snapshotting} table${snapshotting === 1 ? '' : 's'} loading — <a href="/snapshots">progress, rate and ETA</a></p>` : ''}
 <h2>Sources</h2>
 ${sourcesTable(ctx, lag, lagBySystem, retained, consumerLag)}
-<h3>Lag, last hour (seconds; sampled every 5 s in this process)</h3>
+<h3>Lag, last hour (seconds; sampled every 2 s in this process)</h3>
 <div class="chart" data-series="lag-series"></div>${jsonBlock('lag-series', lagChart(history.all(), view.sources))}
 <h2>Throughput per stage</h2>
 ${throughput(history.all(), stats, now)}
