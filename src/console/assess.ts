@@ -17,6 +17,8 @@ export interface AssessInput {
   /** Why the state store did not answer, or null when it did. */
   storeProblem: string | null;
   pending: number;
+  /** Where that work waits, per target (`erp: 2 in flight, oldest 5s`), when the state store said. */
+  pendingWhere?: string | null;
   history: readonly Sample[];
   /**
    * `console.stallAfter`: a source whose durable position is older than this
@@ -56,7 +58,7 @@ export function assess(input: AssessInput): Assessment {
 }
 
 /** Pending work while no task has finished for `stallAfterSeconds` (by the in-memory samples). */
-function stalledWork({ now, pending, history, stallAfterSeconds }: AssessInput): string | null {
+function stalledWork({ now, pending, pendingWhere, history, stallAfterSeconds }: AssessInput): string | null {
   if (pending === 0 || history.length < 2) return null;
   const latest = history.at(-1)!;
   const finished = (s: Sample) => s.tasks.applied + s.tasks.superseded + s.tasks.deadLettered;
@@ -71,5 +73,6 @@ function stalledWork({ now, pending, history, stallAfterSeconds }: AssessInput):
   const quietSince = lastProgress?.at ?? history[0]!.at;
   const quietSeconds = (now - quietSince) / 1000;
   if (quietSeconds < stallAfterSeconds || latest.outboxDepth === 0) return null;
-  return `${pending} task${pending === 1 ? '' : 's'} pending and none finished for ${Math.round(quietSeconds)} s${lastProgress ? '' : ' (as long as this console has watched)'}`;
+  const where = pendingWhere ? ` (${pendingWhere}): look at that target for locks, a full disk or a hung connection` : '';
+  return `${pending} task${pending === 1 ? '' : 's'} pending and none finished for ${Math.round(quietSeconds)} s${lastProgress ? '' : ' (as long as this console has watched)'}${where}`;
 }

@@ -71,8 +71,8 @@ function chainBanner(status: { at: number; verdict: ChainVerdict } | null): Html
   const { verdict, at } = status;
   const head = html`head <span class="value" id="chain-head">${verdict.head.seq}:${verdict.head.hash}</span>`;
   const when = new Date(at).toISOString();
-  if (!verdict.ok) return html`<p class="flash bad" id="chain" data-ok="false">${badge('failed', 'TAMPERED')} row #${verdict.firstBad!.id}: ${verdict.firstBad!.problem} (${verdict.rows} rows checked at ${when}); ${head}</p>`;
-  return html`<p class="flash" id="chain" data-ok="true">${badge('ok', 'chain intact')} ${verdict.rows} rows checked at ${when}, every hash and link verifies; ${head}. <span class="note">Anchored proof against a rewritten log: tandem conflicts verify --checkpoints … --public-key …</span></p>`;
+  if (!verdict.ok) return html`<p class="flash bad" id="chain" data-ok="false">${badge('failed', 'TAMPERED')} row #${verdict.firstBad!.id}: ${verdict.firstBad!.problem} (${rowsText(verdict.rows)} checked at ${when}); ${head}</p>`;
+  return html`<p class="flash" id="chain" data-ok="true">${badge('ok', 'chain intact')} ${rowsText(verdict.rows)} checked at ${when}, every hash and link verifies; ${head}. <span class="note">Anchored proof against a rewritten log: tandem conflicts verify --checkpoints … --public-key …</span></p>`;
 }
 
 function filterForm(ctx: ConsoleContext, query: URLSearchParams): Html {
@@ -120,3 +120,5 @@ async function competitorOf({ view }: ConsoleContext, row: ConflictRow): Promise
   const found = rows[0];
   return found ? { system: found.system, commitTime: new Date(found.commit_time), position: found.position } : null;
 }
+
+const rowsText = (n: number) => `${n} row${n === 1 ? '' : 's'}`;

@@ -76,7 +76,7 @@ table { border-collapse: collapse; width: 100%; background: #fff; margin-bottom:
 th, td { border: 1px solid var(--line); padding: .3rem .5rem; text-align: left; vertical-align: top; }
 th { background: #eaeef2; font-weight: 600; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-pre, .value { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; white-space: pre-wrap; word-break: break-all; margin: 0; }
+pre, .value { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 1rem; font-size: 12px; font-weight: 600; color: #fff; background: var(--muted); }
 .badge.ok { background: var(--ok); } .badge.degraded, .badge.stalled, .badge.warn { background: var(--warn); } .badge.failed, .badge.bad { background: var(--bad); }
 .banner { padding: .8rem 1rem; border-radius: 6px; margin-bottom: 1rem; color: #fff; font-size: 16px; }
@@ -110,3 +110,14 @@ document.querySelectorAll('.chart[data-series]').forEach(function (el) {
   new uPlot({ width: width, height: 180, series: series, axes: [{}, { label: data.unit }], scales: { x: { time: true } } }, [data.x].concat(data.ys), el);
 });
 `;
+
+/**
+ * A source position for people: a PostgreSQL LSN as `0/575CB8E0` (what
+ * pg_current_wal_lsn() prints); other positions as stored.
+ */
+export function positionText(type: string | undefined, position: string | undefined): string {
+  if (!position) return '-';
+  const lsn = /^([0-9A-F]{8})([0-9A-F]{8})(?::[0-9A-F]+)?$/i.exec(position);
+  if (type === 'postgres' && lsn) return `${lsn[1]!.replace(/^0+(?=.)/, '')}/${lsn[2]!.replace(/^0+(?=.)/, '')}`.toUpperCase();
+  return position;
+}

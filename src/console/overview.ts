@@ -2,7 +2,7 @@ import { assess } from './assess';
 import type { ConsoleContext } from './context';
 import { perSecond, type Sample } from './history';
 import { html, jsonBlock, type Html } from './html';
-import { badge, bytes, duration, page, table } from './layout';
+import { badge, bytes, duration, page, positionText, table } from './layout';
 import { readMetric, within, type Outcome, type Series } from './read';
 
 interface PendingRow {
@@ -30,7 +30,8 @@ export async function overviewPage(ctx: ConsoleContext): Promise<string> {
   const stats = view.stats();
   const verdict = assess({
     now, components: view.components(), lagSeconds: lagBySystem, storeProblem: store.ok ? null : store.problem,
-    pending: stats.outboxDepth, history: history.all(), stallAfterSeconds: view.loaded.config.console.stallAfter / 1000,
+    pending: stats.outboxDepth, pendingWhere: pending.ok ? pendingWhere(pending.value, now) : null,
+    history: history.all(), stallAfterSeconds: view.loaded.config.console.stallAfter / 1000,
   });
   const snapshotting = valuesOf(snapshots).filter((s) => s.value === 1).length;
   const body = html`
@@ -77,7 +78,7 @@ function sourcesTable(ctx: ConsoleContext, lag: Outcome<Series[]>, lagBySystem: 
     const backlog = spec?.debezium
       ? (kafka.has(system) ? `${kafka.get(system)} messages (Kafka consumer lag)` : 'unknown (Kafka)')
       : wal.has(system) ? `${bytes(wal.get(system)!)} WAL retained` : '-';
-    return [system, state, html`<span class="value">${positions[system] ?? '-'}</span>`, lagCell, backlog];
+    return [system, state, html`<span class="value" title="${positions[system] ?? ''}">${positionText(spec?.type, positions[system])}</span>`, lagCell, backlog];
   });
   return html`${problemOf(lag, retained, consumerLag)}${table(['source', 'state', 'durable position', 'lag', 'retained WAL / Kafka lag'], rows, 'no captured source')}`;
 }
@@ -163,4 +164,16 @@ async function compareSection({ view }: ConsoleContext): Promise<Html> {
   });
   return html`${problemOf(records, mismatched, ratio, last)}<p class="note">completed ${new Date(finished * 1000).toISOString()}</p>
 ${table(['entity', 'records', 'mismatched', 'mismatch ratio', 'fields that differ'], rows)}`;
+}
+
+/** Where the waiting work is, for the banner: `erp: 2 in flight, 0 pending, oldest 5s`. */
+function pendingWhere(rows: PendingRow[], now: number): string | null {
+  const open = rows.filter((r) => r.status === 'pending' || r.status === 'inflight');
+  const targets = [...new Set(open.map((r) => r.target))];
+  if (targets.length === 0) return null;
+  return targets.map((target) => {
+    const of = (status: string) => open.find((r) => r.target === target && r.status === status);
+    const oldest = open.filter((r) => r.target === target && r.oldest).map((r) => r.oldest!.getTime()).sort((a, b) => a - b)[0];
+    return `${target}: ${of('inflight')?.n ?? 0} in flight, ${of('pending')?.n ?? 0} pending${oldest ? `, oldest ${duration((now - oldest) / 1000)}` : ''}`;
+  }).join('; ');
 }

@@ -140,9 +140,22 @@ describe('console in a browser (PostgreSQL, Redis, chromium)', () => {
     expect(await page.locator('#verdict').getAttribute('data-state')).toBe('ok');
     await page.locator('.chart canvas').first().waitFor();
     // uPlot came from this server (offline): no request left it.
-    const external = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => e.name).filter((n) => !n.startsWith(location.origin)));
+    const external = await page.evaluate<string[]>(`performance.getEntriesByType('resource').map((e) => e.name).filter((n) => !n.startsWith(location.origin))`);
     expect(external).toEqual([]);
     await shot('overview');
+  });
+
+  it('the Rules page shows what rules explain prints; Snapshots says honestly when none runs', async () => {
+    await page.goto(`${base}/rules`);
+    const name = (await page.locator('#rule-customer-name').textContent())!;
+    expect(name).toMatch(/^customer\.name\n\s+decided by\s+direct rule entities\.customer\.fields\.name/);
+    expect(name).toContain('latest-wins: concurrent edits are won by the later commit (ties: erp before crm)');
+    expect(await page.locator('#rule-customer-phone').textContent()).toContain('owner=crm');
+    await page.goto(`${base}/snapshots`);
+    // Before snapshot progress is exported (or once every table is done), nothing is claimed to be running.
+    const states = await page.locator('main table tbody tr td:nth-child(3)').allTextContents();
+    if (states.length === 0) expect(await page.locator('#no-snapshot').count()).toBe(1);
+    else expect(states.every((s) => s === 'done')).toBe(true);
   });
 
   it('a provoked name race appears on the Conflicts page with both full values, the winner and why', async () => {
@@ -150,7 +163,8 @@ describe('console in a browser (PostgreSQL, Redis, chromium)', () => {
     await drain();
     const accountId = account!.id as string;
     const key = `crm:${accountId}`;
-    const [{ local_key: custNo }] = await state(`SELECT local_key FROM ${world.names.schema}.crosswalk WHERE entity = 'customer' AND system = 'erp' AND canonical_key = $1`, [key]);
+    const [link] = await state(`SELECT local_key FROM ${world.names.schema}.crosswalk WHERE entity = 'customer' AND system = 'erp' AND canonical_key = $1`, [key]);
+    const custNo = link!.local_key as string;
     // The CRM transaction takes the row first and commits last: its edit is the later commit.
     const client = new pg.Client({ connectionString: world.crm.url });
     await client.connect();
@@ -233,7 +247,7 @@ describe('console in a browser (PostgreSQL, Redis, chromium)', () => {
         await page.goto(`${base}/`);
         return (await page.locator('#verdict').getAttribute('data-state')) === 'stalled';
       }, { timeoutMs: 30_000, intervalMs: 1_000, message: 'the overview did not say STALLED' });
-      expect(await page.locator('#verdict').textContent()).toMatch(/STALLED[\s\S]*\d+ tasks? pending and none finished for \d+ s/);
+      expect(await page.locator('#verdict').textContent()).toMatch(/STALLED[\s\S]*\d+ tasks? pending and none finished for \d+ s \(erp: \d+ in flight/);
       await shot('overview-stalled');
     } finally {
       await locker.query('ROLLBACK').catch(() => undefined);
