@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { loopbackHost } from '../config';
 import { ConfigError } from '../errors';
 
 /**
@@ -72,10 +73,7 @@ export class Guard {
 
 const COOKIE = 'tandem_console';
 
-export function isLoopback(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
-}
+export const isLoopback = loopbackHost;
 
 /** The host name of a Host header (`127.0.0.1:9464`, `[::1]:9464`), without the port. */
 function hostName(header: string | undefined): string | null {

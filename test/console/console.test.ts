@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { assess, escapeHtml, explainConflict, Guard, html, type Sample } from '../../src/console';
 import { positionText } from '../../src/console/layout';
 import { jsonBlock } from '../../src/console/html';
+import { parseConfig } from '../../src/config';
 import { ConfigError } from '../../src/errors';
 import type { ConflictRow } from '../../src/store';
 
@@ -155,5 +156,31 @@ describe('console guard', () => {
     expect(guard.postRefusal(request({ ...host, origin: 'https://evil.example' }), form(guard.csrfToken()))).toMatch(/another origin/);
     expect(guard.postRefusal(request({ ...host, 'sec-fetch-site': 'cross-site' }), form(guard.csrfToken()))).toMatch(/cross-site/);
     expect(new Guard(null, '127.0.0.1').csrfToken()).not.toBe(guard.csrfToken());
+  });
+});
+
+describe('console configuration', () => {
+  const base = `
+stateStore: { url: { env: STATE_URL } }
+systems:
+  erp: { type: postgres, url: { env: ERP_URL }, capture: { slot: s_erp, publication: p_erp } }
+  crm: { type: postgres, url: { env: CRM_URL } }
+entities:
+  customer: { owner: erp }
+mappings:
+  - { system: erp, table: customers, entity: customer, key: { columns: [id] }, fields: { id: id, name: name } }
+  - { system: crm, table: accounts, entity: customer, key: { columns: [id], generated: uuid }, fields: { name: account_name } }
+pipeline: { allowNoRedis: true }
+`;
+
+  it('defaults: enabled, read-only, no token, stalled after 60 s', () => {
+    expect(parseConfig(base, 'c.yaml', {}).config.console).toEqual({ enabled: true, actions: false, stallAfter: 60_000 });
+  });
+
+  it('beyond loopback the console needs a token (or to be off); the token is a secret, never literal', () => {
+    expect(() => parseConfig(`${base}metrics: { host: 0.0.0.0 }\n`, 'c.yaml', {})).toThrow(/console\.token.*beyond loopback/);
+    expect(parseConfig(`${base}metrics: { host: 0.0.0.0 }\nconsole: { token: { env: CONSOLE_TOKEN } }\n`, 'c.yaml', {}).config.console.token).toEqual({ env: 'CONSOLE_TOKEN' });
+    expect(parseConfig(`${base}metrics: { host: 0.0.0.0 }\nconsole: { enabled: false }\n`, 'c.yaml', {}).config.console.enabled).toBe(false);
+    expect(() => parseConfig(`${base}console: { token: plain-text-token-here }\n`, 'c.yaml', {})).toThrow(ConfigError);
   });
 });
