@@ -139,9 +139,10 @@ function exceptionsByAge(letters: Outcome<Series[]>, exceptions: Outcome<Series[
     `dead letters (${kind})`, ...buckets.map((b) => String(open.filter((s) => s.labels.kind === kind && s.labels.age_bucket === b).reduce((a, s) => a + s.value, 0))),
   ]);
   const excRows = valuesOf(exceptions).map((s) => [`${s.labels.entity} → ${s.labels.system}`, duration(s.value)]);
+  // A read that did not answer shows as that, never as zeros.
   return html`${problemOf(letters, exceptions)}
-${table(['open', ...buckets], letterRows)}
-${table(['open exceptions (entity → refusing target)', 'oldest'], excRows, 'no open exception')}`;
+${letters.ok ? table(['open', ...buckets], letterRows) : ''}
+${exceptions.ok ? table(['open exceptions (entity → refusing target)', 'oldest'], excRows, 'no open exception') : ''}`;
 }
 
 async function compareSection({ view }: ConsoleContext): Promise<Html> {

@@ -7,6 +7,7 @@
  * target turns the banner to STALLED. Screenshots go to test-output/console/.
  */
 import { mkdirSync } from 'node:fs';
+import { createServer, Socket as NetSocket, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -84,7 +85,55 @@ const ERP_NAME = 'Müller & Söhne Maschinenbau GmbH – Niederlassung Nord <b>E
 const CRM_NAME = 'Müller & Söhne Maschinenbau GmbH – Niederlassung Nord <b>CRM</b> edit';
 const LONG_PHONE = '+49 (0) 30 1234-5678 ext. 9012'; // 30 characters: the ERP's varchar(24) refuses it
 
+/**
+ * A TCP relay in front of the state store that can stop passing bytes (and
+ * start again): a state store that hangs, as a stalled disk or a lock-up
+ * would make it, without touching the shared server.
+ */
+async function pausableRelay(target: URL): Promise<{ url: (u: string) => string; pause(): void; resume(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let paused = false;
+  const server: Server = createServer((client) => {
+    const upstream = new NetSocket();
+    upstream.connect(Number(target.port || 5432), target.hostname);
+    // Plain data handlers, not pipe(): pipe() resumes a paused socket by itself.
+    client.on('data', (chunk) => upstream.write(chunk));
+    upstream.on('data', (chunk) => client.write(chunk));
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+      if (paused) s.pause();
+    }
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: (u) => {
+      const url = new URL(u);
+      url.hostname = '127.0.0.1';
+      url.port = String(port);
+      return url.toString();
+    },
+    pause() {
+      paused = true;
+      for (const s of sockets) s.pause();
+    },
+    resume() {
+      paused = false;
+      for (const s of sockets) s.resume();
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
 describe('console in a browser (PostgreSQL, Redis, chromium)', () => {
+  let relay: Awaited<ReturnType<typeof pausableRelay>>;
   let world: TwoWayWorld;
   let pipeline: RunningPipeline | undefined;
   let browser: Browser;
@@ -111,7 +160,10 @@ describe('console in a browser (PostgreSQL, Redis, chromium)', () => {
     mkdirSync(SHOTS, { recursive: true });
     world = await createWorld('console', { erpDdl: ERP, crmDdl: CRM });
     const text = config(world.names);
-    pipeline = await startPipeline(parseConfig(text, 'console-test.yaml', world.env), { env: world.env, logger: log.logger, instanceId: 'console-test', http: createConsole });
+    // The pipeline reaches its state store through the relay; the test's own queries go direct.
+    relay = await pausableRelay(new URL(world.state.url));
+    const env = { ...world.env, E2E_STATE_URL: relay.url(world.state.url) };
+    pipeline = await startPipeline(parseConfig(text, 'console-test.yaml', env), { env, logger: log.logger, instanceId: 'console-test', http: createConsole });
     base = pipeline.httpAddress()!;
     await drain();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
@@ -120,7 +172,9 @@ describe('console in a browser (PostgreSQL, Redis, chromium)', () => {
 
   afterAll(async () => {
     await browser?.close();
+    relay?.resume();
     await pipeline?.stop();
+    await relay?.close();
     await world?.cleanup();
   });
 
@@ -254,5 +308,31 @@ describe('console in a browser (PostgreSQL, Redis, chromium)', () => {
       await locker.end();
     }
     await drain();
+  });
+
+  it('a state store that stops answering: the overview still opens within seconds and says so', async () => {
+    relay.pause();
+    try {
+      await crm('INSERT INTO accounts (account_name, phone) VALUES ($1, $2)', ['During The Stall', '3']);
+      await new Promise((r) => setTimeout(r, 5_000)); // past stallAfter (4 s): the CRM's change cannot be made durable
+      const started = Date.now();
+      await page.goto(`${base}/`);
+      const seconds = (Date.now() - started) / 1000;
+      expect(seconds).toBeLessThan(6); // every database read gives up after 2 s
+      expect(await page.locator('#verdict').getAttribute('data-state')).toBe('stalled');
+      const banner = (await page.locator('#verdict').textContent())!;
+      expect(banner).toContain('state store not answering (state store: no answer within 2 s)');
+      expect(banner).toMatch(/source crm: lag \d+ s, no new position made durable since/);
+      expect(await page.locator('main').textContent()).toContain('state store (outbox): no answer within 2 s');
+      await shot('overview-state-store-stalled');
+    } finally {
+      relay.resume();
+    }
+    await drain();
+    await page.goto(`${base}/`);
+    await waitFor(async () => {
+      await page.reload();
+      return (await page.locator('#verdict').getAttribute('data-state')) === 'ok';
+    }, { timeoutMs: 20_000, intervalMs: 1_000, message: 'the overview did not recover after the state store answered again' });
   });
 });
