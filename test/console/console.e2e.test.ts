@@ -278,6 +278,26 @@ describe('console in a browser (PostgreSQL, Redis, chromium)', () => {
     expect(after).toEqual({ status: 'retried', resolved_by: 'ops-ann (console)' });
   });
 
+  it('a parked change discarded from the page needs a reason, and the discard is chained onto the conflict log', async () => {
+    const [account] = await crm('INSERT INTO accounts (account_name, phone) VALUES ($1, $2) RETURNING id', ['Given Up GmbH', `${LONG_PHONE} and more, far too long`]);
+    await drain();
+    const [letter] = await state(`SELECT id FROM ${world.names.schema}.dead_letters WHERE status = 'open' AND payload -> 'task' ->> 'key' = $1`, [`crm:${account!.id}`]);
+    await page.goto(`${base}/exceptions`);
+    await page.locator(`a.discard[href$="id=${letter!.id}"]`).click();
+    await page.locator('input[name=by]').fill('ops-bob');
+    await page.locator('#confirm').click();
+    // The browser keeps a discard without a reason from being sent at all (the server refuses one too).
+    expect(page.url()).toContain('/exceptions/confirm');
+    await page.locator('textarea[name=reason]').fill('test account, never to reach the ERP');
+    await page.locator('#confirm').click();
+    expect(await page.locator('#action-result').textContent()).toMatch(new RegExp(`^#${letter!.id}: discarded, logged as conflict #\\d+$`));
+    const [logged] = await state(`SELECT decision, rule FROM ${world.names.schema}.conflicts ORDER BY id DESC LIMIT 1`);
+    expect(logged).toEqual({ decision: 'discarded', rule: `dead letter #${letter!.id} discarded by ops-bob (console): test account, never to reach the ERP` });
+    await page.goto(`${base}/conflicts?decision=discarded`);
+    expect(await page.locator('#chain').getAttribute('data-ok')).toBe('true');
+    expect(await page.locator('table.conflicts tbody tr').first().textContent()).toContain('test account, never to reach the ERP');
+  });
+
   it('refuses a POST without the page\'s CSRF token, and a Host that is not loopback', async () => {
     const forged = await fetch(`${base}/exceptions/discard`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'id=1&by=x&reason=y', redirect: 'manual' });
     expect(forged.status).toBe(403);
