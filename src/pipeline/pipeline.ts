@@ -81,6 +81,15 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     }
     return statsMemo.value;
   }
+  // Built before anything runs: a console that cannot start (its token) stops the start cleanly.
+  const extension = options.serveMetrics !== false && options.http
+    ? options.http({
+      loaded, env, logger, store, schema, registry: prom.registry, sources: captured, targets: [...targets.keys()],
+      components: () => health.all(),
+      stats: () => metrics.snapshot(depth),
+      positions: () => Object.fromEntries(durable),
+    })
+    : null;
   const retry: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: config.pipeline.maxAttempts };
   const abort = new AbortController();
   const { signal } = abort;
@@ -137,14 +146,6 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   done.catch(() => {});
 
   let server: Server | null = null;
-  const extension = options.serveMetrics !== false && options.http
-    ? options.http({
-      loaded, env, logger, store, schema, registry: prom.registry, sources: captured, targets: [...targets.keys()],
-      components: () => health.all(),
-      stats: () => metrics.snapshot(depth),
-      positions: () => Object.fromEntries(durable),
-    })
-    : null;
   if (options.serveMetrics !== false) {
     server = await serveMetrics(prom.registry, {
       healthy: () => failed === null && !signal.aborted,
