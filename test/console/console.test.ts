@@ -12,15 +12,14 @@ const unescape = (text: string) => text.replace(/&lt;/g, '<').replace(/&gt;/g, '
 
 describe('console html', () => {
   it('every interpolated value is text: no markup of its own survives, and it reads back unchanged', () => {
-    fc.assert(fc.property(fc.string({ unit: 'binary' }), (value) => {
+    // Strings drawn from the characters that matter, mixed with any others.
+    const risky = fc.string({ unit: fc.oneof(fc.constantFrom('<', '>', '"', "'", '&', '&amp;', '</td>', '">'), fc.string({ unit: 'grapheme', maxLength: 3 })), maxLength: 30 });
+    fc.assert(fc.property(risky, (value) => {
       const out = html`<td title="${value}">${value}</td>`.text;
       const inner = out.slice('<td title="'.length, -'</td>'.length);
-      expect(inner.split('">').length).toBe(2);
-      const [attr, text] = inner.split('">') as [string, string];
-      expect(attr).not.toMatch(/[<>"']/);
-      expect(text).not.toMatch(/[<>"']/);
-      expect(unescape(text)).toBe(value);
-    }));
+      const parts = inner.split('">');
+      return parts.length === 2 && !/[<>"']/.test(parts[0]!) && !/[<>"']/.test(parts[1]!) && unescape(parts[1]!) === value && unescape(parts[0]!) === value;
+    }), { numRuns: 300 });
   });
 
   it('nested templates and lists are not escaped twice; raw data in lists is', () => {
@@ -29,7 +28,7 @@ describe('console html', () => {
   });
 
   it('a JSON block cannot be closed early by its data', () => {
-    fc.assert(fc.property(fc.jsonValue(), fc.string(), (value, s) => {
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 2 }), fc.string(), (value, s) => {
       const block = jsonBlock('x', { value, s: `${s}</script><script>` }).text;
       expect(block.match(/<\/script>/g)).toHaveLength(1);
       expect(JSON.parse(block.slice(block.indexOf('>') + 1, -'</script>'.length))).toEqual(JSON.parse(JSON.stringify({ value, s: `${s}</script><script>` })));
