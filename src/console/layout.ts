@@ -112,12 +112,15 @@ document.querySelectorAll('.chart[data-series]').forEach(function (el) {
 `;
 
 /**
- * A source position for people: a PostgreSQL LSN as `0/575CB8E0` (what
- * pg_current_wal_lsn() prints); other positions as stored.
+ * A source position for people: one shaped as the PostgreSQL source writes
+ * it (`<LSN 16 hex>:<index 8 hex>`, see capture/postgres/lsn.ts) as the LSN
+ * PostgreSQL prints (`0/575CB8E0`); any other as stored (the raw position
+ * stays in the cell's title).
  */
-export function positionText(type: string | undefined, position: string | undefined): string {
+export function positionText(position: string | undefined): string {
   if (!position) return '-';
-  const lsn = /^([0-9A-F]{8})([0-9A-F]{8})(?::[0-9A-F]+)?$/i.exec(position);
-  if (type === 'postgres' && lsn) return `${lsn[1]!.replace(/^0+(?=.)/, '')}/${lsn[2]!.replace(/^0+(?=.)/, '')}`.toUpperCase();
-  return position;
+  const lsn = /^([0-9A-F]{8})([0-9A-F]{8}):[0-9A-F]{8}$/.exec(position);
+  if (!lsn) return position;
+  const trim = (hex: string) => hex.replace(/^0+(?=.)/, '');
+  return `${trim(lsn[1]!)}/${trim(lsn[2]!)}`;
 }

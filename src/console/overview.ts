@@ -78,7 +78,7 @@ function sourcesTable(ctx: ConsoleContext, lag: Outcome<Series[]>, lagBySystem: 
     const backlog = spec?.debezium
       ? (kafka.has(system) ? `${kafka.get(system)} messages (Kafka consumer lag)` : 'unknown (Kafka)')
       : wal.has(system) ? `${bytes(wal.get(system)!)} WAL retained` : '-';
-    return [system, state, html`<span class="value" title="${positions[system] ?? ''}">${positionText(spec?.type, positions[system])}</span>`, lagCell, backlog];
+    return [system, state, html`<span class="value" title="${positions[system] ?? ''}">${positionText(positions[system])}</span>`, lagCell, backlog];
   });
   return html`${problemOf(lag, retained, consumerLag)}${table(['source', 'state', 'durable position', 'lag', 'retained WAL / Kafka lag'], rows, 'no captured source')}`;
 }

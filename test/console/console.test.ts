@@ -35,11 +35,13 @@ describe('console html', () => {
     }));
   });
 
-  it('positions: a PostgreSQL LSN as pg prints it, others as stored', () => {
-    expect(positionText('postgres', '00000000575CB8E0:00000000')).toBe('0/575CB8E0');
-    expect(positionText('postgres', '000000010000002A')).toBe('1/2A');
-    expect(positionText('mysql', 'mysql-bin.000003:1234')).toBe('mysql-bin.000003:1234');
-    expect(positionText('postgres', undefined)).toBe('-');
+  it('positions: a PostgreSQL source position as the LSN pg prints, others as stored', () => {
+    expect(positionText('00000000575CB8E0:00000000')).toBe('0/575CB8E0');
+    expect(positionText('000000010000002A:0000000F')).toBe('1/2A');
+    expect(positionText('mysql-bin.000003:1234')).toBe('mysql-bin.000003:1234');
+    const sqlserver = '0000002700000A480003:0000002700000A480002:00000001';
+    expect(positionText(sqlserver)).toBe(sqlserver);
+    expect(positionText(undefined)).toBe('-');
   });
 });
 
