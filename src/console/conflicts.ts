@@ -99,7 +99,7 @@ function conflictRow(ctx: ConsoleContext, row: ConflictRow, other: Competitor | 
 <td class="side this"><strong>${row.system}</strong>${mark(verdict.thisSideWon)}<br>committed ${time(row.commitTime)}${value(row.attempted)}<span class="note">it had seen ${JSON.stringify(row.before ?? null)}</span></td>
 <td class="side other"><strong>${other?.system ?? 'current value'}</strong>${mark(verdict.thisSideWon === null ? null : !verdict.thisSideWon)}<br>${other ? html`committed ${time(other.commitTime)}` : html`<span class="note">commit not in the journal</span>`}${value(row.current)}</td>
 <td class="kept"><span class="winner">${verdict.winner}</span>${value(row.kept)}</td>
-<td class="why">${verdict.why}<br><span class="note">rule ${row.rule}; rules ${row.rulesVersion.slice(0, 12)}</span></td>
+<td class="why">${verdict.why}<br><span class="note">rule ${row.rule}${row.ruleVersion ? ` (owner version ${row.ruleVersion})` : ''}; rules ${row.rulesVersion.slice(0, 12)}</span></td>
 </tr>`;
 }
 

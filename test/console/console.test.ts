@@ -90,7 +90,7 @@ describe('console conflict explanation', () => {
   const row = (over: Partial<ConflictRow>): ConflictRow => ({
     id: '7', loggedAt: new Date('2026-12-01T10:00:01Z'), correlationId: 'c', entity: 'customer', key: 'erp:K1', field: 'name', system: 'crm', table: 'accounts',
     position: 'p', txId: null, commitTime: new Date('2026-12-01T10:00:00.500Z'), attempted: 'B', before: 'O', current: 'A', kept: 'B',
-    rule: 'customer.name latest-wins', rulesVersion: 'v', decision: 'accepted', corrected: false, patch: [], prevHash: 'x', hash: 'y', ...over,
+    rule: 'customer.name latest-wins', rulesVersion: 'v', ruleVersion: null, decision: 'accepted', corrected: false, patch: [], prevHash: 'x', hash: 'y', ...over,
   });
   const other = { system: 'erp', commitTime: new Date('2026-12-01T10:00:00.300Z'), position: 'q' };
 

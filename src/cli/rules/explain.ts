@@ -19,5 +19,4 @@ export async function runRulesExplain(target: string, options: ExplainOptions, i
   });
 }
 
-
 export { explainField };
