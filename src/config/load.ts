@@ -152,6 +152,7 @@ export function readAllSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pr
     ['kafka.sasl.password', config.kafka?.sasl?.password],
     ['audit.signingKey', config.audit?.signingKey],
     ['audit.sinks.webhook', config.audit?.sinks.webhook],
+    ['console.token', config.console.token],
     ...Object.entries(config.systems).map(([name, system]) => [`systems.${name}.url`, system.url] as [string, SecretRef]),
     ...Object.entries(config.systems).map(([name, system]) => [`systems.${name}.apply.alertWebhook`, system.apply.alertWebhook] as [string, SecretRef | undefined]),
   ];

@@ -10,3 +10,4 @@ export { canonicalJson, sameValue } from './values';
 export type { HeldEntry, ReviewChoice } from './review';
 export { keepChoice, planReview, MANUAL_SYSTEM } from './review';
 export { creationRefusal, refuseCreation, planExistenceReview, EXISTENCE_FIELD } from './existence';
+export { explainField, mappedColumns } from './explain';

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config';
 import { rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createConsole } from '../console';
 import { createLogger, type Logger } from '../log';
 import { startPipeline, type PipelineStats, type RunningPipeline } from '../pipeline';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
@@ -53,8 +54,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     const loaded = loadConfig(DEMO_CONFIG, { ...process.env, ...env });
     const logFile = resolve(dirname(DEMO_CONFIG), '..', '.tandem', 'demo-pipeline.log');
     rmSync(logFile, { force: true });
-    pipeline = await startPipeline(loaded, { logger: options.log ?? createLogger(loaded.config.log.level, { file: logFile }), env: { ...process.env, ...env } });
+    pipeline = await startPipeline(loaded, { logger: options.log ?? createLogger(loaded.config.log.level, { file: logFile }), env: { ...process.env, ...env }, http: createConsole });
     print(`pipeline logs: ${logFile}`);
+    const address = pipeline.httpAddress();
+    if (address) print(`console: ${address}/  (metrics: ${address}/metrics)`);
     const running = pipeline;
     // A pipeline that fails for good ends the workload: nothing would converge.
     let failure: unknown = null;
