@@ -8,7 +8,7 @@
 #   scripts/services.sh stop      stop all of them and wait until they are gone
 #   scripts/services.sh status    show what is running (exit 1 if something is not)
 #   scripts/services.sh env       print the env file (source it to use the servers)
-#   scripts/services.sh install   apt-get install mariadb-server / redis-server / prometheus (for promtool) / a JDK 17 and maven if missing
+#   scripts/services.sh install   apt-get install mariadb-server / redis-server / prometheus (for promtool) / chromium / a JDK 17 and maven if missing
 #
 # Ports (override with TANDEM_PG_PORT, TANDEM_MYSQL_PORT, TANDEM_REDIS_PORT):
 #   PostgreSQL 25432 (postgres/postgres), MariaDB 23306 (tandem/tandem), Redis 63799 —
@@ -144,6 +144,8 @@ disable_prometheus_daemon() {
   rm -f /etc/systemd/system/multi-user.target.wants/prometheus.service
   if command -v update-rc.d >/dev/null; then update-rc.d prometheus disable >/dev/null 2>&1 || true; fi
 }
+# Debian's chromium: the console's browser tests drive it (playwright-core, no browser download).
+have_chromium() { exe chromium >/dev/null; }
 
 # --- install -------------------------------------------------------------------
 install_packages() {
@@ -151,7 +153,8 @@ install_packages() {
   have_mariadb || missing+=(mariadb-server)
   have_redis || missing+=(redis-server)
   have_promtool || missing+=(prometheus)
-  if (( ${#missing[@]} == 0 )); then log "mariadb-server, redis-server and promtool are installed"; return 0; fi
+  have_chromium || missing+=(chromium)
+  if (( ${#missing[@]} == 0 )); then log "mariadb-server, redis-server, promtool and chromium are installed"; return 0; fi
   [[ $(id -u) -eq 0 ]] || die "${missing[*]} missing and not running as root; install them with: sudo apt-get install -y ${missing[*]}"
   command -v apt-get >/dev/null || die "${missing[*]} missing and apt-get is not available"
   # Keep the packages' own init scripts from starting system-wide servers.
@@ -171,6 +174,7 @@ install_packages() {
   have_redis || die "redis-server installed but redis-server/redis-cli not found"
   have_promtool || die "prometheus installed but promtool not found"
   disable_prometheus_daemon
+  have_chromium || die "chromium installed but not found on PATH"
 }
 
 # --- PostgreSQL ----------------------------------------------------------------

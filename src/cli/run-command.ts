@@ -1,5 +1,6 @@
 import { loadConfig, readAllSecrets, type LoadedConfig } from '../config';
 import { ConfigError, isUnreachable, StateStoreError } from '../errors';
+import { createConsole } from '../console';
 import { createLogger, type Logger } from '../log';
 import { startPipeline } from '../pipeline';
 import { exitCodeOf, formatPreflight, preflightReport, runPreflight, type PreflightReport } from '../preflight';
@@ -26,7 +27,7 @@ export async function runService(configFile: string, options: RunOptions = {}): 
     const refused = await preflightRefusal(loaded, logger);
     if (refused !== null) return refused;
   }
-  const pipeline = await startPipeline(loaded, { logger }).catch((error: unknown) => {
+  const pipeline = await startPipeline(loaded, { logger, http: createConsole }).catch((error: unknown) => {
     // Secrets are read at start: say which configuration file asked for them.
     if (error instanceof ConfigError && !error.context.file) throw new ConfigError(error.message, { ...error.context, file: loaded.file }, { cause: error });
     // The first thing started is the state store (its schema is migrated): name it and what pointed at it.

@@ -1,6 +1,7 @@
 import { connectorOf } from '../connectors';
 import type { FieldRuleSpec, TandemConfig } from './spec';
 import { cutoverProblems, ownerVersionsOf } from './cutovers';
+import { qualified } from './names';
 
 export interface Problem {
   path: string;
@@ -10,6 +11,9 @@ export interface Problem {
 /** Checks what the schema alone cannot: names that must refer to each other. */
 export function checkConsistency(config: TandemConfig): Problem[] {
   const problems: Problem[] = [];
+  if (config.console.enabled && !config.console.token && !loopbackHost(config.metrics.host)) {
+    problems.push({ path: 'console.token', message: `the console would be served on ${config.metrics.host}, beyond loopback: set console.token (a secret), console.enabled: false, or metrics.host: 127.0.0.1` });
+  }
   const systems = new Set(Object.keys(config.systems));
   const entities = new Set(Object.keys(config.entities));
   const mappedFields = new Map<string, Set<string>>();
@@ -119,6 +123,8 @@ function ownerNameProblems(rule: FieldRuleSpec, path: string, systems: ReadonlyS
   return problems;
 }
 
-export function qualified(table: string): string {
-  return table.includes('.') ? table : `public.${table}`;
+/** 127.0.0.0/8, ::1 or localhost: only this machine can connect. */
+export function loopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h);
 }

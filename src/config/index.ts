@@ -1,14 +1,14 @@
 export { configSpec, mappingSpec, entitySpec, converterSpec, secretRef } from './spec';
-export type { ReconcileConfig } from './spec';
+export type { ReconcileConfig, ConsoleConfig } from './spec';
 export { durationSpec } from './spec';
 export type { PostgresCaptureConfig, MysqlCaptureConfig, SqlserverCaptureConfig, DebeziumCaptureConfig, KafkaConfig, AuditConfig } from './spec';
 export type { TandemConfig, SystemConfig, MappingSpec, EntitySpec, FieldRuleSpec, ConverterSpec, SecretRef } from './spec';
 export { loadConfig, parseConfig, parseConfigSource, readSecret, secretOrigin, readAllSecrets, formatPath, configDir } from './load';
 export type { LoadedConfig, ConfigSource } from './load';
-export { checkConsistency } from './consistency';
+export { checkConsistency, loopbackHost } from './consistency';
 export type { Problem } from './consistency';
 export { envSettings, envVariableName } from './env';
-export { qualified } from './consistency';
+export { qualified } from './names';
 export type { CutoverSpec, OwnerVersionSpec } from './spec';
 export type { ResolvedOwnerVersion } from './cutovers';
 export { ownerVersionsOf, ownersOf, ownerAt, effectiveTime, resolveOwnerVersions } from './cutovers';

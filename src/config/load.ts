@@ -9,6 +9,9 @@ import { configSpec, type SecretRef, type TandemConfig } from './spec';
 import { applyEnvOverrides, envSettings } from './env';
 import { allowedKeys, nearestKey } from './suggest';
 import { checkConsistency } from './consistency';
+import { readSecret } from './secrets';
+
+export { readSecret, secretOrigin } from './secrets';
 
 export interface LoadedConfig {
   config: TandemConfig;
@@ -158,26 +161,6 @@ function lineOf(root: unknown, path: string[], lines: LineCounter): number | und
   return offset === undefined ? undefined : lines.linePos(offset).line;
 }
 
-/** Where a secret comes from, for messages: `TANDEM_STATE_URL` or `file /run/secrets/state-url`. */
-export function secretOrigin(ref: SecretRef): string {
-  return 'env' in ref ? ref.env : `file ${ref.file}`;
-}
-
-/** Reads a secret from the environment or a file. Never logged. */
-export function readSecret(ref: SecretRef, where: string, env: NodeJS.ProcessEnv = process.env, baseDir = process.cwd()): string {
-  if ('env' in ref) {
-    const value = env[ref.env];
-    if (!value) throw new ConfigError(`environment variable ${ref.env} is not set`, { path: where });
-    return value;
-  }
-  const path = isAbsolute(ref.file) ? ref.file : resolve(baseDir, ref.file);
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (error) {
-    throw new ConfigError(`cannot read secret file ${path}: ${(error as Error).message}`, { path: where });
-  }
-}
-
 export function configDir(loaded: LoadedConfig): string {
   return dirname(loaded.file);
 }
@@ -198,6 +181,7 @@ export function readAllSecrets(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pr
     ['kafka.sasl.password', config.kafka?.sasl?.password],
     ['audit.signingKey', config.audit?.signingKey],
     ['audit.sinks.webhook', config.audit?.sinks.webhook],
+    ['console.token', config.console.token],
     ...Object.entries(config.systems).map(([name, system]) => [`systems.${name}.url`, system.url] as [string, SecretRef]),
     ...Object.entries(config.systems).map(([name, system]) => [`systems.${name}.apply.alertWebhook`, system.apply.alertWebhook] as [string, SecretRef | undefined]),
   ];

@@ -369,6 +369,25 @@ const auditSpec = z
   .strict();
 export type AuditConfig = z.infer<typeof auditSpec>;
 
+/**
+ * The operations console served at `/` beside `/metrics` (see README "Console").
+ * Read-only unless `actions` is on; a `token` is required to serve it beyond
+ * loopback (`metrics.host` other than 127.0.0.1, ::1 or localhost).
+ */
+const consoleSpec = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Allow retrying and discarding dead letters from the console. */
+    actions: z.boolean().default(false),
+    /** Asked for once per browser (kept in a cookie); required beyond loopback. */
+    token: secretRef.optional(),
+    /** The overview says STALLED when a source's lag, or pending work with no task finished, lasts this long. */
+    stallAfter: durationSpec.default('60s'),
+  })
+  .strict()
+  .default({});
+export type ConsoleConfig = z.infer<typeof consoleSpec>;
+
 export const configSpec = z
   .object({
     stateStore: z.object({ url: secretRef, schema: identifier.default('tandem') }).strict(),
@@ -435,6 +454,7 @@ export const configSpec = z
       })
       .strict()
       .default({}),
+    console: consoleSpec,
     audit: auditSpec.optional(),
     reconcile: reconcileSpec.optional(),
   })

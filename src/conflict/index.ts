@@ -12,3 +12,4 @@ export { keepChoice, planReview, MANUAL_SYSTEM } from './review';
 export { creationRefusal, refuseCreation, planExistenceReview, EXISTENCE_FIELD } from './existence';
 export type { LoggedDecision, CompetingSide, DecisionExplanation, RuleKind } from './why';
 export { explainDecision, ruleKind } from './why';
+export { explainField, mappedColumns } from './explain';

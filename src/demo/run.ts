@@ -2,12 +2,13 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../config';
 import { rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { createConsole } from '../console';
 import { createLogger, type Logger } from '../log';
 import { startPipeline, type PipelineStats, type RunningPipeline } from '../pipeline';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { createDemoSchemas } from './schema';
 import { seedDemo } from './seed';
-import { consoleUrl, demoEnv, exportLines } from './shell-env';
+import { demoEnv, exportLines } from './shell-env';
 import { statusLine } from './status-line';
 import { checkConvergence, formatVerdict } from './verdict';
 import { runWorkload, type WorkloadRecord } from './workload';
@@ -54,10 +55,10 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
     const loaded = loadConfig(DEMO_CONFIG, { ...process.env, ...env });
     const logFile = resolve(dirname(DEMO_CONFIG), '..', '.tandem', 'demo-pipeline.log');
     rmSync(logFile, { force: true });
-    pipeline = await startPipeline(loaded, { logger: options.log ?? createLogger(loaded.config.log.level, { file: logFile }), env: { ...process.env, ...env } });
+    pipeline = await startPipeline(loaded, { logger: options.log ?? createLogger(loaded.config.log.level, { file: logFile }), env: { ...process.env, ...env }, http: createConsole });
     print(`pipeline logs: ${logFile}`);
-    const address = pipeline.metricsAddress();
-    if (address) print(`console: ${consoleUrl(address)}  (metrics: ${consoleUrl(address)}metrics, port ${address.port})`);
+    const address = pipeline.httpAddress();
+    if (address) print(`console: ${address}/  (metrics: ${address}/metrics, port ${new URL(address).port})`);
     const running = pipeline;
     // A pipeline that fails for good ends the workload: nothing would converge.
     let failure: unknown = null;
@@ -86,7 +87,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
       schema: loaded.config.stateStore.schema, config: loaded.config, workload,
     });
     print(formatVerdict(verdict));
-    if (options.keep) await keepRunning(server, pipeline.metricsAddress()?.port ?? null, print);
+    const httpAddress = pipeline.httpAddress();
+    if (options.keep) await keepRunning(server, httpAddress ? Number(new URL(httpAddress).port) : null, print);
     return verdict.ok ? 0 : 1;
   } catch (error) {
     print(`demo failed: ${error instanceof Error ? error.message : String(error)}`);

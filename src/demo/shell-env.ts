@@ -20,9 +20,3 @@ export function exportLines(configFile: string, server: Pick<EmbeddedServer, 'ur
 export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
-
-/** The loopback URL of the metrics server's root, where the console is served. */
-export function consoleUrl(address: { host: string; port: number }): string {
-  const host = address.host === '0.0.0.0' || address.host === '::' ? '127.0.0.1' : address.host.includes(':') ? `[${address.host}]` : address.host;
-  return `http://${host}:${address.port}/`;
-}

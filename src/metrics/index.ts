@@ -1,6 +1,6 @@
 export type { ChainVerificationState, MetricProbes, SnapshotGaugeRow, TandemMetrics } from './registry';
 export { createMetrics } from './registry';
-export type { HealthProbe } from './server';
+export type { HealthProbe, HttpFallback } from './server';
 export { serveMetrics } from './server';
 export type { CompareMetrics, EntityMismatch } from './compare';
 export { createCompareMetrics } from './compare';

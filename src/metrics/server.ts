@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 
 export interface HealthProbe {
@@ -11,8 +11,13 @@ export interface HealthProbe {
   ready(): Promise<boolean | { ready: boolean; detail: string }>;
 }
 
-/** `/metrics` (Prometheus text), `/healthz`, `/readyz`. */
-export async function serveMetrics(registry: Registry, health: HealthProbe, host: string, port: number): Promise<Server> {
+/** More routes on the same server (the console); `handle` resolves true when it answered. */
+export interface HttpFallback {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+}
+
+/** `/metrics` (Prometheus text), `/healthz`, `/readyz`; anything else goes to `fallback` (404 without one). */
+export async function serveMetrics(registry: Registry, health: HealthProbe, host: string, port: number, fallback?: HttpFallback): Promise<Server> {
   const server = createServer(async (req, res) => {
     try {
       if (req.url === '/metrics') {
@@ -26,10 +31,14 @@ export async function serveMetrics(registry: Registry, health: HealthProbe, host
         const { ready, detail } = typeof answer === 'boolean' ? { ready: answer, detail: '' } : answer;
         const body = `${ready ? 'ready' : 'not ready'}\n${detail ? `${detail}\n` : ''}`;
         res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(body);
-      } else {
+      } else if (!(fallback && (await fallback.handle(req, res)))) {
         res.writeHead(404).end();
       }
     } catch (error) {
+      if (res.headersSent) {
+        res.end();
+        return;
+      }
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(error as Error).message}\n`);
     }
   });

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { ChangeSource, SourceStats } from '../capture';
 import { compileRules } from '../conflict';
 import { createAudit } from '../audit';
@@ -91,6 +90,15 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     }
     return statsMemo.value;
   }
+  // Built before anything runs: a console that cannot start (its token) stops the start cleanly.
+  const extension = options.serveMetrics !== false && options.http
+    ? options.http({
+      loaded, env, logger, store, schema, registry: prom.registry, sources: captured, targets: [...targets.keys()],
+      components: () => health.all(),
+      stats: () => metrics.snapshot(depth),
+      positions: () => Object.fromEntries(durable),
+    })
+    : null;
   const retry: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: config.pipeline.maxAttempts };
   const abort = new AbortController();
   const { signal } = abort;
@@ -180,9 +188,9 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
         ].filter(Boolean).join('\n');
         return { ready: storeAnswers && started && health.allOk() && stalled.length === 0, detail };
       },
-    }, config.metrics.host, config.metrics.port);
-    // The port really bound: `metrics.port: 0` asks the system for a free one.
-    logger.info('serving /metrics, /healthz and /readyz', { host: config.metrics.host, port: (server.address() as AddressInfo).port });
+    }, config.metrics.host, config.metrics.port, extension ?? undefined);
+    const { port } = server.address() as { port: number };
+    logger.info(`serving /metrics, /healthz and /readyz${extension ? ' and the console at /' : ''}`, { host: config.metrics.host, port });
   }
   logger.info('pipeline started', { instanceId, sources: captured, targets: [...targets.keys()], dedup: dedup.kind, rulesVersion: rules.version.slice(0, 12) });
 
@@ -236,12 +244,15 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     await audit?.publishPending().catch(() => 0);
     await audit?.close();
     await store.destroy();
+    extension?.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
     logger.info('pipeline stopped', { instanceId });
   }
 
-  const metricsAddress = server ? { host: config.metrics.host, port: (server.address() as AddressInfo).port } : null;
-  return { stats: () => metrics.snapshot(depth), snapshotProgress: () => snapshots.report(), drain, stop, done, metricsAddress: () => metricsAddress };
+  return {
+    stats: () => metrics.snapshot(depth), snapshotProgress: () => snapshots.report(), drain, stop, done,
+    httpAddress: () => addressOf(server, config.metrics.host),
+  };
 }
 
 /** /readyz answers within this even when the state store does not. */
@@ -279,4 +290,11 @@ async function emitMark(config: LoadedConfig['config'], system: string, env: Nod
   const mark = connectorOf(spec).drainMark;
   if (!spec.capture || !mark) return null;
   return mark({ config, system, spec, env, url: () => systemUrl(config, system, env) });
+}
+
+/** `http://host:port` of the metrics server (the port it really bound), or null when it is not served. */
+function addressOf(server: Server | null, host: string): string | null {
+  const address = server?.address();
+  if (!address || typeof address === 'string') return null;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
 }

@@ -1,5 +1,10 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Knex } from 'knex';
+import type { Registry } from 'prom-client';
+import type { LoadedConfig } from '../config';
 import type { Logger } from '../log';
 import type { SnapshotTableProgress } from './snapshot-progress';
+import type { ComponentHealth } from './health';
 
 /** Figures the pipeline reports for the status line, `/metrics` and `tandem status`. */
 export interface PipelineStats {
@@ -21,6 +26,35 @@ export interface PipelineOptions {
   env?: NodeJS.ProcessEnv;
   /** Serve /metrics, /healthz, /readyz (default true). */
   serveMetrics?: boolean;
+  /**
+   * More pages on the metrics server (the console, src/console): built once
+   * the pipeline runs, from what it shows of itself.
+   */
+  http?: (view: PipelineView) => HttpExtension | null;
+}
+
+/** What a running pipeline shows of itself to the console. */
+export interface PipelineView {
+  loaded: LoadedConfig;
+  env: NodeJS.ProcessEnv;
+  logger: Logger;
+  store: Knex;
+  schema: string;
+  /** The Prometheus registry `/metrics` serves. */
+  registry: Registry;
+  /** Captured systems and targets, in configuration order. */
+  sources: readonly string[];
+  targets: readonly string[];
+  components(): ComponentHealth[];
+  stats(): PipelineStats;
+  /** Per captured system, the newest source position whose effects are durable. */
+  positions(): Record<string, string>;
+}
+
+/** Requests the metrics server does not answer itself; `handle` says whether it answered. */
+export interface HttpExtension {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  close(): void;
 }
 
 export interface RunningPipeline {
@@ -36,6 +70,6 @@ export interface RunningPipeline {
   stop(): Promise<void>;
   /** Rejects when the pipeline fails for good. */
   readonly done: Promise<void>;
-  /** Where /metrics (and the console at /) is served, with the port really bound; null when not served. */
-  metricsAddress(): { host: string; port: number } | null;
+  /** Where /metrics (and the console) are served, with the port really bound; null when not served. */
+  httpAddress(): string | null;
 }

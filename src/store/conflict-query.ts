@@ -39,6 +39,8 @@ export interface ConflictFilter {
   field?: string;
   system?: string;
   decision?: string;
+  /** Rows whose rule contains this text (case-insensitive), e.g. `owner=erp`, `latest-wins`, `priority`. */
+  ruleContains?: string;
   /** Only rows with a larger id (paging). */
   afterId?: string;
 }
@@ -55,6 +57,7 @@ export async function queryConflicts(knex: Knex, schema: string, filter: Conflic
     const wanted = filter[column];
     if (wanted !== undefined) query.where(column, wanted);
   }
+  if (filter.ruleContains) query.whereRaw(`strpos(lower(rule), lower(?)) > 0`, [filter.ruleContains]);
   if (filter.afterId) query.where('id', '>', filter.afterId);
   const rows: StoredRow[] = await query.orderBy('id', newest ? 'desc' : 'asc').limit(limit);
   if (newest) rows.reverse();

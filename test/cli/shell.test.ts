@@ -14,7 +14,7 @@ import { shortPair } from '../../src/cli/conflicts/filters';
 import { endQuietlyOnBrokenPipe, keepRunningOnBrokenPipe } from '../../src/cli/io';
 import { address, connectionError, type Endpoint } from '../../src/cli/reach';
 import { explainDecision, ruleKind, type LoggedDecision } from '../../src/conflict';
-import { consoleUrl, exportLines, shellQuote } from '../../src/demo/shell-env';
+import { exportLines, shellQuote } from '../../src/demo/shell-env';
 import type { ConflictRow } from '../../src/store';
 import { runTandem } from '../e2e/child';
 
@@ -165,12 +165,6 @@ describe('tandem demo --keep, the shell lines', () => {
     for (const value of ["it's", 'a b', '$HOME', '`x`', '"q"', 'back\\slash', '']) {
       expect(execFileSync('sh', ['-c', `printf %s ${shellQuote(value)}`], { encoding: 'utf8' })).toBe(value);
     }
-  });
-
-  it('the console URL is the metrics server root on loopback', () => {
-    expect(consoleUrl({ host: '127.0.0.1', port: 41234 })).toBe('http://127.0.0.1:41234/');
-    expect(consoleUrl({ host: '0.0.0.0', port: 9464 })).toBe('http://127.0.0.1:9464/');
-    expect(consoleUrl({ host: '::1', port: 9464 })).toBe('http://[::1]:9464/');
   });
 });
 

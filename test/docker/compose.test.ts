@@ -14,7 +14,7 @@ import { EXACT_SETTINGS } from '../types/debezium-settings';
 const dockerDir = resolve(import.meta.dirname, '../../docker');
 const read = (name: string) => readFileSync(resolve(dockerDir, name), 'utf8');
 
-interface Service { volumes?: string[]; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown>; build?: { dockerfile: string; context: string } }
+interface Service { secrets?: string[]; volumes?: string[]; command?: string[]; environment?: Record<string, string>; depends_on?: Record<string, unknown>; build?: { dockerfile: string; context: string } }
 
 describe('docker/compose.yaml', () => {
   const compose = parse(read('compose.yaml'), { merge: true }) as { services: Record<string, Service>; secrets: Record<string, { file: string }> };
@@ -44,7 +44,10 @@ describe('docker/compose.yaml', () => {
     const demoFile = resolve(dirname(dockerDir), 'config/demo.yaml');
     const demo = parseConfig(readFileSync(demoFile, 'utf8'), demoFile, env).config;
     expect(docker.redis).toEqual({ url: { env: 'TANDEM_REDIS_URL' }, keyPrefix: 'tandem:' });
-    expect({ ...docker, redis: undefined, pipeline: { ...docker.pipeline, allowNoRedis: true } }).toEqual({ ...demo, redis: undefined });
+    // …and by the console's token: in the container the server listens beyond loopback.
+    expect(docker.console.token).toEqual({ file: '/run/secrets/console_token' });
+    expect(compose.services.tandem!.secrets).toContain('console_token');
+    expect({ ...docker, redis: undefined, pipeline: { ...docker.pipeline, allowNoRedis: true }, console: { ...docker.console, token: undefined } }).toEqual({ ...demo, redis: undefined });
   });
 
   it('keeps secrets out of the compose file: URLs are built from the password secret', () => {

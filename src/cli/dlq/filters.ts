@@ -1,7 +1,10 @@
 import { userInfo } from 'node:os';
 import { UsageError } from '../../errors';
+import { eventOf, taskOf } from '../../pipeline';
 import type { DeadLetterFilter, DeadLetterRow, DeadLetterStatus } from '../../store';
 import { parseTime } from '../conflicts/filters';
+
+export { eventOf, taskOf };
 
 /** The filter options `list`, `retry` and `discard` share, as commander hands them over. */
 export interface DlqFilterOptions {
@@ -59,18 +62,6 @@ export function age(since: Date, now = Date.now()): string {
   if (s < 3600) return `${Math.floor(s / 60)}m`;
   if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
   return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
-}
-
-/** The task a task letter carries (`payload.task`), when it does. */
-export function taskOf(letter: DeadLetterRow): Record<string, unknown> | null {
-  const payload = letter.payload as { task?: unknown } | null;
-  return letter.kind === 'task' && payload && typeof payload === 'object' && payload.task && typeof payload.task === 'object' ? (payload.task as Record<string, unknown>) : null;
-}
-
-/** The change event an event letter carries, when it is one (not raw bytes of an undecodable message). */
-export function eventOf(letter: DeadLetterRow): { source: { system: string; schema: string | null; table: string; position: string; commitTimeMs: number; txId: string | null }; op: string } | null {
-  const payload = letter.payload as { source?: unknown; op?: unknown } | null;
-  return letter.kind === 'event' && payload && typeof payload === 'object' && payload.source && typeof payload.op === 'string' ? (payload as never) : null;
 }
 
 /** What a letter is about: the entity and key of a task, the source table of an event. */

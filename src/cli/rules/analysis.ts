@@ -1,25 +1,13 @@
 import { checkConsistency, ownerVersionsOf, type EntitySpec, type FieldRuleSpec, type TandemConfig } from '../../config';
+import { mappedColumns } from '../../conflict';
+
+export { mappedColumns };
 
 export interface Finding {
   severity: 'error' | 'warning' | 'info';
   /** Path inside the configuration, e.g. `entities.customer.fields.name.owner`. */
   path: string;
   message: string;
-}
-
-/** Per entity: field → system → column, over every mapping. */
-export function mappedColumns(config: TandemConfig): Map<string, Map<string, Map<string, string>>> {
-  const out = new Map<string, Map<string, Map<string, string>>>();
-  for (const mapping of config.mappings) {
-    const fields = out.get(mapping.entity) ?? new Map<string, Map<string, string>>();
-    out.set(mapping.entity, fields);
-    for (const [field, spec] of Object.entries(mapping.fields)) {
-      const systems = fields.get(field) ?? new Map<string, string>();
-      fields.set(field, systems);
-      systems.set(mapping.system, `${mapping.table}.${typeof spec === 'string' ? spec : spec.column}`);
-    }
-  }
-  return out;
 }
 
 /**

@@ -5,7 +5,10 @@
  * system's `debezium:` settings choose it instead of native capture.
  */
 import { createKafkaSource, defaultTopics, type ChangeSource, type KafkaConnection } from '../../capture';
-import { qualified, readSecret, type KafkaConfig, type TandemConfig } from '../../config';
+// config's leaves, not its index: the spec consults the connectors (no runtime cycle).
+import type { KafkaConfig, TandemConfig } from '../../config';
+import { qualified } from '../../config/names';
+import { readSecret } from '../../config/secrets';
 import { ConfigError } from '../../errors';
 import { connectorFor } from '../registry';
 import type { DebeziumLayout, SourceContext } from '../types';

@@ -1,7 +1,5 @@
 /** MySQL and MariaDB: native capture from the row-based binlog, SQL apply, Debezium's `mysql` and `mariadb` connectors. */
 import { createMysqlSource, emitMysqlMark } from '../../capture';
-import { MysqlTableReader } from '../../compare';
-import { mysqlFindings, sqlSystemPreflight } from '../../preflight';
 import { loadCheckpoints, snapshottedTables } from '../../store';
 import { checkpointLag, sqlTarget } from '../sql';
 import type { Connector } from '../types';
@@ -46,12 +44,18 @@ export const mysql: Connector = {
     });
   },
   target: (ctx) => sqlTarget(ctx, 'mysql'),
-  preflight: ({ config, system, url, timeoutMs, tables }) =>
-    sqlSystemPreflight(system, 'mysql', url, timeoutMs, tables, (db) => mysqlFindings(db, config, system)),
+  // preflight and compare are loaded when used: they consult the registry, which holds this connector.
+  preflight: async ({ config, system, url, timeoutMs, tables }) => {
+    const { mysqlFindings, sqlSystemPreflight } = await import('../../preflight');
+    return sqlSystemPreflight(system, 'mysql', url, timeoutMs, tables, (db) => mysqlFindings(db, config, system));
+  },
   status: async ({ checkpoint }) => ({ lagSeconds: checkpointLag(checkpoint), retainedLog: 'n/a' }),
   drainMark: ({ url }) => {
     const at = url();
     return emitMysqlMark(at, decodeURIComponent(new URL(at).pathname.slice(1)));
   },
-  compareReader: (system, mapping, url) => MysqlTableReader.open(system, mapping, url),
+  compareReader: async (system, mapping, url) => {
+    const { MysqlTableReader } = await import('../../compare');
+    return MysqlTableReader.open(system, mapping, url);
+  },
 };

@@ -1,7 +1,5 @@
 /** PostgreSQL: native capture with logical replication (pgoutput), SQL apply, Debezium's `postgresql` connector. */
 import { createPostgresSource } from '../../capture';
-import { PgTableReader } from '../../compare';
-import { postgresFindings, sqlSystemPreflight } from '../../preflight';
 import { snapshottedTables } from '../../store';
 import { checkpointLag, sqlTarget } from '../sql';
 import type { Connector } from '../types';
@@ -35,8 +33,11 @@ export const postgres: Connector = {
     });
   },
   target: (ctx) => sqlTarget(ctx, 'postgres'),
-  preflight: ({ config, system, url, timeoutMs, tables }) =>
-    sqlSystemPreflight(system, 'postgres', url, timeoutMs, tables, (db) => postgresFindings(db, config, system, tables)),
+  // preflight and compare are loaded when used: they consult the registry, which holds this connector.
+  preflight: async ({ config, system, url, timeoutMs, tables }) => {
+    const { postgresFindings, sqlSystemPreflight } = await import('../../preflight');
+    return sqlSystemPreflight(system, 'postgres', url, timeoutMs, tables, (db) => postgresFindings(db, config, system, tables));
+  },
   status: async ({ spec, url, checkpoint }) => {
     const lagSeconds = checkpointLag(checkpoint);
     // Only native capture keeps a slot (Debezium's connector keeps its own).
@@ -46,5 +47,8 @@ export const postgres: Connector = {
     return { lagSeconds, retainedLog: retained ?? 'no slot' };
   },
   drainMark: ({ url }) => emitPostgresMark(url()),
-  compareReader: (system, mapping, url) => PgTableReader.open(system, mapping, url),
+  compareReader: async (system, mapping, url) => {
+    const { PgTableReader } = await import('../../compare');
+    return PgTableReader.open(system, mapping, url);
+  },
 };

@@ -1,6 +1,5 @@
 /** REST: a system written through its HTTP API (a target only: nothing is captured from it). */
-import { readSecret } from '../../config';
-import { restFindings } from '../../preflight';
+import { readSecret } from '../../config/secrets';
 import type { Connector } from '../types';
 import { restProblems } from './consistency';
 import { createRestTarget } from './target';
@@ -13,7 +12,10 @@ export const rest: Connector = {
   dialect: null,
   config: { settingsKey: 'rest', consistency: restProblems },
   target: createRestTarget,
-  preflight: async ({ config, system, env, timeoutMs }) => ({ findings: await restFindings(config, system, env, timeoutMs) }),
+  preflight: async ({ config, system, env, timeoutMs }) => {
+    const { restFindings } = await import('../../preflight');
+    return { findings: await restFindings(config, system, env, timeoutMs) };
+  },
   status: async () => ({ lagSeconds: null, retainedLog: 'n/a' }),
   alertWebhook: ({ system, spec, env }) => (spec.rest?.alertWebhook ? readSecret(spec.rest.alertWebhook, `systems.${system}.rest.alertWebhook`, env) : undefined),
 };

@@ -1,5 +1,5 @@
 import { RestTarget, type RestAuth } from '../../apply';
-import { readSecret } from '../../config';
+import { readSecret } from '../../config/secrets';
 import { ConfigError } from '../../errors';
 import type { TargetContext } from '../types';
 import type { RestAuthConfig } from './schema';

@@ -1,6 +1,5 @@
 /** SQL Server: native capture by polling the CDC change tables, SQL apply, Debezium's `sqlserver` connector. */
 import { createSqlServerSource } from '../../capture';
-import { sqlServerFindings, sqlSystemPreflight } from '../../preflight';
 import { loadCheckpoints, snapshottedTables } from '../../store';
 import { checkpointLag, sqlTarget } from '../sql';
 import type { Connector } from '../types';
@@ -38,8 +37,11 @@ export const sqlserver: Connector = {
     };
   },
   target: (ctx) => sqlTarget(ctx, 'sqlserver'),
-  preflight: ({ config, system, url, timeoutMs, tables }) =>
-    sqlSystemPreflight(system, 'sqlserver', url, timeoutMs, tables, (db) => sqlServerFindings(db, config, system, tables)),
+  // preflight and compare are loaded when used: they consult the registry, which holds this connector.
+  preflight: async ({ config, system, url, timeoutMs, tables }) => {
+    const { sqlServerFindings, sqlSystemPreflight } = await import('../../preflight');
+    return sqlSystemPreflight(system, 'sqlserver', url, timeoutMs, tables, (db) => sqlServerFindings(db, config, system, tables));
+  },
   status: async ({ checkpoint }) => ({ lagSeconds: checkpointLag(checkpoint), retainedLog: 'n/a' }),
   // CDC change tables are polled: there is no log position to mark, drain relies on the outbox.
 };
