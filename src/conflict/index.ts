@@ -11,4 +11,4 @@ export type { HeldEntry, ReviewChoice } from './review';
 export { keepChoice, planReview, MANUAL_SYSTEM } from './review';
 export { creationRefusal, refuseCreation, planExistenceReview, EXISTENCE_FIELD } from './existence';
 export type { MergeDetection, MergeObservation, MergeFound } from './merge';
-export { detectRepointMerges, mergeTableKeys, followMerges, mergeEntry, MERGE_FIELD } from './merge';
+export { detectRepointMerges, mergeTableKeys, followMerges, mergeEntry, repointRecord, MERGE_FIELD } from './merge';

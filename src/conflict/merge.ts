@@ -16,7 +16,8 @@
  * Duplicates nobody merged are left alone: nothing here guesses from values.
  */
 import type { Value } from '../capture';
-import type { ConflictEntry } from './decision';
+import type { CanonicalRecord, FieldProvenance, Fields } from '../transform';
+import type { ConflictEntry, PlannedWrite } from './decision';
 
 /** The `merge:` setting of an entity. */
 export type MergeDetection =
@@ -139,4 +140,32 @@ export function mergeEntry(
     patch: [],
     corrected: false,
   };
+}
+
+/**
+ * A child record still referencing a merged-away record, pointed at the
+ * survivor: the new record and the writes that carry the reference to every
+ * system mapping the field (each conditional on what tandem last knew it to
+ * hold, as propagation is). Systems that already hold the survivor get nothing.
+ */
+export function repointRecord(
+  record: CanonicalRecord, field: string, survivor: string, fieldsBySystem: ReadonlyMap<string, ReadonlySet<string>>, provenance: FieldProvenance,
+): { record: CanonicalRecord; writes: PlannedWrite[] } {
+  const next: CanonicalRecord = {
+    ...record,
+    fields: { ...record.fields, [field]: survivor },
+    provenance: { ...record.provenance, [field]: provenance },
+    shadows: Object.fromEntries(Object.entries(record.shadows).map(([system, fields]) => [system, { ...fields }])),
+    version: record.version + 1,
+  };
+  const writes: PlannedWrite[] = [];
+  for (const [system, mapped] of fieldsBySystem) {
+    if (!mapped.has(field)) continue;
+    const shadow = next.shadows[system] ?? {};
+    if (shadow[field] === survivor) continue;
+    const expected: Fields = field in shadow ? { [field]: shadow[field]! } : {};
+    writes.push({ system, op: 'upsert', fields: { [field]: survivor }, expected, reason: 'propagate' });
+    next.shadows[system] = { ...shadow, [field]: survivor };
+  }
+  return { record: next, writes };
 }

@@ -13,10 +13,11 @@ import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
 import {
   connectStateStore, deadLetterAging, exceptionAging, KnexCrosswalk, KnexKeyAllocations, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal, updateLag,
 } from '../store';
-import { compileMappings } from '../transform';
+import { compileMappings, type MappingRegistry } from '../transform';
 import { runApplyStage } from './apply-stage';
 import { HealthBoard } from './health';
 import { PipelineMetrics } from './metrics';
+import { mergeSettings, mergeTablesOf, type MergeSettings } from './merge-stage';
 import { resolveBatch } from './resolve-stage';
 import { capturedSystems, createDedup, createTargets, logOutages, sourceFactory, systemUrl, writableFieldsOf } from './runtime';
 import { runSourceLoop } from './source-loop';
@@ -32,6 +33,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   readAllSecrets(loaded, env);
   const registry = compileMappings(config.mappings);
   const rules = compileRules(config.entities, loaded.version);
+  const merges = mergeSettings(config, registry);
   const store = connectStateStore(readStoreUrl(loaded, env), undefined, logger);
   // Before anything connects: a signing key that is not Ed25519 is a configuration error.
   const audit = config.audit ? createAudit(config.audit, { store, schema, logger, env, baseDir: configDir(loaded) }) : null;
@@ -91,13 +93,14 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     audit: audit ?? undefined,
     writableFields: writableFieldsOf(registry),
     originOf: (system: string) => config.systems[system]?.apply.origin ?? null,
+    merges,
   };
   const loops: Promise<void>[] = [];
   for (const system of captured) {
     metrics.sourceStarted(system);
     loops.push(runSourceLoop({
       system,
-      createSource: sourceFactory(config, system, registry, store, env, logger),
+      createSource: sourceFactory(config, system, withMergeTables(registry, merges), store, env, logger),
       handle: (batch) => resolveBatch(batch, resolveDeps),
       queueDepth: config.pipeline.queueDepth,
       retry,
@@ -241,4 +244,10 @@ async function emitMark(config: LoadedConfig['config'], system: string, env: Nod
   } finally {
     await client.end();
   }
+}
+
+/** The registry a source is made from: a system's merge tables are captured with its mapped tables. */
+function withMergeTables(registry: MappingRegistry, merges: MergeSettings | null): MappingRegistry {
+  if (merges === null) return registry;
+  return { ...registry, tablesOf: (system) => [...registry.tablesOf(system), ...mergeTablesOf(merges, system)] };
 }

@@ -9,6 +9,10 @@ import {
   saveCheckpoint, saveRecords, type ChainAnchor, type DeadLetter, type NewTask,
 } from '../store';
 import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
+import {
+  carryOutMerges, correctRedirected, deleteEventOf, mergeRowOf, priorReferences, redirectMergedReferences, repointMerges, tableMerges,
+  type MergeRow, type MergeSettings,
+} from './merge-stage';
 import type { PipelineMetrics } from './metrics';
 
 export interface ResolveStageDeps {
@@ -29,6 +33,8 @@ export interface ResolveStageDeps {
   journal?: boolean;
   /** Signs checkpoints of the conflict log as it grows (`audit`); woken after a commit to publish them. */
   audit?: { checkpointer: ChainAnchor; wake(): void };
+  /** Record merges (`entities.<e>.merge`); absent or null when no entity merges. */
+  merges?: MergeSettings | null;
 }
 
 /**
@@ -39,7 +45,7 @@ export interface ResolveStageDeps {
 export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): Promise<void> {
   const { metrics } = deps;
   metrics.eventsCaptured(batch.system, batch.events.length);
-  const { changes, deadLetters, echoes } = mapEvents(batch, deps);
+  const { changes, deadLetters, echoes, mergeRows } = mapEvents(batch, deps);
   deadLetters.push(...undecodableLetters(batch));
   metrics.eventsSkipped('echo', echoes);
   const fresh = await dropAlreadySeen(changes, deps);
@@ -50,18 +56,28 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     const crosswalk = (deps.crosswalk ?? new KnexCrosswalk(deps.store, deps.schema)).withTransaction(trx);
     committed.push(crosswalk.committedLinks());
     await resolveKeys(fresh, crosswalk);
+    const merging = deps.merges ?? null;
+    const redirects = merging ? await redirectMergedReferences(trx, deps.schema, fresh, merging) : [];
     const records = await lockRecords(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
     // After the locks: a record's journal rows then come in the order its changes were resolved.
     if (deps.journal !== false) await appendJournal(trx, deps.schema, fresh);
     const locked = new Map(records);
+    const prior = merging ? priorReferences(fresh, locked, merging, recordMapKey) : [];
     const decided = decideInOrder(fresh, records, deps);
+    correctRedirected(redirects, decided);
     const decisions = decided.map((d) => d.decision);
     // A record every change of which was a redelivery is still the one read: nothing to write.
     const touched = [...records].filter(([mapKey, record]) => record !== locked.get(mapKey) || record.version === 0).map(([, record]) => record);
     await saveRecords(trx, deps.schema, touched);
-    const conflicts = decisions.flatMap((d) => d.conflicts);
+    const merged = merging ? await mergesOf(fresh, prior, mergeRows, merging, crosswalk) : { merges: [], letters: [] };
+    deadLetters.push(...merged.letters);
+    const mergeEffects = merging ? await carryOutMerges(trx, deps.schema, merged.merges, merging, deps.writableFields) : { conflicts: [], tasks: [] };
+    const conflicts = [...decisions.flatMap((d) => d.conflicts), ...mergeEffects.conflicts];
     await appendConflicts(trx, deps.schema, conflicts, deps.rules.version, deps.audit?.checkpointer);
-    await enqueueTasks(trx, deps.schema, decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId, change.event.source.commitTimeMs)));
+    await enqueueTasks(trx, deps.schema, [
+      ...decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId, change.event.source.commitTimeMs)),
+      ...mergeEffects.tasks,
+    ]);
     await parkDeadLetters(trx, deps.schema, deadLetters);
     await markSnapshotted(trx, deps.schema, batch.system, batch.completedSnapshots ?? [], batch.position);
     await saveCheckpoint(trx, deps.schema, batch.system, batch.position, batch.sourceTimeMs);
@@ -82,14 +98,32 @@ interface Mapped {
   changes: CanonicalChange[];
   deadLetters: DeadLetter[];
   echoes: number;
+  /** Rows of merge tables (`merge: { table }`): merges, not records. */
+  mergeRows: MergeRow[];
+}
+
+/** Merges the batch shows: by re-pointed references (skipping redeliveries) and by merge-table rows. */
+async function mergesOf(fresh: CanonicalChange[], prior: Array<Record<string, string | null>>, rows: MergeRow[], settings: MergeSettings, crosswalk: KnexCrosswalk) {
+  const byRepoint = repointMerges(fresh, prior, settings).flatMap((merge) => {
+    const event = deleteEventOf(merge, fresh);
+    return event ? [{ ...merge, event }] : [];
+  });
+  const byTable = await tableMerges(rows, crosswalk);
+  return { merges: [...byRepoint, ...byTable.merges], letters: byTable.letters };
 }
 
 function mapEvents(batch: ChangeBatch, deps: ResolveStageDeps): Mapped {
-  const mapped: Mapped = { changes: [], deadLetters: [], echoes: 0 };
+  const mapped: Mapped = { changes: [], deadLetters: [], echoes: 0, mergeRows: [] };
   const origin = deps.originOf(batch.system);
   for (const event of batch.events) {
     if (origin !== null && event.source.origin !== null && isTandemOrigin(origin, event.source.origin)) {
       mapped.echoes++;
+      continue;
+    }
+    const mergeRow = mergeRowOf(deps.merges ?? null, event);
+    if (mergeRow !== null) {
+      if ('event' in mergeRow) mapped.mergeRows.push(mergeRow);
+      else if (mergeRow.invalid !== '') mapped.deadLetters.push(eventLetter(event, 'MERGE_ROW_INVALID', mergeRow.invalid));
       continue;
     }
     try {
