@@ -21,6 +21,9 @@
 #   broker's data survives a restart, also after a crash: topics, committed
 #   offsets and connector registrations (Connect's topics) are kept, as a real
 #   deployment keeps them. TANDEM_KAFKA_FRESH=1 wipes them on start.
+# TANDEM_SERVICES_DIR (default .tandem/services) moves all of it, the env files
+#   included: a test runs a broker of its own there, on ports of its own, that it
+#   may kill and restart without touching the shared one.
 # TANDEM_KAFKA_TIMEOUT (seconds, default 120) bounds each process's start-up.
 # The env lines go to .tandem/services/kafka.env and are also merged into
 # .tandem/services/env (the file scripts/services.sh writes and the tests read).
@@ -30,7 +33,7 @@ export PATH="/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:${PATH
 export DEBIAN_FRONTEND=noninteractive
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-SERVICES_DIR="$ROOT/.tandem/services"
+SERVICES_DIR="${TANDEM_SERVICES_DIR:-$ROOT/.tandem/services}"
 ENV_FILE="$SERVICES_DIR/env"
 KAFKA_ENV_FILE="$SERVICES_DIR/kafka.env"
 DIR="$SERVICES_DIR/kafka"

@@ -72,7 +72,7 @@ export async function runReplay(options: ReplayOptions, io: Io = processIo): Pro
       const oldest = await knex.withSchema(schema).table('journal').min('commit_time as t').min('recorded_at as recorded').first();
       const counts = await replayJournal(knex, schema, {
         from, until, system: options.system, dryRun: options.dryRun ?? false, batchSize: options.batchSize ?? 500,
-        rules: compileRules(config.entities, loaded.version), writableFields: writableFieldsOf(compileMappings(config.mappings)),
+        rules: compileRules(config.entities, loaded.version, config.cutovers), writableFields: writableFieldsOf(compileMappings(config.mappings)),
       });
       const range = `${describeBound(from)}${until ? ` until ${describeBound(until)}` : ''}${options.system ? `, system ${options.system}` : ', all systems'}`;
       io.out(`${options.dryRun ? 'dry run (nothing written): would replay' : 'replayed'} journal entries from ${range}\n`);

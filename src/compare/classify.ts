@@ -51,6 +51,8 @@ export interface Observation {
 export interface ClassifyContext {
   rules: EntityRules;
   sides: readonly Side[];
+  /** The rules in force at this time decide (ms since the epoch; default: now): after a cutover, the new owner is right. */
+  atMs?: number;
 }
 
 /** Every difference of one record, each found once. */
@@ -109,7 +111,7 @@ function compareField(obs: Observation, ctx: ClassifyContext, field: string): Di
  * compared, the canonical record's value, which the resolver decided.
  */
 export function rightValue(obs: Observation, ctx: ClassifyContext, field: string): { value: Value | undefined; by: string } {
-  const rule = ctx.rules.field(field);
+  const rule = ctx.rules.field(field, ctx.atMs ?? Date.now());
   if (rule.kind === 'owner') {
     const ownerRow = obs.rows.get(rule.owner);
     const ownerSide = ctx.sides.find((s) => s.system === rule.owner);

@@ -15,7 +15,7 @@ import { readSecret, type LoadedConfig, type MappingSpec } from '../config';
 import { UsageError } from '../errors';
 import { CrosswalkCache, KnexCrosswalk, liveRecordKeys, openTaskLetters } from '../store';
 import { compileMappings, type MappingRegistry } from '../transform';
-import { classify, comparedFields, type Side } from './classify';
+import { classify, comparedFields, type ClassifyContext, type Side } from './classify';
 import { MysqlTableReader } from './mysql-reader';
 import { Observer, type SideReader, type VersionedObservation } from './observe';
 import { pairByKey, pairDiffers } from './pair';
@@ -52,7 +52,7 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
   const runId = `${startedAt.toISOString().replace(/\.\d+Z$/, 'Z')}#${randomBytes(3).toString('hex')}`;
   const { config } = options.loaded;
   const registry = compileMappings(config.mappings);
-  const rules = compileRules(config.entities, options.loaded.version);
+  const rules = compileRules(config.entities, options.loaded.version, config.cutovers);
   const entities = chosenEntities(options, registry);
   const reports: EntityReport[] = [];
   let repaired: Repairer[] = [];
@@ -108,7 +108,7 @@ async function compareEntity(
     const letters = await taskLetters(options.store, schema, entity);
     const crosswalk = new KnexCrosswalk(options.store, schema, new CrosswalkCache(20_000));
     const observer = new Observer(entity, sides, options.store, schema, crosswalk, letters);
-    const sink = new Sink(report, { rules, sides }, options.limit ?? 100, repairer);
+    const sink = new Sink(report, { rules, sides, atMs: now().getTime() }, options.limit ?? 100, repairer);
     const plan = options.pushdown === false ? 'turned off' : planFor(entity, sides, config.mappings);
     if (typeof plan === 'string') await streamEntity(entity, sides, observer, sink, options);
     else await pushdownEntity(plan, sides, observer, sink);
@@ -206,7 +206,7 @@ class Sink {
 
   constructor(
     readonly report: EntityReport,
-    private readonly ctx: { rules: EntityRules; sides: readonly Side[] },
+    private readonly ctx: ClassifyContext,
     private readonly limit: number,
     private readonly repairer: Repairer | null,
   ) {}

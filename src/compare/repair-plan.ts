@@ -80,7 +80,7 @@ function repairField(
   for (const system of d.wrong) {
     if (system === CANONICAL) {
       next.fields[field] = value;
-      const fieldRule = ctx.rules.field(field);
+      const fieldRule = ctx.rules.field(field, ctx.nowMs);
       const source = fieldRule.kind === 'owner' ? fieldRule.owner : CANONICAL;
       next.provenance[field] = { system: source, commitTimeMs: ctx.nowMs, position: `compare:${ctx.runId}`, correlationId: correlationId(ctx) };
       conflicts.push(entry(ctx, obs, CANONICAL, field, value, locked.fields[field], locked.fields[field], rule, patch));

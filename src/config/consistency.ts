@@ -1,4 +1,5 @@
-import type { TandemConfig } from './spec';
+import type { FieldRuleSpec, TandemConfig } from './spec';
+import { cutoverProblems, ownerVersionsOf } from './cutovers';
 
 export interface Problem {
   path: string;
@@ -73,12 +74,9 @@ export function checkConsistency(config: TandemConfig): Problem[] {
       ...Object.entries(entity.groups).map(([group, rule]) => ({ fields: rule.fields, rule, path: `${at}.groups.${group}` })),
     ];
     for (const { fields, rule, path } of rules) {
-      if (rule.owner && !systems.has(rule.owner)) problems.push({ path: `${path}.owner`, message: `unknown system "${rule.owner}"` });
+      problems.push(...ownerNameProblems(rule, path, systems));
       if (rule.owner && rule.policy && rule.policy !== 'owner') problems.push({ path, message: `a field has either an owner or the ${rule.policy} policy, not both` });
       if (rule.transitions && rule.policy && rule.policy !== 'owner') problems.push({ path: `${path}.transitions`, message: 'transitions apply to owned (workflow) fields only' });
-      for (const system of Object.keys(rule.transitions ?? {})) {
-        if (!systems.has(system)) problems.push({ path: `${path}.transitions.${system}`, message: `unknown system "${system}"` });
-      }
       for (const field of fields) {
         if (!mappedFields.get(name)?.has(field)) problems.push({ path, message: `no mapping of entity ${name} has a field ${field}` });
         const other = ruled.get(field);
@@ -88,6 +86,8 @@ export function checkConsistency(config: TandemConfig): Problem[] {
     }
     if (!mappedFields.has(name)) problems.push({ path: at, message: `no mapping maps entity ${name}` });
   }
+
+  problems.push(...cutoverProblems(config));
 
   for (const [name, system] of Object.entries(config.systems)) {
     if (system.capture && system.debezium) {
@@ -99,6 +99,22 @@ export function checkConsistency(config: TandemConfig): Problem[] {
       problems.push({ path: `systems.${name}.debezium`, message: 'capture through Debezium needs the top-level kafka section (brokers)' });
     }
   }
+  return problems;
+}
+
+/** Systems a field rule names (its owner or owners over time, and their transition lists) that do not exist. */
+function ownerNameProblems(rule: FieldRuleSpec, path: string, systems: ReadonlySet<string>): Problem[] {
+  const problems: Problem[] = [];
+  const unknown = (system: string, at: string) => {
+    if (!systems.has(system)) problems.push({ path: at, message: `unknown system "${system}"` });
+  };
+  const versions = ownerVersionsOf(rule);
+  if (typeof rule.owner === 'string') unknown(rule.owner, `${path}.owner`);
+  versions?.forEach((version, i) => {
+    unknown(version.system, `${path}.owner[${i}].system`);
+    for (const system of Object.keys(version.transitions ?? {})) unknown(system, `${path}.owner[${i}].transitions.${system}`);
+  });
+  for (const system of Object.keys(rule.transitions ?? {})) unknown(system, `${path}.transitions.${system}`);
   return problems;
 }
 

@@ -9,3 +9,6 @@ export { checkConsistency } from './consistency';
 export type { Problem } from './consistency';
 export { envSettings, envVariableName } from './env';
 export { qualified } from './consistency';
+export type { CutoverSpec, OwnerVersionSpec } from './spec';
+export type { ResolvedOwnerVersion } from './cutovers';
+export { ownerVersionsOf, ownersOf, ownerAt, effectiveTime, resolveOwnerVersions } from './cutovers';

@@ -323,9 +323,47 @@ const transition = z
   .string()
   .regex(/^\s*[^\s>]+\s*->\s*[^\s>]+\s*$/, 'a transition is written "from -> to" (* for any state)');
 
+/** An instant with its offset, e.g. `2026-12-01T00:00:00Z`. */
+const isoTime = z.string().datetime({ offset: true, message: 'an ISO-8601 time with its offset, e.g. 2026-12-01T00:00:00Z' });
+
+/**
+ * A named moment at which rules change (`cutovers.wave1.at`), referenced by
+ * rule versions (`from: wave1`). A change is judged by the rules in force at
+ * its source commit time, so the cutover is a commit time.
+ */
+const cutoverSpec = z
+  .object({
+    at: z
+      .unknown()
+      .superRefine((at, ctx) => {
+        // Positions order changes within one source only; a change from another source could not be placed.
+        if (typeof at === 'object' && at !== null) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a cutover is at a commit time; per-source positions are not supported (use the time of the position, e.g. 2026-12-01T00:00:00Z)', fatal: true });
+      })
+      .pipe(isoTime),
+  })
+  .strict();
+export type CutoverSpec = z.infer<typeof cutoverSpec>;
+
+/**
+ * One version of a field's ownership: `system` owns the field from `from` (a
+ * cutover name or an ISO time) until the next version's `from`. The first
+ * version has no `from`: it is in force before every cutover. `correct` and
+ * `transitions` default to the field rule's.
+ */
+const ownerVersion = z
+  .object({
+    system: identifier,
+    from: z.union([identifier, isoTime]).optional(),
+    correct: z.boolean().optional(),
+    transitions: z.record(identifier, z.array(transition)).optional(),
+  })
+  .strict();
+export type OwnerVersionSpec = z.infer<typeof ownerVersion>;
+
 const fieldRule = z
   .object({
-    owner: identifier.optional(),
+    /** The owning system, or its versions over time (an ownership cutover). */
+    owner: z.union([identifier, z.array(ownerVersion).min(1)]).optional(),
     /**
      * owner: only the owner changes it. Shared fields: latest-wins (later
      * commit), max, min, first-wins (the system that set it first), manual
@@ -443,6 +481,8 @@ export const configSpec = z
     redis: z.object({ url: secretRef, keyPrefix: z.string().default('tandem:') }).strict().optional(),
     kafka: kafkaSpec.optional(),
     systems: z.record(identifier, systemSpec),
+    /** Named moments at which rule versions take effect (`from: <name>`). */
+    cutovers: z.record(identifier, cutoverSpec).default({}),
     entities: z.record(identifier, entitySpec),
     mappings: z.array(mappingSpec).min(1),
     pipeline: z

@@ -18,7 +18,10 @@ export const GENESIS_HASH = 'genesis';
  * hashes, in a fixed order. `undefined` becomes null, as the database stores it.
  */
 export function hashedContent(loggedAt: string, rulesVersion: string, entry: ConflictEntry): string {
+  // The rule version joined the log later: only rows that have one hash it, so older rows still verify.
+  const ruleVersion = entry.ruleVersion === undefined ? {} : { ruleVersion: entry.ruleVersion };
   return canonicalJson({
+    ...ruleVersion,
     loggedAt,
     rulesVersion,
     correlationId: entry.correlationId,

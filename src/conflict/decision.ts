@@ -48,6 +48,11 @@ export interface ConflictEntry {
   kept: Value | undefined;
   /** Which rule decided, e.g. `customer.credit_limit owner=erp`. */
   rule: string;
+  /**
+   * The version of that rule, for a field whose rule changes at a cutover
+   * (`customer.credit_limit@wave1`); absent for rules without versions.
+   */
+  ruleVersion?: string;
   outcome: ConflictOutcome;
   /** The JSON Patch that was applied (accepted) or refused (rejected, held). */
   patch: Operation[];

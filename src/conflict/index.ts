@@ -1,6 +1,6 @@
 export type { ConflictEntry, ConflictOutcome, PlannedWrite, Decision } from './decision';
-export type { FieldRule, EntityRules, RuleBook } from './rules';
-export { compileRules, allowsTransition, fieldRuleSpecs } from './rules';
+export type { FieldRule, EntityRules, RuleBook, RuleVersion } from './rules';
+export { compileRules, allowsTransition, fieldRuleSpecs, versionAt } from './rules';
 export type { Transition } from './rules';
 export type { ResolveContext } from './resolver';
 export { resolve, emptyRecord, compareValues, planPropagation, changedFields } from './resolver';

@@ -53,7 +53,8 @@ function resolveUpsert(record: CanonicalRecord, next: CanonicalRecord, change: C
     sourceShadow[field] = value;
     const currentValue = exists ? record.fields[field] : undefined;
     if (sameValue(value, currentValue)) continue;
-    const verdict = judge(ctx.rules.field(field), record, change, field, value, currentValue);
+    // The rule in force when the change was committed: a cutover moves ownership at a commit time.
+    const verdict = judge(ctx.rules.field(field, change.event.source.commitTimeMs), record, change, field, value, currentValue);
     const op: Operation = currentValue === undefined ? { op: 'add', path: `/${field}`, value } : { op: 'replace', path: `/${field}`, value };
     if (verdict.accept) {
       accepted[field] = value;
@@ -65,7 +66,9 @@ function resolveUpsert(record: CanonicalRecord, next: CanonicalRecord, change: C
       corrections.expected[field] = value;
     }
     if (verdict.logAs) {
-      conflicts.push(conflictEntry(change, field, value, currentValue, verdict.accept ? value : currentValue, verdict.rule, verdict.logAs, [op], verdict.correct));
+      const entry = conflictEntry(change, field, value, currentValue, verdict.accept ? value : currentValue, verdict.rule, verdict.logAs, [op], verdict.correct);
+      if (verdict.version !== undefined) entry.ruleVersion = verdict.version;
+      conflicts.push(entry);
     }
   }
 
@@ -102,9 +105,16 @@ interface Verdict {
   /** Log a conflict, and how it ended. */
   logAs: ConflictEntry['outcome'] | null;
   rule: string;
+  /** The rule version that decided, for a field whose rule changes over time. */
+  version?: string;
 }
 
 function judge(rule: FieldRule, record: CanonicalRecord, change: CanonicalChange, field: string, value: Value, currentValue: Value | undefined): Verdict {
+  const verdict = judgeByRule(rule, record, change, field, value, currentValue);
+  return rule.version === undefined ? verdict : { ...verdict, version: rule.version };
+}
+
+function judgeByRule(rule: FieldRule, record: CanonicalRecord, change: CanonicalChange, field: string, value: Value, currentValue: Value | undefined): Verdict {
   // A field nobody has set yet takes its first value from whoever sends it,
   // so a record created in a non-owning system (an order entered in CRM) is complete.
   if (currentValue === undefined) return { accept: true, correct: false, logAs: null, rule: rule.name };

@@ -1,6 +1,6 @@
 import type { Row, Value } from '../capture';
 import { runCompare, type CompareReport, type Difference } from '../compare';
-import type { LoadedConfig, TandemConfig } from '../config';
+import { ownerAt, type LoadedConfig, type TandemConfig } from '../config';
 import { sameValue } from '../conflict/values';
 import { connectStateStore } from '../store';
 import { compileMappings, type Mapping, type MappingRegistry } from '../transform';
@@ -175,8 +175,8 @@ function ownedMismatch(config: TandemConfig, entity: string, erp: Mapping, row: 
 function ownerOf(config: TandemConfig, entity: string, field: string): string | null {
   const spec = config.entities[entity];
   const rule = spec?.fields[field];
-  if (rule?.policy === 'latest-wins') return null;
-  return rule?.owner ?? spec?.owner ?? null;
+  if (rule?.policy === 'latest-wins' || !spec) return null;
+  return ownerAt(rule ?? {}, spec.owner, config.cutovers, Date.now());
 }
 
 function safeConvert(convert: () => Value): Value {

@@ -32,7 +32,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const schema = config.stateStore.schema;
   readAllSecrets(loaded, env);
   const registry = compileMappings(config.mappings);
-  const rules = compileRules(config.entities, loaded.version);
+  const rules = compileRules(config.entities, loaded.version, config.cutovers);
   const merges = mergeSettings(config, registry);
   const store = connectStateStore(readStoreUrl(loaded, env), undefined, logger);
   // Before anything connects: a signing key that is not Ed25519 is a configuration error.

@@ -1,5 +1,5 @@
 /** The mappings as the preflight reads them: per table, the columns tandem reads and writes. */
-import { qualified, type ConverterSpec, type EntitySpec, type MappingSpec, type TandemConfig } from '../config';
+import { ownersOf, qualified, type ConverterSpec, type EntitySpec, type FieldRuleSpec, type MappingSpec, type TandemConfig } from '../config';
 
 export interface MappedColumn {
   field: string;
@@ -72,13 +72,13 @@ export function reliesOnBeforeImages(config: TandemConfig, table: MappedTable): 
   for (const { field } of table.columns) {
     const rule = ruleOf(entity, field);
     if (rule.policy && rule.policy !== 'owner') return `${table.entity}.${field} is ${rule.policy}`;
-    const owner = rule.owner ?? entity.owner;
-    if (owner !== table.system) return `${table.entity}.${field} is owned by ${owner}`;
+    const other = ownersOf(rule, entity.owner).find((owner) => owner !== table.system);
+    if (other !== undefined) return `${table.entity}.${field} is owned by ${other}${Array.isArray(rule.owner) ? ' (at some time)' : ''}`;
   }
   return null;
 }
 
-function ruleOf(entity: EntitySpec, field: string): { owner?: string; policy?: string } {
+function ruleOf(entity: EntitySpec, field: string): Pick<FieldRuleSpec, 'owner' | 'policy'> {
   const direct = entity.fields[field];
   if (direct) return direct;
   const group = Object.values(entity.groups).find((g) => g.fields.includes(field));

@@ -29,6 +29,7 @@ export async function appendConflicts(trx: Knex.Transaction, schema: string, ent
     current_value: jsonb(entry.current),
     kept_value: jsonb(entry.kept),
     rule: entry.rule,
+    rule_version: entry.ruleVersion ?? null,
     rules_version: rulesVersion,
     decision: entry.outcome,
     corrected: entry.corrected,
@@ -69,5 +70,6 @@ export function entryOfRow(row: Record<string, unknown>): ConflictEntry {
     outcome: row.decision as ConflictEntry['outcome'],
     patch: row.patch as ConflictEntry['patch'],
     corrected: row.corrected as boolean,
+    ...(typeof row.rule_version === 'string' ? { ruleVersion: row.rule_version } : {}),
   };
 }

@@ -21,6 +21,8 @@ export interface ConflictRow {
   current: Value | null;
   kept: Value | null;
   rule: string;
+  /** The version of the rule that decided (`customer.credit_limit@wave1`), for a rule that changes at a cutover. */
+  ruleVersion: string | null;
   rulesVersion: string;
   decision: string;
   corrected: boolean;
@@ -117,6 +119,7 @@ interface StoredRow {
   current_value: Value | null;
   kept_value: Value | null;
   rule: string;
+  rule_version: string | null;
   rules_version: string;
   decision: string;
   corrected: boolean;
@@ -131,7 +134,7 @@ function fromStored(row: StoredRow): ConflictRow {
     entity: row.entity, key: row.key, field: row.field, system: row.system, table: row.source_table,
     position: row.position, txId: row.tx_id, commitTime: new Date(row.commit_time),
     attempted: row.attempted, before: row.before_value, current: row.current_value, kept: row.kept_value,
-    rule: row.rule, rulesVersion: row.rules_version, decision: row.decision, corrected: row.corrected,
+    rule: row.rule, ruleVersion: row.rule_version ?? null, rulesVersion: row.rules_version, decision: row.decision, corrected: row.corrected,
     patch: row.patch, prevHash: row.prev_hash, hash: row.hash,
   };
 }

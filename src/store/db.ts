@@ -8,6 +8,7 @@ import * as deadLetterResolution from './migrations/005_dead_letter_resolution';
 import * as writeCost from './migrations/006_write_cost';
 import * as exceptionsKeys from './migrations/007_exceptions_keys';
 import * as anchoredLog from './migrations/009_anchored_log';
+import * as ruleVersions from './migrations/011_rule_versions';
 import * as merges from './migrations/013_merges';
 
 type Migration = { up(knex: Knex, schema: string): Promise<void> };
@@ -20,6 +21,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['006_write_cost', writeCost],
   ['007_exceptions_keys', exceptionsKeys],
   ['009_anchored_log', anchoredLog],
+  ['011_rule_versions', ruleVersions],
   ['013_merges', merges],
 ];
 

@@ -84,7 +84,7 @@ describe('tandem rules simulate against PostgreSQL', () => {
     expect(result.out).toContain('replayed 8 journalled changes');
     expect(result.out).toMatch(/customer\.name\s+2\s+accepted → rejected: 2/);
     expect(result.out).toContain('customer erp:C1 name: crm at');
-    expect(result.out).toContain('current: accepted, kept "Acme Inc"; proposed: rejected, kept "Acme"');
+    expect(result.out).toContain('current: accepted (customer.name latest-wins), kept "Acme Inc"; proposed: rejected (customer.name owner=erp), kept "Acme"');
   });
 
   it('reports nothing for the same rules, and limits reports (not the replay) with --since', async () => {
@@ -102,6 +102,51 @@ describe('tandem rules simulate against PostgreSQL', () => {
     const result = await simulate({ rules: other });
     expect(result.code).toBe(2);
     expect(result.err).toMatch(/proposed mappings differ/);
+  });
+
+  describe('a planned cutover', () => {
+    // credit_limit moves from erp to crm at wave1; the CRM raised it to 999.00 at T0+2s (rejected under erp).
+    const cutoverText = (at: string) => configText()
+      .replace('      credit_limit: { owner: erp }\n', '      credit_limit:\n        owner:\n          - { system: erp }\n          - { system: crm, from: wave1 }\n')
+      .replace('entities:\n', `cutovers:\n  wave1: { at: "${at}" }\nentities:\n`);
+    let planned: string;
+    beforeAll(() => {
+      planned = join(dir, 'cutover.yaml');
+      writeFileSync(planned, cutoverText('2030-01-01T00:00:00Z'));
+    });
+
+    it('after the whole journal flips nothing', async () => {
+      const result = await simulate({ rules: planned, json: true });
+      expect(result.code).toBe(0);
+      expect((JSON.parse(result.out) as SimulationReport).differences).toBe(0);
+    });
+
+    it('moved into the journal (--cutover) flips exactly the changes committed after it, under the new rule version', async () => {
+      const at = new Date(T0 + 1_500).toISOString();
+      const result = await simulate({ rules: planned, cutover: [`wave1=${at}`], json: true });
+      expect(result.err).toBe('');
+      const report = JSON.parse(result.out) as SimulationReport & { cutovers: Record<string, unknown> };
+      expect(report.cutovers).toEqual({ wave1: [null, at] });
+      expect(report.counts).toEqual({ 'customer.credit_limit': { 'rejected → accepted': 1 } });
+      expect(report.examples.map((d) => [d.system, d.attempted, d.current, d.proposed, d.currentRule, d.proposedRule])).toEqual([
+        ['crm', '999.00', { outcome: 'rejected', kept: '100.00' }, { outcome: 'accepted', kept: '999.00' }, 'customer.credit_limit owner=erp', 'customer.credit_limit@wave1'],
+      ]);
+      // One second later the CRM edit falls before the cutover and nothing flips.
+      const later = await simulate({ rules: planned, cutover: [`wave1=${new Date(T0 + 2_001).toISOString()}`], json: true });
+      expect((JSON.parse(later.out) as SimulationReport).differences).toBe(0);
+      const text = await simulate({ rules: planned, cutover: [`wave1=${at}`] });
+      expect(text.out).toContain(`cutover wave1: none → ${at}`);
+      expect(text.out).toContain('proposed: accepted (customer.credit_limit@wave1), kept "999.00"');
+    });
+
+    it('refuses a cutover the rules do not have, and a missing proposal', async () => {
+      const unknown = await simulate({ rules: planned, cutover: ['wave2=2025-03-01T12:00:00Z'] });
+      expect(unknown.code).toBe(2);
+      expect(unknown.err).toMatch(/--cutover wave2: no such cutover \(cutovers: wave1\)/);
+      const none = await simulate({});
+      expect(none.code).toBe(2);
+      expect(none.err).toMatch(/--rules <file>\) and\/or planned cutover times/);
+    });
   });
 
   it('prunes journal entries older than the retention', async () => {

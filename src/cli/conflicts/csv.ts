@@ -3,7 +3,7 @@ import type { ConflictRow } from '../../store';
 /** Export columns, in order; the same names are the JSON export's keys. */
 export const EXPORT_COLUMNS = [
   'id', 'loggedAt', 'correlationId', 'entity', 'key', 'field', 'system', 'table', 'position', 'txId', 'commitTime',
-  'attempted', 'before', 'current', 'kept', 'rule', 'rulesVersion', 'decision', 'corrected', 'patch', 'prevHash', 'hash',
+  'attempted', 'before', 'current', 'kept', 'rule', 'ruleVersion', 'rulesVersion', 'decision', 'corrected', 'patch', 'prevHash', 'hash',
 ] as const satisfies ReadonlyArray<keyof ConflictRow>;
 
 const JSON_COLUMNS = new Set<string>(['attempted', 'before', 'current', 'kept', 'patch']);

@@ -47,6 +47,7 @@ export function describeConflict(row: ConflictRow, review: ReviewRow | null): st
     ['current (then)', json(row.current)],
     ['kept', json(row.kept)],
     ['rule', row.rule],
+    ...(row.ruleVersion === null ? [] : [['rule version', row.ruleVersion] as [string, string]]),
     ['rules version', row.rulesVersion],
     ['decision', row.decision],
     ['corrected', row.corrected ? 'yes (the kept value is written back)' : 'no'],

@@ -128,7 +128,7 @@ class EventRetrier {
       const registry = compileMappings(config.mappings);
       return {
         store, schema, registry,
-        rules: compileRules(config.entities, loaded.version),
+        rules: compileRules(config.entities, loaded.version, config.cutovers),
         dedup: await createDedup(loaded, store, process.env, silentLogger()),
         originOf: (system: string) => config.systems[system]?.apply.origin ?? null,
         writableFields: writableFieldsOf(registry),

@@ -1,4 +1,4 @@
-import { checkConsistency, type EntitySpec, type FieldRuleSpec, type TandemConfig } from '../../config';
+import { checkConsistency, ownerVersionsOf, type EntitySpec, type FieldRuleSpec, type TandemConfig } from '../../config';
 
 export interface Finding {
   severity: 'error' | 'warning' | 'info';
@@ -32,13 +32,13 @@ export function analyseRules(config: TandemConfig): Finding[] {
   const columns = mappedColumns(config);
   for (const [entity, spec] of Object.entries(config.entities)) {
     const mapped = columns.get(entity);
-    if (mapped) findings.push(...analyseEntity(entity, spec, mapped, new Set(Object.keys(config.systems))));
+    if (mapped) findings.push(...analyseEntity(entity, spec, mapped, new Set(Object.keys(config.systems)), capturedSystems(config)));
   }
   return findings;
 }
 
 /** Unknown system names are left to the consistency check, so each mistake is reported once. */
-function analyseEntity(entity: string, spec: EntitySpec, mapped: Map<string, Map<string, string>>, known: Set<string>): Finding[] {
+function analyseEntity(entity: string, spec: EntitySpec, mapped: Map<string, Map<string, string>>, known: Set<string>, captured: Set<string>): Finding[] {
   const findings: Finding[] = [];
   const at = `entities.${entity}`;
   const ruled = new Set<string>();
@@ -48,20 +48,35 @@ function analyseEntity(entity: string, spec: EntitySpec, mapped: Map<string, Map
   ];
   for (const { fields, rule, path } of rules) {
     const policy = rule.policy ?? 'owner';
-    const owner = rule.owner ?? spec.owner;
     fields.forEach((field, i) => {
       ruled.add(field);
       const systems = mapped.get(field);
       if (!systems) return; // unmapped: the consistency check reports it
       const fieldPath = path.includes('.groups.') ? `${path}.fields[${i}]` : path;
-      if (policy === 'owner' && known.has(owner) && !systems.has(owner)) {
-        findings.push({ severity: 'error', path: rule.owner ? `${path}.owner` : fieldPath, message: unownable(entity, field, owner, systems) });
+      const timeline = ownerTimeline(rule, spec.owner, path, fieldPath);
+      for (const { owner, at } of timeline) {
+        if (policy === 'owner' && known.has(owner) && !systems.has(owner)) {
+          findings.push({ severity: 'error', path: at, message: unownable(entity, field, owner, systems) });
+        } else if (policy === 'owner' && timeline.length > 1 && known.has(owner) && !captured.has(owner)) {
+          // Legitimate (a target-only system whose values tandem already holds), but worth saying once per version.
+          findings.push({ severity: 'warning', path: at, message: `${owner} owns ${entity}.${field} for a time but is not captured (no capture, no debezium): meanwhile no change to it reaches tandem from anywhere, and every other system's is rejected` });
+        }
       }
-      for (const system of Object.keys(rule.transitions ?? {})) {
-        const where = `${path}.transitions.${system}`;
-        if (!known.has(system)) continue;
-        if (!systems.has(system)) findings.push({ severity: 'error', path: where, message: `${system} has transitions for ${entity}.${field} but does not map that field, so they can never apply` });
-        else if (system === owner) findings.push({ severity: 'warning', path: where, message: `${system} owns ${entity}.${field} and may make any transition; this list is never consulted` });
+      // A transition list may serve several owner versions: it is dead only if its system owns in every one.
+      const lists = new Map<string, { transitions: Record<string, string[]>; owners: Set<string> }>();
+      for (const { owner, transitions, transitionsAt } of timeline) {
+        if (!transitions) continue;
+        const list = lists.get(transitionsAt) ?? { transitions, owners: new Set<string>() };
+        list.owners.add(owner);
+        lists.set(transitionsAt, list);
+      }
+      for (const [transitionsAt, { transitions, owners }] of lists) {
+        for (const system of Object.keys(transitions)) {
+          const where = `${transitionsAt}.${system}`;
+          if (!known.has(system)) continue;
+          if (!systems.has(system)) findings.push({ severity: 'error', path: where, message: `${system} has transitions for ${entity}.${field} but does not map that field, so they can never apply` });
+          else if (owners.size === 1 && owners.has(system)) findings.push({ severity: 'warning', path: where, message: `${system} owns ${entity}.${field} and may make any transition; this list is never consulted` });
+        }
       }
     });
     if (rule.correct !== undefined && policy !== 'owner') {
@@ -81,6 +96,26 @@ function analyseEntity(entity: string, spec: EntitySpec, mapped: Map<string, Map
     findings.push({ severity: 'info', path: at, message: `${shared.join(', ')} ${shared.length === 1 ? 'is' : 'are'} mapped by several systems and only the entity default (owner=${spec.owner}) decides ${shared.length === 1 ? 'it' : 'them'}` });
   }
   return findings;
+}
+
+/** Systems whose changes reach tandem (native capture or Debezium). */
+function capturedSystems(config: TandemConfig): Set<string> {
+  return new Set(Object.entries(config.systems).filter(([, system]) => system.capture !== undefined || system.debezium !== undefined).map(([name]) => name));
+}
+
+/** Each owner a rule gives a field over time, with where it is written and the transitions that apply while it owns. */
+function ownerTimeline(rule: FieldRuleSpec, entityOwner: string, path: string, fieldPath: string) {
+  const versions = ownerVersionsOf(rule);
+  if (!versions) {
+    const owner = typeof rule.owner === 'string' ? rule.owner : entityOwner;
+    return [{ owner, at: rule.owner ? `${path}.owner` : fieldPath, transitions: rule.transitions, transitionsAt: `${path}.transitions` }];
+  }
+  return versions.map((version, i) => ({
+    owner: version.system,
+    at: `${path}.owner[${i}].system`,
+    transitions: version.transitions ?? rule.transitions,
+    transitionsAt: version.transitions ? `${path}.owner[${i}].transitions` : `${path}.transitions`,
+  }));
 }
 
 function unownable(entity: string, field: string, owner: string, systems: Map<string, string>): string {

@@ -1,4 +1,4 @@
-import { compileRules, type FieldRule } from '../../conflict';
+import { compileRules, versionAt, type FieldRule } from '../../conflict';
 import type { TandemConfig } from '../../config';
 import { UsageError } from '../../errors';
 import { EXIT_OK } from '../exit';
@@ -21,7 +21,9 @@ export async function runRulesExplain(target: string, options: ExplainOptions, i
   });
 }
 
-export function explainField(config: TandemConfig, entity: string, field: string, lineOf: (path: string) => number | undefined): string {
+export function explainField(
+  config: TandemConfig, entity: string, field: string, lineOf: (path: string) => number | undefined, nowMs = Date.now(),
+): string {
   const spec = config.entities[entity];
   if (!spec) throw new UsageError(`unknown entity "${entity}" (entities: ${Object.keys(config.entities).join(', ')})`);
   const systems = mappedColumns(config).get(entity)?.get(field);
@@ -29,18 +31,35 @@ export function explainField(config: TandemConfig, entity: string, field: string
   const via = field in spec.fields ? `direct rule entities.${entity}.fields.${field}`
     : group ? `group entities.${entity}.groups.${group}` : `entity default entities.${entity}.owner`;
   if (!systems && via.startsWith('entity default')) throw new UsageError(`${entity} has no field "${field}": no mapping maps it and no rule names it`);
-  const rule = compileRules({ [entity]: spec }, '').entity(entity).field(field);
+  const versions = compileRules({ [entity]: spec }, '', config.cutovers).entity(entity).versions(field);
   const path = via.split(' ').at(-1)!;
-  const lines: Array<[string, string]> = [
-    ['decided by', `${via} (line ${lineOf(path) ?? '?'})`],
-    ['policy', policyText(rule, config, entity)],
-    ...transitionLines(rule),
-    ['corrections', correctionText(rule)],
-    ['mapped by', systems ? [...systems].map(([system, column]) => `${system} (${column})`).join(', ') : 'no system: the rule can never apply (unreachable)'],
-    ['logged as', `rule "${rule.name}"`],
-  ];
+  const lines: Array<[string, string]> = [['decided by', `${via} (line ${lineOf(path) ?? '?'})`]];
+  if (versions.length === 1) lines.push(...ruleLines(versions[0]!.rule, config, entity));
+  else {
+    const current = versionAt(versions, nowMs);
+    lines.push(['versions', `${versions.length}: a change is judged by the version in force at its source commit time`]);
+    versions.forEach((version, i) => {
+      const next = versions[i + 1];
+      const span = `${version.from === null ? 'from the start' : `from ${when(version.from, version.fromMs!)}`}${next ? ` until ${when(next.from!, next.fromMs!)}` : ''}`;
+      lines.push([`version ${version.rule.version ?? i}`, `${span}${version === current ? ' (in force now)' : ''}`]);
+      lines.push(...ruleLines(version.rule, config, entity).map(([name, value]): [string, string] => [`  ${name}`, value]));
+    });
+  }
+  lines.push(['mapped by', systems ? [...systems].map(([system, column]) => `${system} (${column})`).join(', ') : 'no system: the rule can never apply (unreachable)']);
+  if (versions.length === 1) lines.push(['logged as', `rule "${versions[0]!.rule.name}"`]);
   const width = Math.max(...lines.map(([name]) => name.length));
   return `${entity}.${field}\n${lines.map(([name, value]) => `  ${name.padEnd(width)}  ${value}\n`).join('')}`;
+}
+
+/** A cutover name with its time, or an ISO time as written. */
+function when(from: string, fromMs: number): string {
+  return /^\d/.test(from) ? from : `${from} (${new Date(fromMs).toISOString()})`;
+}
+
+function ruleLines(rule: FieldRule, config: TandemConfig, entity: string): Array<[string, string]> {
+  const lines: Array<[string, string]> = [['policy', policyText(rule, config, entity)], ...transitionLines(rule), ['corrections', correctionText(rule)]];
+  if (rule.version !== undefined) lines.push(['logged as', `rule "${rule.name}", version ${rule.version}`]);
+  return lines;
 }
 
 function policyText(rule: FieldRule, config: TandemConfig, entity: string): string {

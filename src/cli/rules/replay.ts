@@ -22,6 +22,9 @@ export interface Difference {
   attempted: Value | null;
   current: FieldVerdict;
   proposed: FieldVerdict;
+  /** The rule (its version, for a rule that changes at a cutover) that decided on each side. */
+  currentRule: string;
+  proposedRule: string;
 }
 
 export interface SimulationReport {
@@ -56,7 +59,8 @@ export async function simulate(
     const before = step(sides.current, change, current, fieldsBySystem);
     const after = step(sides.proposed, change, proposed, fieldsBySystem);
     if (options.sinceMs !== undefined && time < options.sinceMs) continue;
-    for (const difference of compare(change, before, after)) {
+    const rulesOf = { current: ruleLabel(current, change), proposed: ruleLabel(proposed, change) };
+    for (const difference of compare(change, before, after, rulesOf)) {
       report.differences++;
       const byField = (report.counts[`${difference.entity}.${difference.field}`] ??= {});
       const how = `${difference.current.outcome} → ${difference.proposed.outcome}`;
@@ -95,7 +99,20 @@ function verdicts(decision: Decision, change: CanonicalChange, existed: boolean)
   return out;
 }
 
-function* compare(change: CanonicalChange, current: Map<string, FieldVerdict>, proposed: Map<string, FieldVerdict>): Generator<Difference> {
+/** The rule a field of this change is judged by under one rule book: its version when it has versions. */
+function ruleLabel(rules: RuleBook, change: CanonicalChange): (field: string) => string {
+  const entity = rules.entity(change.entity);
+  return (field) => {
+    if (field === '*') return `${change.entity} owner=${entity.owner} (existence)`;
+    const rule = entity.field(field, change.event.source.commitTimeMs);
+    return rule.version ?? rule.name;
+  };
+}
+
+function* compare(
+  change: CanonicalChange, current: Map<string, FieldVerdict>, proposed: Map<string, FieldVerdict>,
+  rulesOf: { current: (field: string) => string; proposed: (field: string) => string },
+): Generator<Difference> {
   for (const field of new Set([...current.keys(), ...proposed.keys()])) {
     const a = current.get(field) ?? { outcome: 'accepted' as const, kept: null };
     const b = proposed.get(field) ?? { outcome: 'accepted' as const, kept: null };
@@ -105,6 +122,7 @@ function* compare(change: CanonicalChange, current: Map<string, FieldVerdict>, p
       entity: change.entity, key: change.key!, field, system: change.system, position: source.position,
       correlationId: change.event.correlationId, commitTimeMs: source.commitTimeMs,
       attempted: field === '*' ? null : (change.after?.[field] ?? null), current: a, proposed: b,
+      currentRule: rulesOf.current(field), proposedRule: rulesOf.proposed(field),
     };
   }
 }
