@@ -73,6 +73,13 @@ interface Resource {
   [property: string]: unknown;
 }
 
+/** The API's collection of an entity: its create path (`/customers`), which lists with GET. */
+function collectionOf(loaded: LoadedConfig, entity: string): string {
+  const path = loaded.config.systems.erp_new?.rest?.endpoints[entity]?.create.path;
+  if (!path) throw new Error(`erp_new has no endpoint for ${entity}`);
+  return path.replace(/^\//, '');
+}
+
 async function listResources(baseUrl: string, collection: string): Promise<Map<string, Resource>> {
   const response = await fetch(`${baseUrl}/${collection}`);
   if (!response.ok) throw new Error(`GET /${collection} of the new ERP answered ${response.status}`);
@@ -93,7 +100,7 @@ async function checkRest(options: MigrationVerdictOptions, schema: string): Prom
   };
   const customerLinks = await links('customer');
   for (const mapping of registry.all().filter((m) => m.system === 'erp_new')) {
-    const listed = await listResources(options.erpNewUrl, mapping.table);
+    const listed = await listResources(options.erpNewUrl, collectionOf(options.loaded, mapping.entity));
     resources += listed.size;
     const own = mapping.entity === 'customer' ? customerLinks : await links(mapping.entity);
     const live: Array<{ key: string; fields: Record<string, Value> }> = await options.store.withSchema(schema).table('records').select('key', 'fields')
@@ -142,8 +149,8 @@ async function checkMerges(options: MigrationVerdictOptions, schema: string): Pr
   const problems: string[] = [];
   const localOf = async (system: string, key: string) =>
     ((await options.store.withSchema(schema).table('crosswalk').where({ entity: 'customer', system, canonical_key: key }).first()) as { local_key: string } | undefined)?.local_key;
-  const orders = await listResources(options.erpNewUrl, 'orders');
-  const customers = await listResources(options.erpNewUrl, 'customers');
+  const orders = await listResources(options.erpNewUrl, collectionOf(options.loaded, 'sales_order'));
+  const customers = await listResources(options.erpNewUrl, collectionOf(options.loaded, 'customer'));
   for (const merge of merges) {
     const record = await options.store.withSchema(schema).table('records').where({ entity: 'customer', key: merge.loser }).first();
     if (record && !record.deleted) problems.push(`merged customer ${merge.loser} is still a live record`);
