@@ -386,8 +386,10 @@ const fieldGroup = fieldRule.extend({ fields: z.array(identifier).min(1) }).stri
 const mergeSpec = z.union([
   z.object({ detect: z.literal('reference-repoint') }).strict(),
   z.object({
-    /** `table` (in the schema/database of the entity's mapped table) or `schema.table`, in the system that merges. */
+    /** `table` (in the schema/database of the entity's mapped table) or `schema.table`. */
     table: z.string().min(1),
+    /** The system that writes the merge table; default the entity's owner (the system of record merges there). */
+    system: identifier.optional(),
     /** Column holding the merged-away record's key. */
     loser: z.string().min(1),
     /** Column holding the key of the record that remains. */

@@ -22,7 +22,7 @@ import type { ConflictEntry, PlannedWrite } from './decision';
 /** The `merge:` setting of an entity. */
 export type MergeDetection =
   | { detect: 'reference-repoint' }
-  | { table: string; loser: string; survivor: string };
+  | { table: string; loser: string; survivor: string; system?: string };
 
 /** The conflict log's field name of a merge decision (like `(existence)` for creations). */
 export const MERGE_FIELD = '(merge)';

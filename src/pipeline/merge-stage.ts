@@ -45,7 +45,8 @@ export function mergeSettings(config: TandemConfig, registry: MappingRegistry): 
   const tables = new Map<string, Map<string, { entity: string; loser: string; survivor: string }>>();
   for (const [entity, spec] of detection) {
     if (!('table' in spec)) continue;
-    for (const mapping of registry.forEntity(entity)) {
+    const system = spec.system ?? config.entities[entity]!.owner;
+    for (const mapping of registry.forEntity(entity).filter((m) => m.system === system)) {
       const schema = mapping.table.includes('.') ? mapping.table.slice(0, mapping.table.lastIndexOf('.')) : 'public';
       const qualified = spec.table.includes('.') ? spec.table : `${schema}.${spec.table}`;
       const bySystem = tables.get(mapping.system) ?? new Map();
