@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addAuditCommands } from './audit';
 import { addConflictsCommands } from './conflicts';
 import { addDlqCommands } from './dlq';
+import { UsageError } from '../errors';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit';
 import { addRulesCommands } from './rules';
 import { runService } from './run-command';
@@ -51,7 +52,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
         setExit(await runMigrationDemo({ seconds: opts.seconds, keep: opts.keep ?? false, mysqlUrl: opts.mysqlUrl }));
         return;
       }
-      if (scenario !== 'default') throw new InvalidArgumentError(`unknown demo scenario "${scenario}" (scenarios: default, migration)`);
+      if (scenario !== 'default') throw new UsageError(`unknown demo scenario "${scenario}" (scenarios: default, migration)`);
       setExit(await runDemo({ seconds: opts.seconds, keep: opts.keep ?? false }));
     });
 

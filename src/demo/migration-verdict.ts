@@ -200,6 +200,7 @@ export function formatMigrationVerdict(v: MigrationVerdict): string {
   const c = v.cutover;
   lines.push(`  cutover wave1 at ${c.at}: old-ERP credit edits ${c.editsBefore} before (rejected ${c.rejectedBefore}), ${c.editsAfter} after (rejected ${c.rejectedAfter}) — ${c.ok ? 'ok' : 'WRONG'}`);
   const rules = Object.entries(v.conflictsByRule).sort(([, a], [, b]) => b - a).slice(0, 10);
-  if (rules.length > 0) lines.push('  conflicts by rule:', ...rules.map(([rule, n]) => `    ${n}  ${rule}`));
+  const short = (rule: string) => (rule.length > 110 ? `${rule.slice(0, 109)}…` : rule);
+  if (rules.length > 0) lines.push('  conflicts by rule:', ...rules.map(([rule, n]) => `    ${n}  ${short(rule)}`));
   return lines.join('\n');
 }
