@@ -111,7 +111,7 @@ function ownerNameProblems(rule: FieldRuleSpec, path: string, systems: ReadonlyS
   const versions = ownerVersionsOf(rule);
   if (typeof rule.owner === 'string') unknown(rule.owner, `${path}.owner`);
   versions?.forEach((version, i) => {
-    unknown(version.system, `${path}.owner[${i}].system`);
+    if (version.system !== undefined) unknown(version.system, `${path}.owner[${i}].system`);
     for (const system of Object.keys(version.transitions ?? {})) unknown(system, `${path}.owner[${i}].transitions.${system}`);
   });
   for (const system of Object.keys(rule.transitions ?? {})) unknown(system, `${path}.transitions.${system}`);

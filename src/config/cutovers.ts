@@ -15,10 +15,10 @@ export function ownerVersionsOf(rule: Pick<FieldRuleSpec, 'owner'>): OwnerVersio
   return null;
 }
 
-/** Every system that owns the field at some time (the entity owner when the rule names none). */
+/** Every system that owns the field at some time (the entity owner when the rule names none); shared versions own nothing. */
 export function ownersOf(rule: Pick<FieldRuleSpec, 'owner'>, entityOwner: string): string[] {
   const versions = ownerVersionsOf(rule);
-  if (versions) return versions.map((v) => v.system);
+  if (versions) return versions.flatMap((v) => (v.system === undefined ? [] : [v.system]));
   return [typeof rule.owner === 'string' ? rule.owner : entityOwner];
 }
 
@@ -81,16 +81,16 @@ export function cutoverProblems(config: Pick<TandemConfig, 'entities' | 'cutover
 
 /**
  * The system that owns a field at `atMs` under its rule (the entity owner when
- * the rule names none). An unknown cutover counts as not yet reached (the
- * consistency check reports it).
+ * the rule names none); null while a shared policy is in force. An unknown
+ * cutover counts as not yet reached (the consistency check reports it).
  */
-export function ownerAt(rule: Pick<FieldRuleSpec, 'owner'>, entityOwner: string, cutovers: Readonly<Record<string, CutoverSpec>>, atMs: number): string {
+export function ownerAt(rule: Pick<FieldRuleSpec, 'owner'>, entityOwner: string, cutovers: Readonly<Record<string, CutoverSpec>>, atMs: number): string | null {
   const versions = ownerVersionsOf(rule);
   if (!versions) return typeof rule.owner === 'string' ? rule.owner : entityOwner;
-  let owner = versions[0]!.system;
+  let owner = versions[0]!.system ?? null;
   for (const version of versions.slice(1)) {
     const fromMs = version.from === undefined ? null : effectiveTime(version.from, cutovers);
-    if (fromMs !== null && fromMs <= atMs) owner = version.system;
+    if (fromMs !== null && fromMs <= atMs) owner = version.system ?? null;
   }
   return owner;
 }

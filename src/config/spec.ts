@@ -348,16 +348,26 @@ export type CutoverSpec = z.infer<typeof cutoverSpec>;
  * One version of a field's ownership: `system` owns the field from `from` (a
  * cutover name or an ISO time) until the next version's `from`. The first
  * version has no `from`: it is in force before every cutover. `correct` and
- * `transitions` default to the field rule's.
+ * `transitions` default to the field rule's. A version may instead make the
+ * field shared for a while (`policy: latest-wins`, e.g. while both ERPs
+ * edit prices during a migration).
  */
 const ownerVersion = z
   .object({
-    system: identifier,
+    system: identifier.optional(),
+    policy: z.enum(['latest-wins', 'max', 'min', 'first-wins', 'manual']).optional(),
     from: z.union([identifier, isoTime]).optional(),
     correct: z.boolean().optional(),
     transitions: z.record(identifier, z.array(transition)).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((version, ctx) => {
+    if ((version.system === undefined) === (version.policy === undefined)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'an owner version names a system (who owns the field from then on) or a shared policy, not both or neither' });
+    } else if (version.policy !== undefined && (version.transitions !== undefined || version.correct !== undefined)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'transitions and correct belong to versions with an owner (system), not to a shared policy' });
+    }
+  });
 export type OwnerVersionSpec = z.infer<typeof ownerVersion>;
 
 const fieldRule = z

@@ -113,8 +113,7 @@ function compileField(
   const group = via.startsWith('groups.') ? ` (${via})` : '';
   const label = `${entity}.${field}${group}`;
   const policy = rule.policy ?? 'owner';
-  if (policy === 'latest-wins') return [unversioned({ kind: 'latest-wins', priority: spec.priority, name: `${label} latest-wins` })];
-  if (policy === 'max' || policy === 'min' || policy === 'first-wins' || policy === 'manual') return [unversioned({ kind: policy, name: `${label} ${policy}` } as FieldRule)];
+  if (policy !== 'owner') return [unversioned(sharedRule(label, policy, spec))];
   const owners = ownerVersionsOf(rule);
   if (!owners) {
     const owner = typeof rule.owner === 'string' ? rule.owner : spec.owner;
@@ -125,9 +124,16 @@ function compileField(
   if (problem) throw new ConfigError(problem.message, { entity, path: problem.path });
   return versions.map((v) => {
     const version = `${entity}.${field}@${v.from ?? 'initial'}`;
-    const compiled = ownerRule(`${version}${group}`, v.system, v.correct ?? rule.correct ?? spec.correct, v.transitions ?? rule.transitions);
+    const compiled = v.system === undefined
+      ? sharedRule(`${version}${group}`, v.policy!, spec)
+      : ownerRule(`${version}${group}`, v.system, v.correct ?? rule.correct ?? spec.correct, v.transitions ?? rule.transitions);
     return { fromMs: v.fromMs, from: v.from ?? null, rule: { ...compiled, version } };
   });
+}
+
+function sharedRule(label: string, policy: 'latest-wins' | 'max' | 'min' | 'first-wins' | 'manual', spec: EntitySpec): FieldRule {
+  if (policy === 'latest-wins') return { kind: 'latest-wins', priority: spec.priority, name: `${label} latest-wins` };
+  return { kind: policy, name: `${label} ${policy}` };
 }
 
 function unversioned(rule: FieldRule): RuleVersion {

@@ -72,6 +72,8 @@ export function reliesOnBeforeImages(config: TandemConfig, table: MappedTable): 
   for (const { field } of table.columns) {
     const rule = ruleOf(entity, field);
     if (rule.policy && rule.policy !== 'owner') return `${table.entity}.${field} is ${rule.policy}`;
+    const shared = Array.isArray(rule.owner) ? rule.owner.find((v) => v.policy !== undefined) : undefined;
+    if (shared) return `${table.entity}.${field} is ${shared.policy} from ${shared.from ?? 'the start'}`;
     const other = ownersOf(rule, entity.owner).find((owner) => owner !== table.system);
     if (other !== undefined) return `${table.entity}.${field} is owned by ${other}${Array.isArray(rule.owner) ? ' (at some time)' : ''}`;
   }

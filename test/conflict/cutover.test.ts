@@ -196,6 +196,65 @@ describe('conflict log chain', () => {
   });
 });
 
+describe('versions of workflow ownership and of shared policies', () => {
+  const WAVE2 = Date.parse('2027-01-01T00:00:00Z');
+  const cutovers = { wave1: { at: '2026-12-01T00:00:00Z' }, wave2: { at: '2027-01-01T00:00:00Z' } };
+
+  it('a shared window between two owners: latest-wins decides concurrent edits, logged under its version', () => {
+    const rules = compileRules({ customer: entityOf({
+      owner: 'erp_old', priority: ['erp_new', 'erp_old'],
+      fields: { credit_limit: { owner: [{ system: 'erp_old' }, { policy: 'latest-wins', from: 'wave1' }, { system: 'erp_new', from: 'wave2' }] } },
+    }) }, 'v', cutovers).entity('customer');
+    expect(rules.field('credit_limit', WAVE1 - 1)).toMatchObject({ kind: 'owner', owner: 'erp_old', version: 'customer.credit_limit@initial' });
+    expect(rules.field('credit_limit', WAVE1)).toMatchObject({ kind: 'latest-wins', name: 'customer.credit_limit@wave1 latest-wins', version: 'customer.credit_limit@wave1' });
+    expect(rules.field('credit_limit', WAVE2)).toMatchObject({ kind: 'owner', owner: 'erp_new', version: 'customer.credit_limit@wave2' });
+    const { record, decisions } = run(rules, [
+      { system: 'erp_old', seq: 1, commitTimeMs: WAVE1 - 10, after: { credit_limit: '1.00' } },
+      // Inside the window: an edit on top of the current value is accepted from either ERP...
+      { system: 'erp_new', seq: 1, commitTimeMs: WAVE1 + 10, after: { credit_limit: '2.00' }, before: { credit_limit: '1.00' } },
+      // ...and a concurrent one (made without seeing 2.00, committed earlier) loses.
+      { system: 'erp_old', seq: 2, commitTimeMs: WAVE1 + 5, after: { credit_limit: '3.00' }, before: { credit_limit: '1.00' } },
+      // After wave2 erp_old is a non-owner.
+      { system: 'erp_old', seq: 3, commitTimeMs: WAVE2 + 5, after: { credit_limit: '4.00' }, before: { credit_limit: '2.00' } },
+    ]);
+    expect(record!.fields.credit_limit).toBe('2.00');
+    expect(decisions.flatMap((d) => d.conflicts).map((c) => [c.system, c.attempted, c.outcome, c.ruleVersion])).toEqual([
+      ['erp_old', '3.00', 'rejected', 'customer.credit_limit@wave1'],
+      ['erp_old', '4.00', 'rejected', 'customer.credit_limit@wave2'],
+    ]);
+  });
+
+  it('workflow transitions per version: what a non-owner may do changes with the owner', () => {
+    const rules = compileRules({ customer: entityOf({
+      owner: 'erp_old',
+      fields: { status: { owner: [
+        { system: 'erp_old', transitions: { crm: ['draft -> submitted'] } },
+        { system: 'erp_new', from: 'wave1', transitions: { crm: ['draft -> submitted', 'submitted -> cancelled'], erp_old: ['* -> archived'] } },
+      ] } },
+    }) }, 'v', cutovers).entity('customer');
+    const status = (system: string, seq: number, at: number, from: string, to: string): ChangeSpec => ({ system, seq, commitTimeMs: at, after: { status: to }, before: { status: from } });
+    const { decisions } = run(rules, [
+      { system: 'erp_old', seq: 1, commitTimeMs: WAVE1 - 100, after: { status: 'draft' } },
+      status('crm', 1, WAVE1 - 90, 'draft', 'submitted'),
+      status('crm', 2, WAVE1 - 80, 'submitted', 'cancelled'),
+      status('crm', 3, WAVE1 + 10, 'submitted', 'cancelled'),
+      status('erp_old', 2, WAVE1 + 20, 'cancelled', 'open'),
+      status('erp_old', 3, WAVE1 + 30, 'cancelled', 'archived'),
+    ]);
+    expect(decisions.map((d) => d.record.fields.status)).toEqual(['draft', 'submitted', 'submitted', 'cancelled', 'cancelled', 'archived']);
+    expect(decisions.flatMap((d) => d.conflicts).map((c) => [c.system, c.attempted, c.rule])).toEqual([
+      ['crm', 'cancelled', 'customer.status@initial owner=erp_old workflow'],
+      ['erp_old', 'open', 'customer.status@wave1 owner=erp_new workflow'],
+    ]);
+  });
+
+  it('a version names a system or a policy', () => {
+    expect(() => entityOf({ owner: 'erp_old', fields: { x: { owner: [{ system: 'erp_old', policy: 'max' }] } } })).toThrow(/names a system .* or a shared policy, not both or neither/);
+    expect(() => entityOf({ owner: 'erp_old', fields: { x: { owner: [{ system: 'erp_old' }, { from: 'wave1' }] } } })).toThrow(/not both or neither/);
+    expect(() => entityOf({ owner: 'erp_old', fields: { x: { owner: [{ system: 'erp_old' }, { policy: 'max', from: 'wave1', correct: false }] } } })).toThrow(/belong to versions with an owner/);
+  });
+});
+
 describe('owner lists in the configuration', () => {
   it('accepts the plain form and the versioned form side by side', () => {
     expect(cutoverProblemsOf({ credit_limit: { owner: [{ system: 'erp_old' }, { system: 'erp_new', from: 'wave1' }] }, name: { owner: 'crm' } })).toEqual([]);

@@ -57,7 +57,7 @@ function analyseEntity(entity: string, spec: EntitySpec, mapped: Map<string, Map
       for (const { owner, at } of timeline) {
         if (policy === 'owner' && known.has(owner) && !systems.has(owner)) {
           findings.push({ severity: 'error', path: at, message: unownable(entity, field, owner, systems) });
-        } else if (policy === 'owner' && timeline.length > 1 && known.has(owner) && !captured.has(owner)) {
+        } else if (policy === 'owner' && Array.isArray(rule.owner) && known.has(owner) && !captured.has(owner)) {
           // Legitimate (a target-only system whose values tandem already holds), but worth saying once per version.
           findings.push({ severity: 'warning', path: at, message: `${owner} owns ${entity}.${field} for a time but is not captured (no capture, no debezium): meanwhile no change to it reaches tandem from anywhere, and every other system's is rejected` });
         }
@@ -110,12 +110,13 @@ function ownerTimeline(rule: FieldRuleSpec, entityOwner: string, path: string, f
     const owner = typeof rule.owner === 'string' ? rule.owner : entityOwner;
     return [{ owner, at: rule.owner ? `${path}.owner` : fieldPath, transitions: rule.transitions, transitionsAt: `${path}.transitions` }];
   }
-  return versions.map((version, i) => ({
+  // Shared versions (a policy instead of a system) have no owner to check.
+  return versions.flatMap((version, i) => (version.system === undefined ? [] : [{
     owner: version.system,
     at: `${path}.owner[${i}].system`,
     transitions: version.transitions ?? rule.transitions,
     transitionsAt: version.transitions ? `${path}.owner[${i}].transitions` : `${path}.transitions`,
-  }));
+  }]));
 }
 
 function unownable(entity: string, field: string, owner: string, systems: Map<string, string>): string {

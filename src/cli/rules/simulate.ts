@@ -104,7 +104,7 @@ export function describeReport(report: SimulationReport & { cutovers?: Record<st
   const lines = [`replayed ${report.changes} journalled change${report.changes === 1 ? '' : 's'}${span} through the current rules and ${rulesFile}\n`];
   for (const [name, [from, to]] of Object.entries(report.cutovers ?? {})) lines.push(`cutover ${name}: ${from ?? 'none'} → ${to ?? 'none'}\n`);
   if (report.differences === 0) return `${lines.join('')}no decision differs\n`;
-  lines.push(`${report.differences} decision${report.differences === 1 ? '' : 's'} differ:\n\n`);
+  lines.push(`${report.differences} ${report.differences === 1 ? 'decision differs' : 'decisions differ'}:\n\n`);
   const rows = Object.entries(report.counts).map(([field, hows]) => {
     const total = Object.values(hows).reduce((a, b) => a + b, 0);
     return [field, String(total), Object.entries(hows).map(([how, n]) => `${how}: ${n}`).join(', ')];
