@@ -6,7 +6,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { detectRepointMerges, followMerges, mergeEntry, mergeTableKeys, MERGE_FIELD, type MergeObservation } from '../../src/conflict';
+import { detectRepointMerges, followMerges, mergeEntry, mergeTableKeys, repointRecord, MERGE_FIELD, type MergeObservation } from '../../src/conflict';
+import type { CanonicalRecord } from '../../src/transform';
 import { entitySpec } from '../../src/config';
 
 const CUSTOMERS = new Set(['customer']);
@@ -77,6 +78,34 @@ describe('followMerges', () => {
   it('follows A into B into C', () => {
     expect(followMerges('a', new Map([['a', 'b'], ['b', 'c']]))).toBe('c');
     expect(followMerges('x', new Map([['a', 'b']]))).toBe('x');
+  });
+});
+
+describe('repointRecord', () => {
+  const SYSTEMS = ['erp', 'crm', 'rest', 'wms'] as const;
+  const mapped = new Map<string, ReadonlySet<string>>([['erp', new Set(['customer', 'note'])], ['crm', new Set(['customer'])], ['rest', new Set(['customer'])], ['wms', new Set(['note'])]]);
+  const shadowValue = fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined });
+  const provenance = { system: 'erp', commitTimeMs: 1, position: 'p', correlationId: 'erp@p' };
+
+  it('points the record at the survivor and writes it to exactly the systems mapping the field that do not hold it yet', () => {
+    fc.assert(fc.property(fc.tuple(...SYSTEMS.map(() => shadowValue)), fc.nat({ max: 5 }), (shadows, version) => {
+      const record: CanonicalRecord = {
+        entity: 'sales_order', key: 'o1', fields: { customer: 'a', note: 'x' }, provenance: {}, deleted: false, positions: {},
+        shadows: Object.fromEntries(SYSTEMS.flatMap((s, i) => (shadows[i] === undefined ? [] : [[s, { customer: shadows[i]! }]]))), version: version + 1,
+      };
+      const { record: next, writes } = repointRecord(record, 'customer', 'b', mapped, provenance);
+      expect(next.fields).toEqual({ customer: 'b', note: 'x' });
+      expect(next.version).toBe(record.version + 1);
+      expect(record.fields.customer).toBe('a'); // the input is not changed
+      const expectedTargets = ['erp', 'crm', 'rest'].filter((s) => record.shadows[s]?.customer !== 'b');
+      expect(writes.map((w) => w.system).sort()).toEqual(expectedTargets.sort());
+      for (const write of writes) {
+        expect(write).toMatchObject({ op: 'upsert', fields: { customer: 'b' }, reason: 'propagate' });
+        expect(write.expected).toEqual(record.shadows[write.system] ? { customer: record.shadows[write.system]!.customer } : {});
+      }
+      for (const system of ['erp', 'crm', 'rest']) expect(next.shadows[system]?.customer).toBe('b');
+      expect(next.shadows.wms).toEqual(record.shadows.wms);
+    }));
   });
 });
 
