@@ -72,8 +72,9 @@ export interface MergeRow {
 
 /** The merge row an event of a merge table carries; null when the event is no such row (an update, a delete). */
 export function mergeRowOf(settings: MergeSettings | null, event: ChangeEvent): MergeRow | { table: true; invalid: string } | null {
-  const qualified = `${event.source.schema ?? 'public'}.${event.source.table}`;
-  const spec = settings?.tables.get(event.source.system)?.get(qualified);
+  const tables = settings?.tables.get(event.source.system);
+  if (!tables) return null; // the hot path: no merge table in this system
+  const spec = tables.get(`${event.source.schema ?? 'public'}.${event.source.table}`);
   if (!spec) return null;
   if ((event.op !== 'c' && event.op !== 'r') || !event.after) return { table: true, invalid: '' };
   const keys = mergeTableKeys(event.after, spec);
