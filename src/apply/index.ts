@@ -1,12 +1,13 @@
 export { SqlTarget } from './sql-target';
 export type { SqlTargetOptions, SqlApplyContext, BatchResult } from './sql-target';
+export type { SqlType } from './sql-dialect';
 export type { Dedup } from './dedup';
 export { FailoverDedup, RedisDedup, StoreDedup, DEFAULT_DEDUP_TTL_SECONDS } from './dedup';
 export type { DedupOutageHooks, RedisDedupOptions, StoreDedupOptions } from './dedup';
 export { isTandemOrigin, originSlotName } from './origin';
 export { deterministicUuid } from './deterministic-uuid';
 export type { ApplyTask, ApplyOutcome } from './task';
-export type { ApplyTarget } from './target';
+export type { ApplyTarget, ApplyContext } from './target';
 export { RestTarget, parseRetryAfter, CircuitBreaker, TokenBucket, buildPayload, readPath, OAuth2ClientCredentials } from './rest';
 export type { RestTargetOptions, RestApplyContext, CircuitState, RestAuth } from './rest';
 export type { KeyAllocations } from './key-allocation';

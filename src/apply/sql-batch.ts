@@ -12,19 +12,19 @@ import type { Row } from '../capture';
 import type { Mapping } from '../transform';
 import { deterministicUuid } from './deterministic-uuid';
 import type { ApplyOutcome, ApplyTask } from './task';
+import type { BatchResult } from './target';
 import { BatchCrosswalk } from './sql-batch-crosswalk';
 import { deleteRows, insertRows, lockRows, updateRows, type LockedRows, type RowUpdate } from './sql-bulk-rows';
 import type { SqlType } from './sql-dialect';
 import { isTransientDbError, sqlServerErrorNumber, toApplyError } from './sql-errors';
 import { isAlreadyApplied, planUpdate } from './sql-plan';
-import { keyText } from './sql-refs';
+import { keyText } from './refs';
 import type { TableScope } from './sql-rows';
 import {
   keyOfRecord, omit, recordRow, singleKeyColumn, upsertInput, type SqlApplyContext, type UpsertPlanInput,
-} from './sql-upsert-input';
+} from './upsert-input';
 
-/** One task's end in `applyBatch`: an outcome, or the error it failed with. */
-export type BatchResult = { task: ApplyTask; outcome: ApplyOutcome; error?: undefined } | { task: ApplyTask; outcome?: undefined; error: unknown };
+export type { BatchResult } from './target';
 
 /** What the bulk path needs of the `SqlTarget` it serves. */
 export interface BatchHost {

@@ -6,7 +6,7 @@
  */
 import type { Value } from '../capture';
 import type { FieldBinding, Fields, Mapping } from '../transform';
-import type { ResolvedFields } from './sql-refs';
+import type { ResolvedFields } from './refs';
 import { sameValue, toValue, type ColumnKind } from './sql-values';
 
 export interface CurrentRow {

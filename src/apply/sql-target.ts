@@ -18,9 +18,9 @@ import { isAlreadyApplied, planUpdate } from './sql-plan';
 import { deleteRow, insertRow, lockMatchingRows, lockRow, updateRow, type TableScope } from './sql-rows';
 import {
   keyOfRecord, omit, recordRow, singleKeyColumn, upsertInput, type SqlApplyContext, type UpsertPlanInput,
-} from './sql-upsert-input';
+} from './upsert-input';
 
-export type { SqlApplyContext } from './sql-upsert-input';
+export type { SqlApplyContext } from './upsert-input';
 export type { BatchResult } from './sql-batch';
 
 export interface SqlTargetOptions {

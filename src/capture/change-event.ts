@@ -36,7 +36,8 @@ export type Position = string;
 export interface SourceInfo {
   /** Configured system name, e.g. `erp`. */
   system: string;
-  connector: 'postgresql' | 'mysql' | 'sqlserver';
+  /** What captured it: Debezium's connector name (`postgresql`, `mysql`, `sqlserver`), which native capture uses too. */
+  connector: string;
   database: string;
   schema: string | null;
   table: string;

@@ -16,3 +16,6 @@ export { SESSION_OPTIONS as PG_SESSION_OPTIONS, RAW_TEXT_TYPES as PG_RAW_TEXT_TY
 export { connect as connectMysql, loadTables as loadMysqlTables, quoteIdent as quoteMysqlIdent } from './mysql/schema';
 export type { TableInfo as MysqlTableInfo } from './mysql/schema';
 export { convertValue as convertMysqlValue } from './mysql/values';
+// Plumbing any source (native or a transport) builds on.
+export { BatchAssembler, BatchQueue, AckTracker } from './shared';
+export type { PendingBatch, LogFn, LogLevel } from './shared';

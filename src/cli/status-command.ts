@@ -1,5 +1,5 @@
-import pg from 'pg';
-import { loadConfig, readSecret, type PostgresCaptureConfig, type TandemConfig } from '../config';
+import { loadConfig, readSecret, type TandemConfig } from '../config';
+import { connectorOf } from '../connectors';
 import { connectStateStore, loadCheckpoints } from '../store';
 import { EXIT_OK } from './exit';
 
@@ -12,10 +12,9 @@ export async function printStatus(configFile: string): Promise<number> {
     const checkpoints = new Map((await loadCheckpoints(store, schema)).map((c) => [c.system, c]));
     const sourceRows = await Promise.all(Object.entries(config.systems).filter(([, s]) => s.capture || s.debezium).map(async ([system, spec]) => {
       const checkpoint = checkpoints.get(system);
-      const lag = checkpoint?.sourceTime ? ((Date.now() - checkpoint.sourceTime.getTime()) / 1000).toFixed(1) : '-';
-      const slot = spec.type === 'postgres' && spec.capture ? (spec.capture as PostgresCaptureConfig).slot : null;
-      const retained = slot === null ? 'n/a' : await slotRetainedBytes(readSecret(spec.url, `systems.${system}.url`), slot).catch((e: Error) => `error: ${e.message}`);
-      return [system, checkpoint?.position ?? '-', lag, typeof retained === 'number' ? formatBytes(retained) : retained ?? 'no slot'];
+      const url = () => readSecret(spec.url, `systems.${system}.url`);
+      const { lagSeconds, retainedLog } = await connectorOf(spec).status({ config, system, spec, env: process.env, url, checkpoint });
+      return [system, checkpoint?.position ?? '-', lagSeconds === null ? '-' : lagSeconds.toFixed(1), typeof retainedLog === 'number' ? formatBytes(retainedLog) : retainedLog];
     }));
     printTable(['source', 'position', 'lag (s)', 'slot retained WAL'], sourceRows);
 
@@ -42,18 +41,6 @@ export async function printStatus(configFile: string): Promise<number> {
     return EXIT_OK;
   } finally {
     await store.destroy();
-  }
-}
-
-async function slotRetainedBytes(url: string, slot: string): Promise<number | null> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ bytes: string | null }>(
-      'SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS bytes FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-    return rows[0]?.bytes ? Number(rows[0].bytes) : null;
-  } finally {
-    await client.end();
   }
 }
 

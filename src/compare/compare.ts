@@ -12,11 +12,11 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import { compileRules, type EntityRules } from '../conflict';
 import { readSecret, type LoadedConfig, type MappingSpec } from '../config';
+import { connectorOf } from '../connectors';
 import { UsageError } from '../errors';
 import { CrosswalkCache, KnexCrosswalk, liveRecordKeys, openTaskLetters } from '../store';
 import { compileMappings, type MappingRegistry } from '../transform';
 import { classify, comparedFields, type ClassifyContext, type Side } from './classify';
-import { MysqlTableReader } from './mysql-reader';
 import { Observer, type SideReader, type VersionedObservation } from './observe';
 import { pairByKey, pairDiffers } from './pair';
 import { PgTableReader } from './pg-reader';
@@ -88,7 +88,7 @@ function comparableSystems(options: CompareOptions, registry: MappingRegistry, e
   const { systems } = options.loaded.config;
   return registry.forEntity(entity)
     .map((m) => m.system)
-    .filter((s) => systems[s]!.type === 'postgres' || systems[s]!.type === 'mysql')
+    .filter((s) => connectorOf(systems[s]!).compareReader !== undefined)
     .filter((s) => !options.systems || options.systems.length === 0 || options.systems.includes(s));
 }
 
@@ -126,8 +126,7 @@ async function openSides(entity: string, systems: string[], registry: MappingReg
     for (const system of systems) {
       const mapping = registry.forSystemEntity(system, entity)!;
       const url = readSecret(options.loaded.config.systems[system]!.url, `systems.${system}.url`, options.env ?? process.env);
-      const type = options.loaded.config.systems[system]!.type;
-      const reader: TableReader = type === 'postgres' ? await PgTableReader.open(system, mapping, url) : await MysqlTableReader.open(system, mapping, url);
+      const reader: TableReader = await connectorOf(options.loaded.config.systems[system]!).compareReader!(system, mapping, url);
       const fields = new Map(mapping.fields.map((f) => [f.field, { readOnly: f.readOnly }]));
       sides.push({ system, fields, reader });
     }

@@ -15,3 +15,5 @@ export type { ReconcileDeps } from './schedule';
 export { differingRows, pushdownPlan, STREAM_MAX } from './pushdown';
 export type { PushdownPlan, RowBatch, PushdownProgress } from './pushdown';
 export { PgTableReader } from './pg-reader';
+export { MysqlTableReader } from './mysql-reader';
+export type { TableReader } from './reader';

@@ -1,3 +1,4 @@
+import { connectorOf } from '../connectors';
 import type { FieldRuleSpec, TandemConfig } from './spec';
 import { cutoverProblems, ownerVersionsOf } from './cutovers';
 
@@ -35,8 +36,9 @@ export function checkConsistency(config: TandemConfig): Problem[] {
       }
     }
     const generated = mapping.key.generated;
-    if (typeof generated === 'object' && config.systems[mapping.system]?.type === 'rest') {
-      problems.push({ path: `${at}.key.generated`, message: 'a REST system assigns its ids itself (idField): an allocated key is for SQL systems' });
+    const target = config.systems[mapping.system];
+    if (typeof generated === 'object' && target && connectorOf(target).dialect === null) {
+      problems.push({ path: `${at}.key.generated`, message: `a ${connectorOf(target).label} system assigns its ids itself: an allocated key is for SQL systems` });
     }
     if (typeof generated === 'object' && mapping.key.columns.length !== 1) {
       problems.push({ path: `${at}.key.generated`, message: `an allocated key fills one key column, not ${mapping.key.columns.length}` });
@@ -93,8 +95,7 @@ export function checkConsistency(config: TandemConfig): Problem[] {
     if (system.capture && system.debezium) {
       problems.push({ path: `systems.${name}`, message: 'a system is captured natively (capture) or through Debezium (debezium), not both' });
     }
-    if (system.type === 'rest') problems.push(...restProblems(config, name));
-    else if (system.rest) problems.push({ path: `systems.${name}.rest`, message: 'rest settings belong to systems of type rest' });
+    problems.push(...(connectorOf(system).config.consistency?.(config, name) ?? []));
     if (system.debezium && !config.kafka) {
       problems.push({ path: `systems.${name}.debezium`, message: 'capture through Debezium needs the top-level kafka section (brokers)' });
     }
@@ -115,32 +116,6 @@ function ownerNameProblems(rule: FieldRuleSpec, path: string, systems: ReadonlyS
     for (const system of Object.keys(version.transitions ?? {})) unknown(system, `${path}.owner[${i}].transitions.${system}`);
   });
   for (const system of Object.keys(rule.transitions ?? {})) unknown(system, `${path}.transitions.${system}`);
-  return problems;
-}
-
-/** A REST system: a target only, with an endpoint for every entity mapped to it. */
-function restProblems(config: TandemConfig, name: string): Problem[] {
-  const problems: Problem[] = [];
-  const system = config.systems[name]!;
-  const at = `systems.${name}`;
-  if (system.debezium) problems.push({ path: `${at}.debezium`, message: 'a rest system is a target only: it cannot be captured' });
-  if (!system.rest) return [...problems, { path: `${at}.rest`, message: 'a rest system needs rest settings (endpoints, auth)' }];
-  const endpoints = system.rest.endpoints;
-  const lineEntities = new Map<string, string>();
-  for (const [entity, endpoint] of Object.entries(endpoints)) {
-    if (!(entity in config.entities)) problems.push({ path: `${at}.rest.endpoints.${entity}`, message: `unknown entity "${entity}"` });
-    if (!endpoint.update.path.includes('{id}')) problems.push({ path: `${at}.rest.endpoints.${entity}.update.path`, message: 'the update path must hold {id}' });
-    if (endpoint.lines) {
-      lineEntities.set(endpoint.lines.entity, entity);
-      if (!(endpoint.lines.entity in config.entities)) problems.push({ path: `${at}.rest.endpoints.${entity}.lines.entity`, message: `unknown entity "${endpoint.lines.entity}"` });
-    }
-  }
-  for (const mapping of config.mappings) {
-    if (mapping.system !== name) continue;
-    if (!endpoints[mapping.entity] && !lineEntities.has(mapping.entity)) {
-      problems.push({ path: `${at}.rest.endpoints`, message: `entity ${mapping.entity} is mapped to ${name} but has no endpoint (nor is it the lines of one)` });
-    }
-  }
   return problems;
 }
 

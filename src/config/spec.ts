@@ -1,38 +1,23 @@
 import { z } from 'zod';
+import { connectorFor, debeziumConnectorNames, isSystemType, systemTypes } from '../connectors';
+import { debeziumCapture } from '../connectors/debezium/schema';
+import { restSettings } from '../connectors/rest/schema';
+import { identifier, secretRef } from './primitives';
 
 /**
  * The one configuration spec. Validation, defaults and the environment
  * variables that may override settings all come from here (see `env.ts`).
  * Secrets are never literal: `{ env: NAME }` or `{ file: path }` only.
+ * Each system type's part (capture settings, its own checks) comes from its
+ * connector (src/connectors), looked up by `type` when a system is parsed.
  */
 
-const identifier = z.string().regex(/^[a-z][a-z0-9_]*$/, 'lower-case letters, digits and _; starting with a letter');
-
-/** A secret (connection URL with password, token): read from the environment or a file. */
-export const secretRef = z
-  .union([
-    z.object({ env: z.string().min(1) }).strict(),
-    z.object({ file: z.string().min(1) }).strict(),
-  ])
-  .describe('secret: { env: NAME } or { file: path }');
-export type SecretRef = z.infer<typeof secretRef>;
-
-const postgresCapture = z
-  .object({
-    slot: identifier,
-    publication: identifier,
-    /** Interval of heartbeat messages written to the source (pg_logical_emit_message). 0 disables. */
-    heartbeatMs: z.number().int().min(0).default(10_000),
-    /** Status updates to the server at least this often (wal_sender_timeout is 60 s by default). */
-    statusIntervalMs: z.number().int().min(100).default(5_000),
-    /** Take an initial snapshot of mapped tables the slot has not seen. */
-    snapshot: z.enum(['initial', 'never']).default('initial'),
-    /** Events per batch handed to the pipeline. */
-    maxBatchEvents: z.number().int().min(1).default(2_000),
-    /** A partly filled batch is handed on after this long. */
-    maxBatchDelayMs: z.number().int().min(0).default(50),
-  })
-  .strict();
+export { secretRef, type SecretRef } from './primitives';
+export type { PostgresCaptureConfig } from '../connectors/postgres/schema';
+export type { MysqlCaptureConfig } from '../connectors/mysql/schema';
+export type { SqlserverCaptureConfig } from '../connectors/sqlserver/schema';
+export type { DebeziumCaptureConfig } from '../connectors/debezium/schema';
+export type { RestEndpointConfig, RestAuthConfig, RestSettings } from '../connectors/rest/schema';
 
 const applySettings = z
   .object({
@@ -61,155 +46,70 @@ const applySettings = z
   })
   .strict();
 
-/** Native MySQL/MariaDB capture: the row-based binlog, read as a replica would. */
-const mysqlCapture = z
-  .object({
-    /** Replica server id tandem registers with; unique among the server's replicas. */
-    serverId: z.number().int().min(1).max(4_294_967_295),
-    /** Write heartbeats into the binlog (a row in `tandem_heartbeat`) this often; 0 disables. */
-    heartbeatMs: z.number().int().min(0).default(10_000),
-    snapshot: z.enum(['initial', 'never']).default('initial'),
-    maxBatchEvents: z.number().int().min(1).default(2_000),
-    maxBatchDelayMs: z.number().int().min(0).default(50),
-  })
-  .strict();
+const systemType = z.string().refine(isSystemType, (type) => ({ message: `unknown system type "${type}" (types: ${systemTypes().join(', ')})` }));
 
-/** Native SQL Server capture: polls the CDC change tables of the mapped tables. */
-const sqlserverCapture = z
-  .object({
-    pollIntervalMs: z.number().int().min(10).default(500),
-    /** Capture instance per mapped table (`schema.table` → instance); default `<schema>_<table>`. */
-    captureInstances: z.record(z.string(), z.string()).default({}),
-    snapshot: z.enum(['initial', 'never']).default('initial'),
-    maxBatchEvents: z.number().int().min(1).default(2_000),
-  })
-  .strict();
-
-const CAPTURE_SPECS = { postgres: postgresCapture, mysql: mysqlCapture, sqlserver: sqlserverCapture } as const;
-export type PostgresCaptureConfig = z.infer<typeof postgresCapture>;
-export type MysqlCaptureConfig = z.infer<typeof mysqlCapture>;
-export type SqlserverCaptureConfig = z.infer<typeof sqlserverCapture>;
-
-/** Capture through Debezium connectors that publish to Kafka (see the top-level `kafka` section). */
-const debeziumCapture = z
-  .object({
-    /** The connector's `topic.prefix`: change topics are `<prefix>.<schema>.<table>` (or `<prefix>.<db>.<table>`). */
-    topicPrefix: z.string().min(1),
-    connector: z.enum(['postgresql', 'mysql', 'mariadb', 'sqlserver']),
-    /** Topics to read; default: one per mapped table, named from the prefix. */
-    topics: z.array(z.string().min(1)).optional(),
-    /** Or a regular expression of topics to subscribe to. */
-    topicPattern: z.string().min(1).optional(),
-    /** Debezium's heartbeat topic prefix (`heartbeat.interval.ms` on the connector). */
-    heartbeatTopicPrefix: z.string().default('__debezium-heartbeat'),
-    /** What a message that cannot be decoded does: park it in the dead-letter store and go on. */
-    maxBatchEvents: z.number().int().min(1).default(2_000),
-  })
-  .strict();
-export type DebeziumCaptureConfig = z.infer<typeof debeziumCapture>;
-
-const httpMethod = z.enum(['POST', 'PUT', 'PATCH', 'DELETE']);
-/** One request of a REST endpoint; `path` may hold `{id}` (the target's id of the record). */
-const restRequest = z.object({ method: httpMethod, path: z.string().startsWith('/') }).strict();
-
-/** How a REST target is written, per entity. */
-const restEndpoint = z
-  .object({
-    create: restRequest,
-    /** `path` holds `{id}`. Also read with GET (for the ETag after a 409/412). */
-    update: restRequest,
-    delete: restRequest.optional(),
-    /** Property of the target's response holding the record's id (dotted for nested). */
-    idField: z.string().min(1).default('id'),
-    /**
-     * Lines of an order-like entity, written through their header: each line
-     * change is sent as `{ <property>: [line] }` with the header's update
-     * request, and the target answers per line (207/422 with a `lines` array).
-     */
-    lines: z
-      .object({
-        /** The line entity (e.g. `order_line`). */
-        entity: identifier,
-        /** Canonical field of the line that references the header (e.g. `order`). */
-        ref: identifier,
-        /** JSON property of the header's body that holds the lines. */
-        property: z.string().min(1).default('lines'),
-        /**
-         * Canonical fields of the line in which a rejection is written back
-         * to the system the line came from (e.g. `sync_status` / `sync_error`).
-         */
-        exceptionFields: z.object({ status: identifier, error: identifier, rejectedValue: z.string().default('rejected') }).strict().optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
-export type RestEndpointConfig = z.infer<typeof restEndpoint>;
-
-const restAuth = z.union([
-  z.object({ bearer: secretRef }).strict(),
-  z.object({ apiKey: z.object({ header: z.string().min(1), value: secretRef }).strict() }).strict(),
-  z.object({ basic: z.object({ username: z.string().min(1), password: secretRef }).strict() }).strict(),
-  z.object({
-    oauth2: z.object({ tokenUrl: z.string().url(), clientId: z.string().min(1), clientSecret: secretRef, scope: z.string().optional() }).strict(),
-  }).strict(),
-]);
-export type RestAuthConfig = z.infer<typeof restAuth>;
-
-/** A system written through its REST API (a target only: nothing is captured from it). */
-const restSettings = z
-  .object({
-    auth: restAuth.optional(),
-    /** Per request, connection included. */
-    timeoutMs: z.number().int().min(1).default(10_000),
-    /** Requests per second to this target (token bucket); unset: no limit. */
-    rateLimitPerSecond: z.number().positive().optional(),
-    /** Requests that may go at once beyond the steady rate. */
-    rateLimitBurst: z.number().int().min(1).default(1),
-    circuitBreaker: z
-      .object({ failureThreshold: z.number().int().min(1).default(5), resetMs: z.number().int().min(10).default(30_000) })
-      .strict()
-      .default({}),
-    /** Alerts (a rejected order line) are POSTed here as JSON. */
-    alertWebhook: secretRef.optional(),
-    endpoints: z.record(identifier, restEndpoint),
-  })
-  .strict();
-export type RestSettings = z.infer<typeof restSettings>;
+/**
+ * Blocks of a system entry that belong to one type's connector (its
+ * `config.settingsKey`): `rest:` holds how a REST API is written.
+ */
+export const settingsBlocks = { rest: restSettings } as const;
+type SettingsBlocks = typeof settingsBlocks;
+const optionalSettingsBlocks = Object.fromEntries(Object.entries(settingsBlocks).map(([key, schema]) => [key, schema.optional()])) as {
+  [K in keyof SettingsBlocks]: z.ZodOptional<SettingsBlocks[K]>;
+};
 
 const systemSpec = z
   .object({
-    type: z.enum(['postgres', 'mysql', 'sqlserver', 'rest']),
+    type: systemType,
     url: secretRef,
-    /** Native capture of this system's changes; its form depends on `type`. */
+    /** Native capture of this system's changes; its form is its type's connector's `config.capture`. */
     capture: z.unknown().optional(),
     /** Or capture through Debezium and Kafka. */
     debezium: debeziumCapture.optional(),
     apply: applySettings.default({}),
-    /** For `type: rest`: how the API is written. */
-    rest: restSettings.optional(),
+    /** For `type: rest`: `rest`, how the API is written. */
+    ...optionalSettingsBlocks,
   })
   .strict()
   .transform((system, ctx) => {
-    if (system.apply.echoServerId !== undefined && system.type !== 'mysql') {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['apply', 'echoServerId'], message: 'echoServerId applies to type: mysql systems only' });
+    if (!isSystemType(system.type)) return z.NEVER; // already reported by `type`
+    const connector = connectorFor(system.type);
+    const issue = (path: Array<string | number>, message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+    if (system.apply.echoServerId !== undefined && !connector.config.echoServerId) {
+      issue(['apply', 'echoServerId'], `echoServerId applies to systems of type ${systemTypes().filter((t) => connectorFor(t).config.echoServerId).join(', ')} only`);
       return z.NEVER;
     }
-    if (system.capture === undefined) return { ...system, capture: undefined };
-    if (system.type === 'rest') {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['capture'], message: 'a rest system is a target only: it cannot be captured' });
+    // A type's own settings block (`rest:`) belongs to the types whose connector reads it.
+    for (const key of Object.keys(settingsBlocks) as Array<keyof typeof settingsBlocks>) {
+      if (system[key] === undefined || connector.config.settingsKey === key) continue;
+      issue([key], `${key} settings belong to systems of type ${systemTypes().filter((t) => connectorFor(t).config.settingsKey === key).join(', ')}`);
       return z.NEVER;
     }
-    const parsed = CAPTURE_SPECS[system.type].safeParse(system.capture);
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['capture', ...issue.path] } as z.IssueData);
-      return z.NEVER;
+    if (system.debezium) {
+      const names = connector.debezium?.connectors ?? [];
+      if (names.length === 0) issue(['debezium'], `a ${system.type} system is a target only: it cannot be captured`);
+      else if (!names.includes(system.debezium.connector)) {
+        issue(['debezium', 'connector'], `a ${system.type} system is captured by Debezium's ${names.join(' or ')} connector, not "${system.debezium.connector}" (known: ${debeziumConnectorNames().join(', ')})`);
+      }
+      if (names.length === 0 || !names.includes(system.debezium.connector)) return z.NEVER;
     }
-    if (system.type === 'mysql' && system.apply.echoServerId !== undefined && system.apply.echoServerId === (parsed.data as MysqlCaptureConfig).serverId) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['apply', 'echoServerId'], message: 'echoServerId must differ from capture.serverId (the replica id tandem reads the binlog with)' });
-      return z.NEVER;
+    let capture: unknown;
+    if (system.capture !== undefined) {
+      if (!connector.config.capture) {
+        issue(['capture'], `a ${system.type} system is a target only: it cannot be captured`);
+        return z.NEVER;
+      }
+      const parsed = connector.config.capture.safeParse(system.capture);
+      if (!parsed.success) {
+        for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: ['capture', ...issue.path] } as z.IssueData);
+        return z.NEVER;
+      }
+      capture = parsed.data;
     }
-    return { ...system, capture: parsed.data as PostgresCaptureConfig | MysqlCaptureConfig | SqlserverCaptureConfig };
+    const problems = connector.config.check?.(system, capture) ?? [];
+    for (const problem of problems) issue(problem.path, problem.message);
+    if (problems.length > 0) return z.NEVER;
+    return { ...system, capture };
   });
 
 const kafkaSpec = z

@@ -1,6 +1,5 @@
 import pg from 'pg';
-import type { Row, Value } from '../capture';
-import { decodeValue } from '../capture/postgres/decode-value';
+import { decodePgValue as decodeValue, type Row, type Value } from '../capture';
 import type { Fields } from '../transform';
 
 /**

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
-import pg from 'pg';
-import { emitMysqlMark, type ChangeSource, type SourceStats } from '../capture';
+import type { ChangeSource, SourceStats } from '../capture';
 import { compileRules } from '../conflict';
 import { createAudit } from '../audit';
 import { configDir, readAllSecrets, readSecret, type LoadedConfig } from '../config';
+import { connectorOf } from '../connectors';
 import { errorMessage } from '../errors';
 import { createLogger } from '../log';
 import { startReconcile } from '../compare';
@@ -211,12 +211,11 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   return { stats: () => metrics.snapshot(depth), drain, stop, done };
 }
 
-/** A target's alert webhook: `apply.alertWebhook`, or a REST system's `rest.alertWebhook`. */
+/** A target's alert webhook: `apply.alertWebhook`, or one its type's settings name (a REST system's `rest.alertWebhook`). */
 function alertWebhookOf(config: LoadedConfig['config'], system: string, env: NodeJS.ProcessEnv): string | undefined {
   const spec = config.systems[system]!;
   if (spec.apply.alertWebhook) return readSecret(spec.apply.alertWebhook, `systems.${system}.apply.alertWebhook`, env);
-  if (spec.rest?.alertWebhook) return readSecret(spec.rest.alertWebhook, `systems.${system}.rest.alertWebhook`, env);
-  return undefined;
+  return connectorOf(spec).alertWebhook?.({ config, system, spec, env, url: () => systemUrl(config, system, env) });
 }
 
 function readStoreUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {
@@ -231,19 +230,9 @@ function readStoreUrl(loaded: LoadedConfig, env: NodeJS.ProcessEnv): string {
  */
 async function emitMark(config: LoadedConfig['config'], system: string, env: NodeJS.ProcessEnv): Promise<string | null> {
   const spec = config.systems[system]!;
-  if (!spec.capture) return null;
-  const url = systemUrl(config, system, env);
-  if (spec.type === 'mysql') return emitMysqlMark(url, decodeURIComponent(new URL(url).pathname.slice(1)));
-  if (spec.type !== 'postgres') return null;
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ lsn: string }>(`SELECT pg_logical_emit_message(false, 'tandem.heartbeat', 'drain')::text AS lsn`);
-    const [high, low] = rows[0]!.lsn.split('/') as [string, string];
-    return `${high.padStart(8, '0')}${low.padStart(8, '0')}`.toUpperCase();
-  } finally {
-    await client.end();
-  }
+  const mark = connectorOf(spec).drainMark;
+  if (!spec.capture || !mark) return null;
+  return mark({ config, system, spec, env, url: () => systemUrl(config, system, env) });
 }
 
 /** The registry a source is made from: a system's merge tables are captured with its mapped tables. */

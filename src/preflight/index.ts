@@ -4,17 +4,12 @@
  * Every system, service and table is looked at in parallel and read-only;
  * what it finds names system, table, column and what to do.
  */
-import type { LoadedConfig, TandemConfig } from '../config';
-import { errorMessage } from '../errors';
+import type { LoadedConfig } from '../config';
+import { connectorOf } from '../connectors';
 import { systemUrl } from '../pipeline';
-import type { TableInfo } from './catalog';
-import { openCatalogDb, readTable, type CatalogDb } from './catalog-db';
-import { findingsFor, report, type PreflightFinding, type PreflightReport } from './finding';
-import { mappedTables, type MappedTable } from './mapped-columns';
-import { mysqlFindings } from './mysql';
-import { postgresFindings } from './postgres';
-import { kafkaFindings, redisFindings, restFindings, stateStoreFindings } from './services';
-import { sqlServerFindings } from './sqlserver';
+import { report, type PreflightFinding, type PreflightReport } from './finding';
+import { mappedTables } from './mapped-columns';
+import { kafkaFindings, redisFindings, stateStoreFindings } from './services';
 import { mappingFindings, type SystemCatalog } from './table-checks';
 
 export type { PreflightFinding, PreflightReport, Severity, CheckKind } from './finding';
@@ -23,7 +18,13 @@ export type { ColumnInfo, TableInfo, Dialect, TypeFamily, CatalogColumnRow } fro
 export { columnInfo } from './catalog';
 export { capacityProblem } from './capacity';
 export { mappingFindings, type SystemCatalog } from './table-checks';
-export { reliesOnBeforeImages, mappedTables } from './mapped-columns';
+export { reliesOnBeforeImages, mappedTables, type MappedTable } from './mapped-columns';
+// What the connectors (src/connectors) run for their systems.
+export { sqlSystemPreflight, type SqlSystemPreflight } from './sql-system';
+export { postgresFindings } from './postgres';
+export { mysqlFindings } from './mysql';
+export { sqlServerFindings } from './sqlserver';
+export { restFindings } from './services';
 export { UNTRANSPORTABLE_TYPES, untransportable } from './untransportable';
 export { formatPreflight } from './format';
 
@@ -40,22 +41,11 @@ export async function runPreflight(loaded: LoadedConfig, options: PreflightOptio
   const tables = mappedTables(config);
   const catalogs = new Map<string, SystemCatalog>();
   const perSystem = Object.entries(config.systems).map(async ([system, spec]): Promise<PreflightFinding[]> => {
-    if (spec.type === 'rest') return restFindings(config, system, env, timeoutMs);
     const own = tables.filter((t) => t.system === system);
-    let db: CatalogDb;
-    try {
-      db = await openCatalogDb(spec.type, systemUrl(config, system, env), timeoutMs);
-    } catch (error) {
-      return [findingsFor(system)('error', 'connect', null, `${system} cannot be reached: ${errorMessage(error)}`, `check systems.${system}.url and that the server accepts connections from here`)];
-    }
-    try {
-      catalogs.set(system, { dialect: spec.type, tables: await readTables(db, own) });
-      return await serverFindings(db, config, system, own);
-    } catch (error) {
-      return [findingsFor(system)('error', 'connect', null, `checking ${system} failed: ${errorMessage(error)}`, 'see the message; the configured user may lack access to the catalog')];
-    } finally {
-      await db.close().catch(() => undefined);
-    }
+    const ctx = { config, system, spec, env, url: () => systemUrl(config, system, env), timeoutMs, tables: own };
+    const { findings, catalog } = await connectorOf(spec).preflight(ctx);
+    if (catalog) catalogs.set(system, catalog);
+    return findings;
   });
   const results = await Promise.all([
     ...perSystem,
@@ -64,18 +54,4 @@ export async function runPreflight(loaded: LoadedConfig, options: PreflightOptio
     kafkaFindings(config, env, timeoutMs),
   ]);
   return report([...results.flat(), ...mappingFindings(config, catalogs)]);
-}
-
-async function readTables(db: CatalogDb, tables: MappedTable[]): Promise<Map<string, TableInfo | null>> {
-  const out = new Map<string, TableInfo | null>();
-  for (const table of tables) out.set(table.table, await readTable(db, table.schema, table.name));
-  return out;
-}
-
-function serverFindings(db: CatalogDb, config: TandemConfig, system: string, tables: MappedTable[]): Promise<PreflightFinding[]> {
-  switch (db.dialect) {
-    case 'postgres': return postgresFindings(db, config, system, tables);
-    case 'mysql': return mysqlFindings(db, config, system);
-    case 'sqlserver': return sqlServerFindings(db, config, system, tables);
-  }
 }

@@ -54,7 +54,7 @@ export async function mysqlFindings(db: CatalogDb, config: TandemConfig, system:
       out.push(finding('error', 'privilege', null, `${user} lacks REPLICATION CLIENT (MariaDB 10.5+: BINLOG MONITOR): it cannot ask for the binlog position`, `GRANT REPLICATION CLIENT ON *.* TO ${user}`));
     }
   }
-  if (spec.type === 'mysql' && spec.apply.echoServerId !== undefined) {
+  if (spec.apply.echoServerId !== undefined) {
     // The only sure test of this right is to use it, on this throwaway connection.
     const refused = await db.query('SET SESSION server_id = @@GLOBAL.server_id').then(() => null, (error: Error) => error.message);
     if (refused) {

@@ -6,8 +6,9 @@
 import { Redis } from 'ioredis';
 import kafkajs from 'kafkajs';
 import pg from 'pg';
-import { defaultTopics, kafkaClientConfig } from '../capture';
-import { qualified, readSecret, type TandemConfig } from '../config';
+import { kafkaClientConfig } from '../capture';
+import { readSecret, type TandemConfig } from '../config';
+import { debeziumTopics } from '../connectors';
 import { errorMessage } from '../errors';
 import { kafkaConnection, systemUrl } from '../pipeline';
 import { findingsFor, type PreflightFinding } from './finding';
@@ -76,9 +77,7 @@ export async function kafkaFindings(config: TandemConfig, env: NodeJS.ProcessEnv
     for (const [system, spec] of Object.entries(config.systems)) {
       const dbz = spec.debezium;
       if (!dbz || dbz.topicPattern) continue;
-      const mysqlLike = dbz.connector === 'mysql' || dbz.connector === 'mariadb';
-      const tables = config.mappings.filter((m) => m.system === system).map((m) => qualified(m.table));
-      for (const topic of dbz.topics ?? defaultTopics(dbz.topicPrefix, tables, mysqlLike ? '' : 'public')) {
+      for (const topic of debeziumTopics(config, system) ?? []) {
         if (!topics.has(topic)) {
           out.push(findingsFor(system)('warning', 'connect', null, `Kafka has no topic ${topic} yet: nothing has been published for it`,
             `check the connector's topic.prefix (${dbz.topicPrefix}) and table list; the topic appears with the connector's first event of that table`));

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AckTracker } from '../../src/capture/postgres/ack-tracker';
-import { BatchAssembler, type PendingBatch } from '../../src/capture/postgres/batch-assembler';
+import { AckTracker } from '../../src/capture/shared/ack-tracker';
+import { BatchAssembler, type PendingBatch } from '../../src/capture/shared/batch-assembler';
 import { ChangeDecoder, HEARTBEAT_PREFIX, type Decoded } from '../../src/capture/postgres/change-decoder';
 import { formatLsn, lsnOfPosition, parseLsn, positionOf } from '../../src/capture/postgres/lsn';
 import { parsePgoutput } from '../../src/capture/postgres/pgoutput';

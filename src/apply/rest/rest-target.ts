@@ -14,8 +14,8 @@ import type { Row } from '../../capture';
 import type { RestEndpointConfig } from '../../config/spec';
 import { ApplyError, DependencyPendingError, errorMessage, type ErrorContext } from '../../errors';
 import type { Fields, Mapping } from '../../transform';
-import type { BatchResult } from '../sql-batch';
-import { recordRow, upsertInput, type SqlApplyContext } from '../sql-upsert-input';
+import type { ApplyContext, BatchResult } from '../target';
+import { recordRow, upsertInput } from '../upsert-input';
 import type { ApplyOutcome, ApplyTask } from '../task';
 import { authProvider, type AuthProvider, type RestAuth } from './auth';
 import { CircuitBreaker, type CircuitState } from './circuit-breaker';
@@ -23,7 +23,7 @@ import { HttpClient, type RestRequest, type RestResponse } from './http';
 import { buildPayload, readPath } from './payload';
 import { TokenBucket } from './token-bucket';
 
-export type RestApplyContext = SqlApplyContext;
+export type RestApplyContext = ApplyContext;
 
 export interface RestTargetOptions {
   /** Configured system name (crosswalk and error context). */

@@ -17,7 +17,10 @@ export function snapshotMarker(raw: Json | undefined): SnapshotMarker {
   throw new ValueError(`unknown source.snapshot value: ${describe(raw)}`);
 }
 
-export function connectorOf(source: JsonObject): SourceInfo['connector'] {
+/** The source layouts Debezium's messages come in (MariaDB's is MySQL's). */
+export type DebeziumSourceLayout = 'postgresql' | 'mysql' | 'sqlserver';
+
+export function connectorOf(source: JsonObject): DebeziumSourceLayout {
   const named = source.connector;
   if (named === 'postgresql' || named === 'mysql' || named === 'sqlserver') return named;
   // MariaDB's connector has MySQL's source layout and positions.

@@ -1,7 +1,7 @@
 /** What the Kafka source needs, and the kafkajs client settings it derives from it. */
 import type { ConnectionOptions } from 'node:tls';
 import kafkajs from 'kafkajs';
-import type { LogFn } from '../postgres/options';
+import type { LogFn } from '../shared';
 
 /** Broker connection, secrets already read (the runtime reads them with readSecret). */
 export interface KafkaConnection {

@@ -1,8 +1,8 @@
 /** Options of the native MySQL/MariaDB binlog source (see `mysqlCapture` in src/config/spec.ts). */
 import type { Position } from '../change-event';
-import type { LogFn } from '../postgres/options';
+import type { LogFn } from '../shared';
 
-export type { LogFn, LogLevel } from '../postgres/options';
+export type { LogFn, LogLevel } from '../shared';
 
 export interface MysqlSourceOptions {
   /** Configured system name, e.g. `shop`. */

@@ -1,7 +1,8 @@
 /** Options of the native PostgreSQL source (see `postgresCapture` in src/config/spec.ts). */
 
-export type LogLevel = 'info' | 'warn' | 'error' | 'debug';
-export type LogFn = (level: LogLevel, message: string, meta?: Record<string, unknown>) => void;
+import type { LogFn } from '../shared';
+
+export type { LogFn, LogLevel } from '../shared';
 
 export interface PostgresSourceOptions {
   /** Configured system name, e.g. `erp`. */

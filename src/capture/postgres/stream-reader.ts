@@ -12,9 +12,7 @@
  * well below it.
  */
 import { DecodeError } from '../../errors';
-import { BatchAssembler } from './batch-assembler';
-import type { BatchQueue } from './batch-queue';
-import type { AckTracker } from './ack-tracker';
+import { BatchAssembler, type AckTracker, type BatchQueue } from '../shared';
 import type { ChangeDecoder, Decoded } from './change-decoder';
 import { positionOf } from './lsn';
 import { parsePgoutput } from './pgoutput';

@@ -1,9 +1,9 @@
 /** Options of the native SQL Server source (see `sqlserverCapture` in src/config/spec.ts). */
 import type { Position } from '../change-event';
-import type { LogFn } from '../postgres/options';
+import type { LogFn } from '../shared';
 import type { CdcConnection } from './queries';
 
-export type { LogFn } from '../postgres/options';
+export type { LogFn } from '../shared';
 
 export interface SqlServerSourceOptions {
   /** Configured system name, e.g. `erp`. */

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { ChangeBatch, ChangeEvent } from '../../capture';
 import { assemble } from '../../capture/kafka/assemble';
 import { compileRules } from '../../conflict';
+import { debeziumLayoutOf, debeziumTables } from '../../connectors';
 import { errorMessage, UsageError } from '../../errors';
 import { silentLogger } from '../../log';
 import { PipelineMetrics } from '../../pipeline/metrics';
@@ -149,12 +150,12 @@ class EventRetrier {
     if (!raw || typeof raw.topic !== 'string' || raw.offset === undefined || !spec?.debezium) {
       throw new UsageError(`#${letter.id} holds neither a change event nor a Kafka message of a Debezium-captured system: it cannot be re-run`);
     }
-    const mysqlLike = spec.debezium.connector === 'mysql' || spec.debezium.connector === 'mariadb';
-    const tables = compileMappings(this.access.loaded.config.mappings).tablesOf(system!).map((t) => (t.includes('.') ? t : `public.${t}`));
+    const config = this.access.loaded.config;
+    const tables = debeziumTables(config, system!, compileMappings(config.mappings).tablesOf(system!));
     const bytes = (text: string | null | undefined) => (text ? Buffer.from(text, 'base64') : null);
     const message = { key: bytes(raw.key), value: bytes(raw.value), offset: String(raw.offset), timestamp: String(raw.timestamp ?? '0'), attributes: 0, headers: {} };
     const [chunk] = assemble(raw.topic, Number(raw.partition ?? 0), [message], {
-      system: system!, maxBatchEvents: 1, heartbeatTopicPrefix: spec.debezium.heartbeatTopicPrefix, tables: new Set(tables), databaseIsSchema: mysqlLike,
+      system: system!, maxBatchEvents: 1, heartbeatTopicPrefix: spec.debezium.heartbeatTopicPrefix, tables: new Set(tables), databaseIsSchema: debeziumLayoutOf(config, system!).databaseIsSchema,
     });
     if (!chunk) throw new UsageError(`#${letter.id}: the stored message decodes to nothing`);
     return chunk.batch;

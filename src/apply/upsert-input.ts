@@ -4,26 +4,13 @@
  */
 import type { Row } from '../capture';
 import { ApplyError } from '../errors';
-import type { Crosswalk, FieldBinding, Fields, Mapping } from '../transform';
-import type { KeyAllocations } from './key-allocation';
+import type { FieldBinding, Fields, Mapping } from '../transform';
+import type { ApplyContext } from './target';
 import type { ApplyTask } from './task';
-import { resolveRefs, type RefScope, type ResolvedFields } from './sql-refs';
+import { resolveRefs, type RefScope, type ResolvedFields } from './refs';
 
-/** The context `SqlTarget.apply` gets (here to be shared without a cycle). */
-export interface SqlApplyContext {
-  mapping: Mapping;
-  crosswalk: Crosswalk;
-  /** Mappings of referenced entities in this system (to read reference columns as local keys). */
-  refMappings: (entity: string) => Mapping | undefined;
-  /** Keys allocated before insert (mappings with an allocated key need it). */
-  allocations?: KeyAllocations;
-  /**
-   * The target owns the entity's existence (its creates and deletes): a row
-   * of it that is gone was deleted by its owner, and a propagated change does
-   * not put it back (a correction still does).
-   */
-  ownsExistence?: boolean;
-}
+/** The context `SqlTarget.apply` gets: the generic target context (SQL needs nothing more). */
+export type SqlApplyContext = ApplyContext;
 
 /** What an upsert wants written, prepared before the target transaction opens. */
 export interface UpsertPlanInput {
