@@ -2,8 +2,8 @@
  * Customer merge through an explicit merge table, MariaDB ERP (binlog) ⇄
  * PostgreSQL CRM. The ERP merges two customers in one transaction: a row in
  * `erp_merges`, the loser's orders re-pointed, the loser deleted. The CRM
- * must end the same way: its orders of the loser on the survivor (also one
- * only the CRM had), its lines still on their orders, the loser's account
+ * must end the same way: its orders of the loser on the survivor (one of
+ * them booked in the CRM), its lines still on their orders, the loser's account
  * gone, the loser's crosswalk links retired, the merge logged as a decision.
  * An order the CRM books on the loser afterwards lands on the survivor in
  * both systems. A duplicate nobody merged is left alone.
@@ -128,7 +128,7 @@ describe('customer merge through the ERP\'s merge table: both sides merged, no o
     await flushPrefix(redisUrl, names.redisPrefix);
   });
 
-  it('merges the CRM the way the ERP merged, re-points orders only the CRM had, and leads later bookings on the loser to the survivor', async () => {
+  it('merges the CRM the way the ERP merged (orders and their lines on the survivor), and leads later bookings on the loser to the survivor', async () => {
     const [survivorCrm, loserCrm, dupCrm] = [await crmIdOf(1), await crmIdOf(2), await crmIdOf(4)];
     expect(survivorCrm && loserCrm && dupCrm).toBeTruthy();
     // An order the CRM booked on the loser before the merge (the ERP has it too by the time it merges).
