@@ -8,7 +8,7 @@
 #   scripts/services.sh stop      stop all of them and wait until they are gone
 #   scripts/services.sh status    show what is running (exit 1 if something is not)
 #   scripts/services.sh env       print the env file (source it to use the servers)
-#   scripts/services.sh install   apt-get install mariadb-server / redis-server / a JDK 17 and maven if missing
+#   scripts/services.sh install   apt-get install mariadb-server / redis-server / prometheus (for promtool) / a JDK 17 and maven if missing
 #
 # Ports (override with TANDEM_PG_PORT, TANDEM_MYSQL_PORT, TANDEM_REDIS_PORT):
 #   PostgreSQL 25432 (postgres/postgres), MariaDB 23306 (tandem/tandem), Redis 63799 —
@@ -134,13 +134,24 @@ exe() { local p; p="$(command -v "$1" 2>/dev/null)" && [[ -x "$p" && -f "$p" ]] 
 mariadbd_bin() { exe mariadbd || exe mysqld || true; }
 have_mariadb() { [[ -n "$(mariadbd_bin)" ]] && exe mariadb-install-db >/dev/null && exe mariadb >/dev/null; }
 have_redis() { exe redis-server >/dev/null && exe redis-cli >/dev/null; }
+have_promtool() { exe promtool >/dev/null; }
+
+# The prometheus package brings promtool (the alert-rule tests run it) and a
+# server daemon nobody here wants: keep it stopped and out of every boot target.
+disable_prometheus_daemon() {
+  if [[ -d /run/systemd/system ]]; then systemctl stop prometheus >/dev/null 2>&1 || true; fi
+  if command -v systemctl >/dev/null; then systemctl disable prometheus >/dev/null 2>&1 || true; fi
+  rm -f /etc/systemd/system/multi-user.target.wants/prometheus.service
+  if command -v update-rc.d >/dev/null; then update-rc.d prometheus disable >/dev/null 2>&1 || true; fi
+}
 
 # --- install -------------------------------------------------------------------
 install_packages() {
   local missing=()
   have_mariadb || missing+=(mariadb-server)
   have_redis || missing+=(redis-server)
-  if (( ${#missing[@]} == 0 )); then log "mariadb-server and redis-server are installed"; return 0; fi
+  have_promtool || missing+=(prometheus)
+  if (( ${#missing[@]} == 0 )); then log "mariadb-server, redis-server and promtool are installed"; return 0; fi
   [[ $(id -u) -eq 0 ]] || die "${missing[*]} missing and not running as root; install them with: sudo apt-get install -y ${missing[*]}"
   command -v apt-get >/dev/null || die "${missing[*]} missing and apt-get is not available"
   # Keep the packages' own init scripts from starting system-wide servers.
@@ -158,6 +169,8 @@ install_packages() {
   (( status == 0 )) || die "apt-get install ${missing[*]} failed (exit $status)"
   have_mariadb || die "mariadb-server installed but mariadbd/mysqld, mariadb-install-db or mariadb not found"
   have_redis || die "redis-server installed but redis-server/redis-cli not found"
+  have_promtool || die "prometheus installed but promtool not found"
+  disable_prometheus_daemon
 }
 
 # --- PostgreSQL ----------------------------------------------------------------

@@ -1,6 +1,6 @@
 export type { Value, Row, Op, SnapshotMarker, Position, SourceInfo, ChangeEvent } from './change-event';
 export { comparePositions, correlationIdOf, eventIdOf } from './change-event';
-export type { ChangeBatch, ChangeSource, SourceStats, UndecodableMessage } from './source';
+export type { ChangeBatch, ChangeSource, SnapshotPlanEntry, SnapshotPlanned, SourceStats, UndecodableMessage } from './source';
 export { createPostgresSource } from './postgres';
 export type { PostgresSourceOptions } from './postgres';
 export { createMysqlSource, emitMysqlMark } from './mysql';

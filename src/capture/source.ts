@@ -21,6 +21,12 @@ export interface ChangeBatch {
    */
   completedSnapshots?: string[];
   /**
+   * The table (`schema.table`, as in `completedSnapshots`) whose initial
+   * snapshot rows this batch carries; absent for streamed batches. The
+   * pipeline counts them as snapshot progress once they are durable.
+   */
+  snapshotTable?: string;
+  /**
    * Messages the source read but could not turn into events (invalid JSON, an
    * unknown envelope, a table no mapping covers). The pipeline parks them in
    * the dead-letter store in the batch's own transaction, so they are parked
@@ -63,3 +69,14 @@ export interface ChangeSource {
   /** Ends the `batches()` iteration after the current batch. */
   stop(): Promise<void>;
 }
+
+/** A table an initial snapshot is about to read, with its row count as the database's statistics estimate it. */
+export interface SnapshotPlanEntry {
+  /** `schema.table`, as the source names it in `completedSnapshots`. */
+  table: string;
+  /** pg_class.reltuples, information_schema TABLES.TABLE_ROWS or sys.partitions; null when the statistics do not know. */
+  estimatedRows: number | null;
+}
+
+/** Told the tables of a snapshot before the first row is read (for progress and ETA). */
+export type SnapshotPlanned = (tables: SnapshotPlanEntry[]) => void;

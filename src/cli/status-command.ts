@@ -2,6 +2,7 @@ import { loadConfig, readSecret, type TandemConfig } from '../config';
 import { connectorOf } from '../connectors';
 import { connectStateStore, loadCheckpoints } from '../store';
 import { EXIT_OK } from './exit';
+import { snapshotStatusCells, snapshotStatusOf, SNAPSHOT_STATUS_HEADERS } from './snapshot-status';
 
 /** `tandem status`: what the state store, the sources and (when reachable) the running service say. */
 export async function printStatus(configFile: string): Promise<number> {
@@ -55,6 +56,11 @@ async function liveEvents(config: TandemConfig): Promise<string> {
     }).filter((r): r is string[] => r !== null);
     const out: string[] = [];
     printTable(['stage', 'system', 'events'], rows, (s) => out.push(s));
+    const snapshots = snapshotStatusOf(text);
+    if (snapshots.length > 0) {
+      out.push('\ninitial snapshots:\n');
+      printTable(SNAPSHOT_STATUS_HEADERS, snapshots.map(snapshotStatusCells), (s) => out.push(s));
+    }
     return `live from ${url}:\n${out.join('')}\n${await liveReadiness(config)}`;
   } catch {
     return `service metrics not reachable at ${url} (is tandem run going?)`;

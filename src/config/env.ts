@@ -5,7 +5,7 @@ import { z } from 'zod';
  * scalar setting under the sections below gets `TANDEM_<SECTION>_<NAME>`, e.g.
  * `pipeline.applyConcurrency` ← `TANDEM_PIPELINE_APPLY_CONCURRENCY`.
  */
-const OVERRIDABLE_SECTIONS = ['pipeline', 'metrics', 'log'] as const;
+const OVERRIDABLE_SECTIONS = ['pipeline', 'health', 'metrics', 'log'] as const;
 
 export interface EnvSetting {
   path: string[];

@@ -256,7 +256,10 @@ const ownerVersion = z
   .object({
     system: identifier.optional(),
     policy: z.enum(['latest-wins', 'max', 'min', 'first-wins', 'manual']).optional(),
-    from: z.union([identifier, isoTime]).optional(),
+    from: z
+      .string()
+      .refine((from) => identifier.safeParse(from).success || isoTime.safeParse(from).success, 'a cutover name (e.g. wave1) or an ISO time with its offset (e.g. 2026-12-01T00:00:00Z)')
+      .optional(),
     correct: z.boolean().optional(),
     transitions: z.record(identifier, z.array(transition)).optional(),
   })
@@ -428,11 +431,31 @@ export const configSpec = z
      * deployments that use neither; those commands then have nothing to replay.
      */
     journal: z.object({ enabled: z.boolean().default(true), retentionHours: z.number().min(0).default(168) }).strict().default({}),
+    /**
+     * `/readyz`: a stage (a source's resolve, a target's apply) with work in
+     * hand that has made no progress for `stallSeconds` makes the service not
+     * ready (503) until it moves again; `/healthz` (liveness) is not affected.
+     */
+    health: z
+      .object({
+        stallSeconds: z.number().min(1).default(20),
+        /** How often the service re-verifies the conflict log's hash chain (the `tandem_conflict_chain_verified` gauge). */
+        chainVerifyEvery: durationSpec.default('1h'),
+      })
+      .strict()
+      .default({}),
     metrics: z
       .object({ port: z.number().int().min(0).max(65535).default(9464), host: z.string().default('127.0.0.1') })
       .strict()
       .default({}),
-    log: z.object({ level: z.enum(['error', 'warn', 'info', 'debug']).default('info') }).strict().default({}),
+    log: z
+      .object({
+        level: z.enum(['error', 'warn', 'info', 'debug']).default('info'),
+        /** While an initial snapshot runs: a progress line per table this often (rows done of estimated, rate, ETA). */
+        progressSeconds: z.number().min(1).default(5),
+      })
+      .strict()
+      .default({}),
     audit: auditSpec.optional(),
     reconcile: reconcileSpec.optional(),
   })

@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import type { z } from 'zod';
 import type { ApplyTarget, SqlType } from '../apply';
-import type { ChangeSource, LogFn } from '../capture';
+import type { ChangeSource, LogFn, SnapshotPlanned } from '../capture';
 import type { Problem, SystemConfig, TandemConfig } from '../config';
 import type { settingsBlocks } from '../config/spec';
 import type { TableReader } from '../compare';
@@ -31,6 +31,8 @@ export interface SourceContext extends SystemContext {
   registry: MappingRegistry;
   store: Knex;
   log: LogFn;
+  /** Hears the tables of each initial snapshot with their estimated rows (snapshot progress); native sources pass it on. */
+  onSnapshotPlanned?: SnapshotPlanned;
 }
 
 export interface TargetContext extends SystemContext {

@@ -9,6 +9,7 @@ import { forEachConcurrently } from './bounded-queue';
 import { exceptionsResolved, foldIntoExceptions, taskRefused, type ExceptionDeps } from './exceptions';
 import { flowBackAssignedKeys, logKeptDeletes } from './assigned-keys';
 import type { HealthBoard } from './health';
+import type { StallWatch } from './stall-watch';
 import type { PipelineMetrics } from './metrics';
 
 export interface ApplyStageDeps {
@@ -36,6 +37,8 @@ export interface ApplyStageDeps {
   allocations?: KeyAllocations;
   /** Where new exceptions are POSTed. */
   alertWebhook?: string;
+  /** Hears each round and chunk, so /readyz tells a stuck round (the outbox locked, a target hanging). */
+  stalls?: StallWatch;
 }
 
 /** Tasks handed to the target in one call. */
@@ -54,7 +57,8 @@ export async function runApplyStage(deps: ApplyStageDeps, signal: AbortSignal): 
   deps.health?.set(component, 'ok');
   while (!signal.aborted) {
     try {
-      await applyRound(deps, signal);
+      const claimed = await (deps.stalls ? deps.stalls.around(component, () => applyRound(deps)) : applyRound(deps));
+      if (!claimed) await sleep(deps.pollMs, signal);
       if (backoff.count > 0) {
         backoff.reset();
         deps.health?.set(component, 'ok');
@@ -71,14 +75,16 @@ export async function runApplyStage(deps: ApplyStageDeps, signal: AbortSignal): 
   }
 }
 
-async function applyRound(deps: ApplyStageDeps, signal: AbortSignal): Promise<void> {
+/** One claim and the writes of what it claimed; false when there was nothing to claim. */
+async function applyRound(deps: ApplyStageDeps): Promise<boolean> {
   const tasks = await claimTasks(deps.store, deps.schema, deps.target, deps.batchSize, deps.instanceId, deps.leaseMs);
-  if (tasks.length === 0) {
-    await sleep(deps.pollMs, signal);
-    return;
-  }
+  if (tasks.length === 0) return false;
   const { toApply, retrying } = await foldIntoExceptions(tasks, exceptionDeps(deps));
-  await forEachConcurrently(chunksByEntity(toApply), deps.concurrency, (chunk) => applyChunk(chunk, retrying, deps));
+  await forEachConcurrently(chunksByEntity(toApply), deps.concurrency, async (chunk) => {
+    await applyChunk(chunk, retrying, deps);
+    deps.stalls?.progress(`apply:${deps.target}`);
+  });
+  return true;
 }
 
 function exceptionDeps(deps: ApplyStageDeps): ExceptionDeps {

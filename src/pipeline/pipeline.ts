@@ -8,18 +8,21 @@ import { connectorOf } from '../connectors';
 import { errorMessage } from '../errors';
 import { createLogger } from '../log';
 import { startReconcile } from '../compare';
-import { createCompareMetrics, createMetrics, serveMetrics } from '../metrics';
+import { createCompareMetrics, createMetrics, serveMetrics, type ChainVerificationState } from '../metrics';
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
 import {
   connectStateStore, deadLetterAging, exceptionAging, KnexCrosswalk, KnexKeyAllocations, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal, updateLag,
 } from '../store';
 import { compileMappings, type MappingRegistry } from '../transform';
 import { runApplyStage } from './apply-stage';
+import { runChainChecks } from './chain-check';
 import { HealthBoard } from './health';
 import { PipelineMetrics } from './metrics';
 import { mergeSettings, mergeTablesOf, type MergeSettings } from './merge-stage';
 import { resolveBatch } from './resolve-stage';
-import { capturedSystems, createDedup, createTargets, logOutages, sourceFactory, systemUrl, writableFieldsOf } from './runtime';
+import { capturedSystems, createDedup, createTargets, heartbeatMsOf, logOutages, sourceFactory, systemUrl, writableFieldsOf } from './runtime';
+import { logSnapshotProgress, SNAPSHOT_STATE_VALUE, SnapshotProgress } from './snapshot-progress';
+import { StallWatch } from './stall-watch';
 import { runSourceLoop } from './source-loop';
 import type { PipelineOptions, RunningPipeline } from './types';
 
@@ -59,6 +62,9 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const sources = new Map<string, ChangeSource | null>();
   const durable = new Map<string, string>();
   let depth = 0;
+  const snapshots = new SnapshotProgress();
+  const stalls = new StallWatch();
+  let chainState: ChainVerificationState | null = null;
 
   const prom = createMetrics({
     lagSeconds: () => metrics.lagSeconds(),
@@ -70,6 +76,8 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     components: () => health.all(),
     exceptionAging: () => exceptionAging(store, schema),
     updateLag: () => updateLag(store, schema),
+    snapshots: () => snapshots.report().map((t) => ({ ...t, state: SNAPSHOT_STATE_VALUE[t.state] })),
+    chainVerification: () => chainState,
   });
   outages = () => prom.outages.inc({ dependency: 'redis' });
   const metrics = new PipelineMetrics(prom);
@@ -97,15 +105,27 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   };
   const loops: Promise<void>[] = [];
   for (const system of captured) {
-    metrics.sourceStarted(system);
+    metrics.sourceStarted(system, heartbeatMsOf(config, system));
+    const planned = (tables: Parameters<SnapshotProgress['planned']>[1]) => {
+      snapshots.planned(system, tables);
+      logger.info('snapshot planned', { system, tables: tables.map((t) => `${t.table} (~${t.estimatedRows ?? '?'} rows)`) });
+    };
     loops.push(runSourceLoop({
       system,
-      createSource: sourceFactory(config, system, withMergeTables(registry, merges), store, env, logger),
-      handle: (batch) => resolveBatch(batch, resolveDeps),
+      createSource: sourceFactory(config, system, withMergeTables(registry, merges), store, env, logger, planned),
+      handle: (batch) => stalls.around(`resolve:${system}`, async () => {
+        const started = performance.now();
+        await resolveBatch(batch, resolveDeps);
+        metrics.batchResolveTime(system, (performance.now() - started) / 1000);
+      }),
       queueDepth: config.pipeline.queueDepth,
       retry,
       logger,
-      onDurable: (batch) => durable.set(system, batch.position),
+      onDurable: (batch, backlog) => {
+        durable.set(system, batch.position);
+        snapshots.durable(batch);
+        metrics.batchDurable(system, backlog);
+      },
       onSourceChange: (source) => sources.set(system, source),
       health,
       onSourceFailure: config.pipeline.onSourceFailure,
@@ -116,7 +136,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   for (const [target, sink] of targets) {
     loops.push(runApplyStage({
       target, sink, store, schema, registry, crosswalk, dedup, instanceId, retry, metrics, logger, health,
-      rulesVersion: rules.version, existenceOwner, allocations, alertWebhook: alertWebhookOf(config, target, env),
+      rulesVersion: rules.version, existenceOwner, allocations, alertWebhook: alertWebhookOf(config, target, env), stalls,
       batchSize: config.pipeline.applyBatch,
       concurrency: config.pipeline.applyConcurrency,
       pollMs: config.pipeline.applyPollMs,
@@ -124,6 +144,8 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     }, signal));
   }
   loops.push(housekeeping());
+  loops.push(logSnapshotProgress(snapshots, logger, config.log.progressSeconds * 1000, signal));
+  loops.push(runChainChecks({ store, schema, everyMs: config.health.chainVerifyEvery, logger, onResult: (state) => (chainState = state) }, signal));
   if (audit) loops.push(audit.run(signal));
   if (config.reconcile) {
     // A scheduled compare that fails is logged and retried on schedule: it never stops the pipeline.
@@ -144,10 +166,15 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     server = await serveMetrics(prom.registry, {
       healthy: () => failed === null && !signal.aborted,
       ready: async () => {
-        const storeAnswers = await store.raw('select 1').then(() => true, () => false);
+        const storeAnswers = await answersWithin(store, READY_STORE_TIMEOUT_MS);
         const started = captured.every((s) => sources.get(s) || health.get(`source:${s}`)?.state === 'failed');
-        const detail = [health.report(), storeAnswers ? 'state store: ok' : 'state store: not answering'].filter(Boolean).join('\n');
-        return { ready: storeAnswers && started && health.allOk(), detail };
+        const stalled = stalls.stalled(config.health.stallSeconds * 1000);
+        const detail = [
+          health.report(),
+          storeAnswers ? 'state store: ok' : `state store: no answer within ${READY_STORE_TIMEOUT_MS / 1000}s`,
+          ...stalled.map((s) => `${s.stage}: stalled: work in hand, no progress for ${s.seconds.toFixed(0)}s (health.stallSeconds: ${config.health.stallSeconds})`),
+        ].filter(Boolean).join('\n');
+        return { ready: storeAnswers && started && health.allOk() && stalled.length === 0, detail };
       },
     }, config.metrics.host, config.metrics.port);
     logger.info('serving /metrics, /healthz and /readyz', { host: config.metrics.host, port: config.metrics.port });
@@ -208,7 +235,20 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     logger.info('pipeline stopped', { instanceId });
   }
 
-  return { stats: () => metrics.snapshot(depth), drain, stop, done };
+  return { stats: () => metrics.snapshot(depth), snapshotProgress: () => snapshots.report(), drain, stop, done };
+}
+
+/** /readyz answers within this even when the state store does not. */
+const READY_STORE_TIMEOUT_MS = 2_000;
+
+async function answersWithin(store: ReturnType<typeof connectStateStore>, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+  try {
+    return await Promise.race([store.raw('select 1').then(() => true, () => false), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** A target's alert webhook: `apply.alertWebhook`, or one its type's settings name (a REST system's `rest.alertWebhook`). */

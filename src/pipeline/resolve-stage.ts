@@ -47,9 +47,9 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
   metrics.eventsCaptured(batch.system, batch.events.length);
   const { changes, deadLetters, echoes, mergeRows } = mapEvents(batch, deps);
   deadLetters.push(...undecodableLetters(batch));
-  metrics.eventsSkipped('echo', echoes);
+  metrics.eventsSkipped(batch.system, 'echo', echoes);
   const fresh = await dropAlreadySeen(changes, deps);
-  metrics.eventsSkipped('redelivered', changes.length - fresh.length);
+  metrics.eventsSkipped(batch.system, 'redelivered', changes.length - fresh.length);
 
   const committed: Array<{ remember(): void }> = [];
   const outcome = await deps.store.transaction(async (trx) => {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { FailoverDedup, RedisDedup, StoreDedup, type ApplyTarget, type Dedup, type DedupOutageHooks } from '../apply';
-import type { ChangeSource, LogFn } from '../capture';
+import type { ChangeSource, LogFn, SnapshotPlanned } from '../capture';
 import { readSecret, type LoadedConfig, type TandemConfig } from '../config';
 import { connectorOf, debeziumSource } from '../connectors';
 import { ConfigError } from '../errors';
@@ -79,10 +79,24 @@ export function capturedSystems(config: TandemConfig): string[] {
   return Object.keys(config.systems).filter((s) => config.systems[s]!.capture !== undefined || config.systems[s]!.debezium !== undefined);
 }
 
-export function sourceFactory(config: TandemConfig, system: string, registry: MappingRegistry, store: Knex, env: NodeJS.ProcessEnv, logger: Logger): () => Promise<ChangeSource> {
+/**
+ * How often a natively captured source proves through its log that it is
+ * caught up (its `capture.heartbeatMs`); 0 when it has none or tandem does not
+ * know it (Debezium over Kafka, SQL Server polling).
+ */
+export function heartbeatMsOf(config: TandemConfig, system: string): number {
+  const spec = config.systems[system]!;
+  if (spec.debezium) return 0;
+  const heartbeatMs = (spec.capture as { heartbeatMs?: unknown } | undefined)?.heartbeatMs;
+  return typeof heartbeatMs === 'number' ? heartbeatMs : 0;
+}
+
+export function sourceFactory(
+  config: TandemConfig, system: string, registry: MappingRegistry, store: Knex, env: NodeJS.ProcessEnv, logger: Logger, onSnapshotPlanned?: SnapshotPlanned,
+): () => Promise<ChangeSource> {
   const spec = config.systems[system]!;
   const log: LogFn = (level, message, meta) => logger.log(level, message, { system, ...meta });
-  const ctx = { config, system, spec, env, url: () => systemUrl(config, system, env), registry, store, log };
+  const ctx = { config, system, spec, env, url: () => systemUrl(config, system, env), registry, store, log, onSnapshotPlanned };
   if (spec.debezium) return debeziumSource(ctx);
   const connector = connectorOf(spec);
   if (spec.capture !== undefined && connector.source) return connector.source(ctx);

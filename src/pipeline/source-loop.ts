@@ -13,8 +13,8 @@ export interface SourceLoopDeps {
   queueDepth: number;
   retry: RetryPolicy;
   logger: Logger;
-  /** Called with each batch position once it is durable and acknowledged. */
-  onDurable: (batch: ChangeBatch) => void;
+  /** Called with each batch once it is durable and acknowledged; `backlog`: batches queued behind it. */
+  onDurable: (batch: ChangeBatch, backlog: number) => void;
   onSourceChange: (source: ChangeSource | null) => void;
   health: HealthBoard;
   /** A source that fails for good ends the pipeline (`stop`) or only itself (`isolate`). */
@@ -45,7 +45,7 @@ export async function runSourceLoop(deps: SourceLoopDeps, signal: AbortSignal): 
   deps.health.set(component, 'ok');
   while (!signal.aborted) {
     try {
-      await runOnce({ ...deps, onDurable: (batch) => { progressed(); deps.onDurable(batch); } }, signal);
+      await runOnce({ ...deps, onDurable: (batch, backlog) => { progressed(); deps.onDurable(batch, backlog); } }, signal);
     } catch (error) {
       if (signal.aborted) break;
       const kind = classifyFailure(error);
@@ -84,7 +84,7 @@ async function runOnce(deps: SourceLoopDeps, signal: AbortSignal): Promise<void>
     for await (const batch of queue) {
       await deps.handle(batch);
       await source.acknowledge(batch.position);
-      deps.onDurable(batch);
+      deps.onDurable(batch, queue.size);
     }
   } finally {
     signal.removeEventListener('abort', stopTaking);

@@ -1,4 +1,5 @@
 import type { Logger } from '../log';
+import type { SnapshotTableProgress } from './snapshot-progress';
 
 /** Figures the pipeline reports for the status line, `/metrics` and `tandem status`. */
 export interface PipelineStats {
@@ -24,6 +25,8 @@ export interface PipelineOptions {
 
 export interface RunningPipeline {
   stats(): PipelineStats;
+  /** This run's initial snapshots, per source and table (rows done, estimated, rate, ETA, state). */
+  snapshotProgress(): SnapshotTableProgress[];
   /**
    * Resolves once every source has caught up with its database's current
    * WAL position and the outbox is empty (or only holds dead tasks).

@@ -35,6 +35,13 @@ describe('configuration', () => {
     expect(loaded.overrides.sort()).toEqual(['TANDEM_LOG_LEVEL', 'TANDEM_PIPELINE_ALLOW_NO_REDIS', 'TANDEM_PIPELINE_APPLY_CONCURRENCY']);
   });
 
+  it('health and snapshot-progress settings: defaults, and overridable from the environment', () => {
+    expect(parseConfig(base, 'base.yaml', {}).config).toMatchObject({ health: { stallSeconds: 20, chainVerifyEvery: 3_600_000 }, log: { progressSeconds: 5 } });
+    const loaded = parseConfig(base, 'base.yaml', { TANDEM_HEALTH_STALL_SECONDS: '7', TANDEM_HEALTH_CHAIN_VERIFY_EVERY: '10m', TANDEM_LOG_PROGRESS_SECONDS: '2' });
+    expect(loaded.config).toMatchObject({ health: { stallSeconds: 7, chainVerifyEvery: 600_000 }, log: { progressSeconds: 2 } });
+    expect(() => parseConfig(base, 'base.yaml', { TANDEM_HEALTH_STALL_SECONDS: '0' })).toThrow(/health\.stallSeconds/);
+  });
+
   it('fills defaults, and the capture settings follow the system type', () => {
     const { config } = parseConfig(base, 'base.yaml', {});
     expect(config.systems.erp!.capture).toMatchObject({ slot: 's_erp', heartbeatMs: 10_000, snapshot: 'initial', maxBatchEvents: 2_000 });

@@ -248,6 +248,10 @@ describe('versions of workflow ownership and of shared policies', () => {
     ]);
   });
 
+  it('a from is a cutover name or an ISO time with its offset', () => {
+    expect(() => entityOf({ owner: 'erp_old', fields: { x: { owner: [{ system: 'erp_old' }, { system: 'crm', from: '2027-01-15' }] } } })).toThrow(/a cutover name \(e\.g\. wave1\) or an ISO time with its offset/);
+  });
+
   it('a version names a system or a policy', () => {
     expect(() => entityOf({ owner: 'erp_old', fields: { x: { owner: [{ system: 'erp_old', policy: 'max' }] } } })).toThrow(/names a system .* or a shared policy, not both or neither/);
     expect(() => entityOf({ owner: 'erp_old', fields: { x: { owner: [{ system: 'erp_old' }, { from: 'wave1' }] } } })).toThrow(/not both or neither/);

@@ -20,7 +20,7 @@ describe('docker/compose.yaml', () => {
   const compose = parse(read('compose.yaml'), { merge: true }) as { services: Record<string, Service>; secrets: Record<string, { file: string }> };
 
   it('has the databases, Redis and tandem, with logical decoding on the captured databases', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['crm-db', 'erp-db', 'redis', 'state-db', 'tandem']);
+    expect(Object.keys(compose.services).sort()).toEqual(['crm-db', 'erp-db', 'grafana', 'prometheus', 'redis', 'state-db', 'tandem']);
     for (const name of ['erp-db', 'crm-db']) expect(compose.services[name]!.command).toContain('wal_level=logical');
     expect(Object.keys(compose.services.tandem!.depends_on!).sort()).toEqual(['crm-db', 'erp-db', 'redis', 'state-db']);
   });

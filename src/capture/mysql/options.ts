@@ -1,6 +1,7 @@
 /** Options of the native MySQL/MariaDB binlog source (see `mysqlCapture` in src/config/spec.ts). */
 import type { Position } from '../change-event';
 import type { LogFn } from '../shared';
+import type { SnapshotPlanned } from '../source';
 
 export type { LogFn, LogLevel } from '../shared';
 
@@ -32,6 +33,8 @@ export interface MysqlSourceOptions {
   maxBatchDelayMs: number;
   /** Tables whose snapshot is already done (from the pipeline's state store). */
   snapshotted: ReadonlySet<string>;
+  /** Hears the tables of each snapshot, with estimated row counts, before their rows are read. */
+  onSnapshotPlanned?: SnapshotPlanned;
   /**
    * The position the pipeline last made durable (its checkpoint), from which
    * the stream resumes. Absent on the first start.

@@ -7,7 +7,7 @@
 import type mysql from 'mysql2/promise';
 import { correlationIdOf, type ChangeEvent, type Row, type SnapshotMarker } from '../change-event';
 import { DecodeError } from '../../errors';
-import type { ChangeBatch } from '../source';
+import type { ChangeBatch, SnapshotPlanEntry } from '../source';
 import { snapshotPosition, type BinlogPoint } from './position';
 import { quoteIdent, quoteTable, type TableInfo } from './schema';
 import { convertValue } from './values';
@@ -18,6 +18,20 @@ export interface SnapshotContext {
   tables: ReadonlyMap<string, TableInfo>;
   chunkRows: number;
   cancelled: () => boolean;
+}
+
+/** Row counts as the statistics estimate them (information_schema TABLES.TABLE_ROWS: exact for MyISAM, an estimate for InnoDB). */
+export async function estimateRows(conn: mysql.Connection, tables: string[], infos: ReadonlyMap<string, TableInfo>): Promise<SnapshotPlanEntry[]> {
+  const entries: SnapshotPlanEntry[] = [];
+  for (const table of tables) {
+    const info = infos.get(table);
+    const [rows] = info
+      ? await conn.query<mysql.RowDataPacket[]>('SELECT TABLE_ROWS AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [info.database, info.table])
+      : [[]];
+    const n = rows[0]?.['n'];
+    entries.push({ table, estimatedRows: n === null || n === undefined ? null : Number(n) });
+  }
+  return entries;
 }
 
 /** Yields batches; the one ending a table carries `completedSnapshots: [table]`. */
@@ -121,7 +135,7 @@ class TableReader {
     const last = events[events.length - 1];
     // An empty table still needs a batch to report its snapshot complete: it takes an unused count.
     const position = last ? last.source.position : snapshotPosition(this.ctx.streamStart, this.counter.next);
-    const batch: ChangeBatch = { system: this.ctx.system, events, position, sourceTimeMs: this.startedMs };
+    const batch: ChangeBatch = { system: this.ctx.system, events, position, sourceTimeMs: this.startedMs, snapshotTable: this.qualified };
     if (completes) batch.completedSnapshots = [this.qualified];
     return batch;
   }

@@ -29,7 +29,7 @@ import { binlogFileNumber, resumePointOf, type BinlogPoint, type ResumePoint } f
 import {
   binlogFiles, checkServer, connect, connectionOptions, databaseOf, HEARTBEAT_TABLE, loadTables, masterStatus, splitTable, type TableInfo,
 } from './schema';
-import { snapshotBatches } from './snapshot';
+import { estimateRows, snapshotBatches } from './snapshot';
 
 export function createMysqlSource(options: MysqlSourceOptions): ChangeSource {
   return new MysqlSource(options);
@@ -209,6 +209,7 @@ class MysqlSource implements ChangeSource {
     if (!point) throw new CaptureError('no binlog position for the snapshot', { system: this.system });
     this.log('info', 'snapshot binlog position', { fileNumber: point.fileNumber, pos: point.pos });
     const ctx = { system: this.system, streamStart: point, tables, chunkRows: this.options.maxBatchEvents, cancelled: () => this.stopping };
+    if (this.options.onSnapshotPlanned) this.options.onSnapshotPlanned(await estimateRows(conn, toSnapshot, tables));
     for await (const batch of snapshotBatches(conn, toSnapshot, ctx)) await queue.pushWhenRoom({ batch, flushLsn: null });
     await conn.query('COMMIT');
     return point;

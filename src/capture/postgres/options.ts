@@ -1,4 +1,5 @@
 /** Options of the native PostgreSQL source (see `postgresCapture` in src/config/spec.ts). */
+import type { SnapshotPlanned } from '../source';
 
 import type { LogFn } from '../shared';
 
@@ -24,4 +25,6 @@ export interface PostgresSourceOptions {
   /** Tables whose snapshot is already done (from the pipeline's state store). */
   snapshotted: ReadonlySet<string>;
   log?: LogFn;
+  /** Hears the tables of each snapshot, with estimated row counts, before their rows are read. */
+  onSnapshotPlanned?: SnapshotPlanned;
 }

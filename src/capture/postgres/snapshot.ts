@@ -6,7 +6,7 @@
  */
 import type { Client, FieldDef } from 'pg';
 import { correlationIdOf, type ChangeEvent, type Row, type SnapshotMarker } from '../change-event';
-import type { ChangeBatch } from '../source';
+import type { ChangeBatch, SnapshotPlanEntry } from '../source';
 import { decodeValue } from './decode-value';
 import { quoteTable, splitTable, RAW_TEXT_TYPES } from './connection';
 import { positionOf } from './lsn';
@@ -19,6 +19,25 @@ export interface SnapshotContext {
   chunkRows: number;
   /** Checked between chunks: a stopping source ends the read early. */
   cancelled: () => boolean;
+}
+
+/**
+ * Row counts as the planner's statistics estimate them: pg_class.reltuples
+ * (-1 before the first VACUUM/ANALYZE, then the live-tuple count of the
+ * statistics system stands in). Cheap catalogue reads, no scan.
+ */
+export async function estimateRows(client: Client, tables: string[]): Promise<SnapshotPlanEntry[]> {
+  const entries: SnapshotPlanEntry[] = [];
+  for (const table of tables) {
+    const [schema, name] = splitTable(table);
+    const { rows } = await client.query<{ n: string | null }>(
+      `SELECT (CASE WHEN c.reltuples >= 0 THEN c.reltuples::bigint ELSE s.n_live_tup END)::text AS n
+         FROM pg_class c JOIN pg_namespace ns ON ns.oid = c.relnamespace LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid
+        WHERE ns.nspname = $1 AND c.relname = $2`, [schema, name]);
+    const n = rows[0]?.n;
+    entries.push({ table, estimatedRows: n === null || n === undefined ? null : Number(n) });
+  }
+  return entries;
 }
 
 /** Yields batches; the one ending a table carries `completedSnapshots: [table]`. */
@@ -89,7 +108,7 @@ class TableReader {
     const last = events[events.length - 1];
     // An empty table still needs a batch to report its snapshot complete: it takes an unused index.
     const position = last ? last.source.position : positionOf(this.ctx.lsn, this.counter.next);
-    const batch: ChangeBatch = { system: this.ctx.system, events, position, sourceTimeMs: this.startedMs };
+    const batch: ChangeBatch = { system: this.ctx.system, events, position, sourceTimeMs: this.startedMs, snapshotTable: this.table };
     if (completes) batch.completedSnapshots = [this.table];
     return batch;
   }

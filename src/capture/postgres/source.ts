@@ -15,7 +15,7 @@ import { parseLsn } from './lsn';
 import type { LogFn, PostgresSourceOptions } from './options';
 import { ReplicationConnection } from './replication-connection';
 import { prepareServer, retainedBytes, type ServerState } from './setup';
-import { snapshotBatches, type SnapshotContext } from './snapshot';
+import { estimateRows, snapshotBatches, type SnapshotContext } from './snapshot';
 import { StreamReader } from './stream-reader';
 
 export function createPostgresSource(options: PostgresSourceOptions): ChangeSource {
@@ -171,6 +171,7 @@ class PostgresSource implements ChangeSource {
       if (fixedLsn === null) await prepare(client);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       if (fixedLsn !== null) await prepare(client);
+      if (this.options.onSnapshotPlanned) this.options.onSnapshotPlanned(await estimateRows(client, tables));
       const ctx: SnapshotContext = {
         system: this.system, database: state.database, lsn: fixedLsn ?? lateLsn(), primaryKeys: state.primaryKeys,
         chunkRows: this.options.maxBatchEvents, cancelled: () => this.stopping,

@@ -2,6 +2,7 @@
 import type { Position } from '../change-event';
 import type { LogFn } from '../shared';
 import type { CdcConnection } from './queries';
+import type { SnapshotPlanned } from '../source';
 
 export type { LogFn } from '../shared';
 
@@ -28,6 +29,8 @@ export interface SqlServerSourceOptions {
   /** Tables whose snapshot is already done (from the pipeline's state store). */
   snapshotted: ReadonlySet<string>;
   log?: LogFn;
+  /** Hears the tables of each snapshot, with estimated row counts, before their rows are read. */
+  onSnapshotPlanned?: SnapshotPlanned;
   /** Opens the connection; default: an mssql pool on `connectionString`. Tests replay hand-written result sets through it (test/capture/sqlserver/recorded/, not recorded from a server). */
   connect?: () => Promise<CdcConnection>;
 }

@@ -133,3 +133,9 @@ export function snapshotChunkSql(schema: string, table: string, columns: Capture
       ` ORDER BY ${order} OFFSET @offset ROWS FETCH NEXT @limit ROWS ONLY`,
   };
 }
+
+/** Rows of a table as its partitions count them (heap or clustered index), for snapshot progress; no scan. */
+export const ROW_ESTIMATE_SQL = {
+  name: 'rowEstimate',
+  sql: `SELECT SUM(p.rows) AS n FROM sys.partitions p WHERE p.object_id = OBJECT_ID(@table) AND p.index_id IN (0, 1)`,
+};

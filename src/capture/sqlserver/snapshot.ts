@@ -8,11 +8,11 @@
  * Rows are read in key order, `maxBatchEvents` at a time, as 'r' events.
  */
 import { correlationIdOf, type ChangeEvent, type Row, type SnapshotMarker } from '../change-event';
-import type { ChangeBatch } from '../source';
+import type { ChangeBatch, SnapshotPlanEntry } from '../source';
 import { decodeSqlServerValue } from './decode-value';
 import { lsnHex, snapshotPosition } from './lsn';
 import type { CaptureInstance } from './metadata';
-import { MAX_LSN_SQL, snapshotChunkSql, type QueryRunner, type ResultSet } from './queries';
+import { MAX_LSN_SQL, quoteIdent, ROW_ESTIMATE_SQL, snapshotChunkSql, type QueryRunner, type ResultSet } from './queries';
 
 export interface SnapshotPlan {
   system: string;
@@ -27,6 +27,19 @@ export interface SnapshotPlan {
    */
   lateAfter: string | null;
   cancelled: () => boolean;
+}
+
+/** Row counts as sys.partitions holds them (heap or clustered index). */
+export async function estimateRows(runner: QueryRunner, tables: string[], instances: ReadonlyMap<string, CaptureInstance>): Promise<SnapshotPlanEntry[]> {
+  const entries: SnapshotPlanEntry[] = [];
+  for (const table of tables) {
+    const instance = instances.get(table);
+    const name = instance ? `${quoteIdent(instance.schema)}.${quoteIdent(instance.table)}` : table;
+    const result = await runner.query(ROW_ESTIMATE_SQL.name, ROW_ESTIMATE_SQL.sql, { table: { kind: 'text', value: name } });
+    const n = result.rows[0]?.['n'];
+    entries.push({ table, estimatedRows: n === null || n === undefined ? null : Number(n) });
+  }
+  return entries;
 }
 
 /** Reads L, then yields the snapshot's batches; `onLsn` learns L before the first batch. */
@@ -59,6 +72,7 @@ export async function* snapshotBatches(runner: QueryRunner, plan: SnapshotPlan, 
         // An empty table still reports its snapshot complete, at an unused index.
         position: last ? last.source.position : snapshotPosition(base, index, late),
         sourceTimeMs: startedMs,
+        snapshotTable: table,
       };
       if (lastChunk) batch.completedSnapshots = [table];
       yield batch;

@@ -17,7 +17,7 @@ import { lsnBuffer, lsnHex, parsePosition, ZERO_LSN } from './lsn';
 import { resolveInstances, splitQualified, type CaptureInstance } from './metadata';
 import type { LogFn, SqlServerSourceOptions } from './options';
 import { changesSql, DATABASE_SQL, MIN_LSNS_SQL, POLL_BOUNDS_SQL, MAX_LSN_SQL, type CdcConnection, type SnapshotIsolation } from './queries';
-import { snapshotBatches } from './snapshot';
+import { estimateRows, snapshotBatches } from './snapshot';
 
 export function createSqlServerSource(options: SqlServerSourceOptions): ChangeSource {
   return new SqlServerSource(options);
@@ -147,6 +147,7 @@ export class SqlServerSource implements ChangeSource {
     const batches: ChangeBatch[] = [];
     await connection.transaction(isolation, async (runner) => {
       const plan = { system: this.system, database, tables, instances, chunkRows: this.options.maxBatchEvents, lateAfter, cancelled: () => this.stopping };
+      if (this.options.onSnapshotPlanned) this.options.onSnapshotPlanned(await estimateRows(runner, tables, instances));
       for await (const batch of snapshotBatches(runner, plan, (lsn) => {
         onLsn(lsn);
         if (lateAfter !== null) for (const t of tables) this.coveredUpTo.set(t, lsn);

@@ -46,7 +46,8 @@ export function explainField(
     });
   }
   lines.push(['mapped by', systems ? [...systems].map(([system, column]) => `${system} (${column})`).join(', ') : 'no system: the rule can never apply (unreachable)']);
-  if (versions.length === 1) lines.push(['logged as', `rule "${versions[0]!.rule.name}"`]);
+  const only = versions.length === 1 ? versions[0]!.rule : undefined;
+  if (only && only.version === undefined) lines.push(['logged as', `rule "${only.name}"`]);
   const width = Math.max(...lines.map(([name]) => name.length));
   return `${entity}.${field}\n${lines.map(([name, value]) => `  ${name.padEnd(width)}  ${value}\n`).join('')}`;
 }

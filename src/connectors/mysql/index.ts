@@ -24,7 +24,7 @@ export const mysql: Connector = {
     },
   },
   debezium: { connectors: ['mysql', 'mariadb'], databaseIsSchema: true, defaultSchema: '' },
-  source: ({ config, system, spec, registry, store, url, log }) => {
+  source: ({ config, system, spec, registry, store, url, log, onSnapshotPlanned }) => {
     const capture = spec.capture as MysqlCaptureConfig;
     const schema = config.stateStore.schema;
     return async () => createMysqlSource({
@@ -41,6 +41,7 @@ export const mysql: Connector = {
       snapshotted: await snapshottedTables(store, schema, system),
       // The binlog source keeps no state on the server: it resumes from the pipeline's checkpoint.
       startPosition: (await loadCheckpoints(store, schema)).find((c) => c.system === system)?.position ?? null,
+      onSnapshotPlanned,
       log,
     });
   },

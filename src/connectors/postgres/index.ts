@@ -16,7 +16,7 @@ export const postgres: Connector = {
   dialect: 'postgres',
   config: { capture: postgresCapture },
   debezium: { connectors: ['postgresql'], databaseIsSchema: false, defaultSchema: 'public' },
-  source: ({ config, system, spec, registry, store, url, log }) => {
+  source: ({ config, system, spec, registry, store, url, log, onSnapshotPlanned }) => {
     const capture = spec.capture as PostgresCaptureConfig;
     return async () => createPostgresSource({
       system,
@@ -30,6 +30,7 @@ export const postgres: Connector = {
       maxBatchEvents: capture.maxBatchEvents,
       maxBatchDelayMs: capture.maxBatchDelayMs,
       snapshotted: await snapshottedTables(store, config.stateStore.schema, system),
+      onSnapshotPlanned,
       log,
     });
   },

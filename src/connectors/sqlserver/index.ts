@@ -15,7 +15,7 @@ export const sqlserver: Connector = {
   config: { capture: sqlserverCapture },
   // Topics and tables named without a schema take `public`, as they always have (SQL Server's default is dbo: name it).
   debezium: { connectors: ['sqlserver'], databaseIsSchema: false, defaultSchema: 'public' },
-  source: ({ config, system, spec, registry, store, url, log }) => {
+  source: ({ config, system, spec, registry, store, url, log, onSnapshotPlanned }) => {
     const capture = spec.capture as SqlserverCaptureConfig;
     return async () => {
       const mappings = registry.all().filter((m) => m.system === system);
@@ -32,6 +32,7 @@ export const sqlserver: Connector = {
         maxBatchEvents: capture.maxBatchEvents,
         startPosition: checkpoint?.position ?? null,
         snapshotted: await snapshottedTables(store, config.stateStore.schema, system),
+        onSnapshotPlanned,
         log,
       });
     };

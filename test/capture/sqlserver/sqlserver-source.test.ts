@@ -49,6 +49,16 @@ describe('SqlServerSource over hand-written result sets (not recorded from a ser
     expect(connection.closed).toBe(1);
   });
 
+  it('with a snapshot listener: tells the tables and their sys.partitions row counts before the rows, and labels the snapshot batch', async () => {
+    const plans: unknown[] = [];
+    const { src, connection } = source('insert', { onSnapshotPlanned: (plan) => plans.push(plan) });
+    connection.add('rowEstimate', { columns: [{ index: 0, name: 'n', type: 'bigint' }], rows: [{ n: 2 }] });
+    const [snapshot] = await take(src, 1);
+    expect(plans).toEqual([[{ table: 'dbo.customers', estimatedRows: 2 }]]);
+    expect(connection.callsNamed('rowEstimate')).toEqual([expect.objectContaining({ params: { table: '[dbo].[customers]' }, inTransaction: true })]);
+    expect(snapshot).toMatchObject({ snapshotTable: 'dbo.customers', completedSnapshots: ['dbo.customers'] });
+  });
+
   it('keeps polling from the last delivered LSN and sleeps while nothing is new', async () => {
     const { src, connection } = source('insert');
     const it = src.batches()[Symbol.asyncIterator]();
