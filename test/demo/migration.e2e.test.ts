@@ -24,6 +24,7 @@ describe('tandem demo --scenario migration: three systems, a cutover and merges'
   let state: TestDatabase;
   let rest: SaasServer;
   let outcome: ScenarioOutcome;
+  const explain = () => `${printed.join('\n')}\npipeline log (last lines):\n${log.lines.slice(-30).join('\n')}`;
 
   beforeAll(async () => {
     [erpOld, crm, state] = await Promise.all([
@@ -33,10 +34,14 @@ describe('tandem demo --scenario migration: three systems, a cutover and merges'
     ]);
     rest = await SaasServer.start();
     const systems: MigrationSystems = { erpOldUrl: erpOld.url, erpOldDatabase: erpOld.name, crmUrl: crm.url, stateUrl: state.url, erpNewUrl: rest.url };
-    outcome = await runMigrationScenario(systems, { ...names, erpOldDatabase: erpOld.name }, {
-      seconds: 14, cutoverAfterSeconds: 5, seed: 7, rate: 45, merges: 3,
-      print: (line) => printed.push(line), logger: log.logger, env: process.env,
-    });
+    try {
+      outcome = await runMigrationScenario(systems, { ...names, erpOldDatabase: erpOld.name }, {
+        seconds: 14, cutoverAfterSeconds: 5, seed: 7, rate: 45, merges: 3,
+        print: (line) => printed.push(line), logger: log.logger, env: process.env,
+      });
+    } catch (error) {
+      throw new Error(`the scenario failed: ${error instanceof Error ? error.message : String(error)}\n${explain()}`);
+    }
   }, 600_000);
 
   afterAll(async () => {
@@ -45,7 +50,6 @@ describe('tandem demo --scenario migration: three systems, a cutover and merges'
     await dropOrigins(pgAdminUrl, names.origin);
   });
 
-  const explain = () => `${printed.join('\n')}\npipeline log (last lines):\n${log.lines.slice(-30).join('\n')}`;
 
   it('the three systems converge under concurrent edits on all of them', () => {
     const { verdict, workload } = outcome;
