@@ -39,3 +39,13 @@ function driverMessage(error: unknown): string {
   if (error instanceof Error) return error.message;
   return String(error);
 }
+
+/** PostgreSQL foreign_key_violation, MySQL/MariaDB ER_ROW_IS_REFERENCED(_2), SQL Server 547 (a constraint conflict). */
+const REFERENCED_CODES = new Set(['23503', 'ER_ROW_IS_REFERENCED', 'ER_ROW_IS_REFERENCED_2']);
+
+/** Whether a delete failed because other rows still reference the row. */
+export function isStillReferenced(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && REFERENCED_CODES.has(code)) return true;
+  return sqlServerErrorNumber(error) === 547;
+}

@@ -6,14 +6,14 @@
  */
 import type { Knex } from 'knex';
 import type { Row } from '../capture';
-import { ApplyError } from '../errors';
+import { ApplyError, DependencyPendingError } from '../errors';
 import { deterministicUuid } from './deterministic-uuid';
 import { allocateKey } from './key-allocation';
 import type { ApplyOutcome, ApplyTask } from './task';
 import { applyBulk, type BatchHost, type BatchResult } from './sql-batch';
 import { pgColumnTypes } from './sql-bulk-rows';
 import { createPool, rawResult, type PoolLog, type SqlType } from './sql-dialect';
-import { toApplyError, type ApplyWhere } from './sql-errors';
+import { isStillReferenced, toApplyError, type ApplyWhere } from './sql-errors';
 import { isAlreadyApplied, planUpdate } from './sql-plan';
 import { deleteRow, insertRow, lockMatchingRows, lockRow, updateRow, type TableScope } from './sql-rows';
 import {
@@ -66,6 +66,11 @@ export class SqlTarget {
       if (task.reason === 'exception') return await this.writeException(task, ctx);
       return task.op === 'delete' ? await this.remove(task, ctx) : await this.upsert(task, ctx);
     } catch (error) {
+      if (task.op === 'delete' && isStillReferenced(error)) {
+        // Rows that reference it are being moved away (a merge re-points them in tasks of their own, applied
+        // concurrently): the delete waits for them instead of failing for good.
+        throw new DependencyPendingError(`${this.system}: ${task.entity} ${task.key} is still referenced in ${ctx.mapping.table}; its delete waits for the referencing rows to move`, where, { cause: error });
+      }
       throw toApplyError(error, where);
     }
   }

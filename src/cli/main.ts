@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addAuditCommands } from './audit';
 import { addConflictsCommands } from './conflicts';
 import { addDlqCommands } from './dlq';
+import { UsageError } from '../errors';
 import { EXIT_OK, EXIT_USAGE, reportError } from './exit';
 import { endQuietlyOnBrokenPipe, keepRunningOnBrokenPipe } from './io';
 import { CONFIG_VARIABLE, configOption } from './options';
@@ -49,9 +50,17 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .description('Start an embedded PostgreSQL with an ERP and a CRM database, seed them, run a conflicting workload through the live pipeline, then check that both agree.')
     .option('-s, --seconds <n>', 'stop the workload after N seconds, drain and check convergence (default: run until Ctrl-C)', positiveInt)
     .option('--keep', 'leave the embedded database running after the verdict, for inspection')
-    .action(async (opts: { seconds?: number; keep?: boolean }) => {
-      const { runDemo } = await import('../demo');
+    .option('--scenario <name>', 'default: ERP ⇄ CRM on embedded PostgreSQL; migration: old ERP on MariaDB, new ERP behind a REST API and the CRM, with an ownership cutover and customer merges mid-run')
+    .option('--mysql-url <url>', 'migration scenario: a MariaDB server with its binlog on (default: TANDEM_DEMO_MYSQL_URL)')
+    .action(async (opts: { seconds?: number; keep?: boolean; scenario?: string; mysqlUrl?: string }) => {
+      const { runDemo, runMigrationDemo } = await import('../demo');
       keepRunningOnBrokenPipe();
+      const scenario = opts.scenario ?? 'default';
+      if (scenario === 'migration') {
+        setExit(await runMigrationDemo({ seconds: opts.seconds, keep: opts.keep ?? false, mysqlUrl: opts.mysqlUrl }));
+        return;
+      }
+      if (scenario !== 'default') throw new UsageError(`unknown demo scenario "${scenario}" (scenarios: default, migration)`);
       setExit(await runDemo({ seconds: opts.seconds, keep: opts.keep ?? false }));
     });
 

@@ -296,6 +296,21 @@ export type FieldRuleSpec = z.infer<typeof fieldRule>;
 
 const fieldGroup = fieldRule.extend({ fields: z.array(identifier).min(1) }).strict();
 
+const mergeSpec = z.union([
+  z.object({ detect: z.literal('reference-repoint') }).strict(),
+  z.object({
+    /** `table` (in the schema/database of the entity's mapped table) or `schema.table`. */
+    table: z.string().min(1),
+    /** The system that writes the merge table; default the entity's owner (the system of record merges there). */
+    system: identifier.optional(),
+    /** Column holding the merged-away record's key. */
+    loser: z.string().min(1),
+    /** Column holding the key of the record that remains. */
+    survivor: z.string().min(1),
+  }).strict(),
+]);
+export type MergeSpec = z.infer<typeof mergeSpec>;
+
 export const entitySpec = z
   .object({
     /** Default owner of every field and of the record's existence (creates and deletes). */
@@ -313,6 +328,12 @@ export const entitySpec = z
      * true) or held for review.
      */
     create: z.array(identifier).min(1).optional(),
+    /**
+     * How a merge of two records shows in a source (see src/conflict/merge.ts):
+     * `{ detect: reference-repoint }` (children moved from A to B and A deleted
+     * in one transaction) or a merge table the source writes.
+     */
+    merge: mergeSpec.optional(),
   })
   .strict();
 export type EntitySpec = z.infer<typeof entitySpec>;

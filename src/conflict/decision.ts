@@ -23,7 +23,9 @@ export type ConflictOutcome =
   /** The target took the record's latest state after an exception (a fix at source, or `tandem dlq retry`). */
   | 'exception-resolved'
   /** `tandem compare --repair` wrote the rule-correct value to a side that had drifted; the rule names the compare run. */
-  | 'repair';
+  | 'repair'
+  /** Two records were merged into one (`merge:`): the key is the loser, kept the survivor (see merge.ts). */
+  | 'merged';
 
 /** One row of the conflict log, before it is chained and stored. */
 export interface ConflictEntry {

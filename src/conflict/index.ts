@@ -13,3 +13,5 @@ export { creationRefusal, refuseCreation, planExistenceReview, EXISTENCE_FIELD }
 export type { LoggedDecision, CompetingSide, DecisionExplanation, RuleKind } from './why';
 export { explainDecision, ruleKind } from './why';
 export { explainField, mappedColumns } from './explain';
+export type { MergeDetection, MergeObservation, MergeFound } from './merge';
+export { detectRepointMerges, mergeTableKeys, followMerges, mergeEntry, repointRecord, MERGE_FIELD } from './merge';

@@ -5,3 +5,8 @@ export { seedDemo, type SeedOptions, type SeedCounts } from './seed';
 export { seedRows, DEFAULT_SIZES, type SeedSizes } from './seed-rows';
 export { runWorkload, type WorkloadOptions, type WorkloadRecord } from './workload';
 export { checkConvergence, formatVerdict, type Verdict, type Mismatch, type EntityVerdict, type ConvergenceOptions } from './verdict';
+export { runMigrationDemo, runMigrationScenario, migrationNames, MYSQL_URL_ENV, type MigrationDemoOptions, type ScenarioOptions, type ScenarioOutcome } from './migration-run';
+export { createMigrationSchemas, seedMigration, migrationConfigText, MIGRATION_CONFIG, MIGRATION_SIZES, type MigrationSystems, type MigrationNames, type MigrationSizes } from './migration-schema';
+export { runMigrationWorkload, type MigrationWorkloadOptions, type MigrationWorkloadRecord } from './migration-workload';
+export { checkMigration, formatMigrationVerdict, type MigrationVerdict, type CutoverVerdict } from './migration-verdict';
+export { SaasServer, type SaasServerOptions, type SaasAuth, type Resource, type RequestRecord } from './rest-server';

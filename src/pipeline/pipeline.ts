@@ -13,12 +13,13 @@ import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
 import {
   connectStateStore, deadLetterAging, exceptionAging, KnexCrosswalk, KnexKeyAllocations, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal, updateLag,
 } from '../store';
-import { compileMappings } from '../transform';
+import { compileMappings, type MappingRegistry } from '../transform';
 import { runApplyStage } from './apply-stage';
 import { runChainChecks } from './chain-check';
 import { HandOff } from './hand-off';
 import { HealthBoard } from './health';
 import { PipelineMetrics } from './metrics';
+import { mergeSettings, mergeTablesOf, type MergeSettings } from './merge-stage';
 import { resolveBatch } from './resolve-stage';
 import { capturedSystems, createDedup, createTargets, heartbeatMsOf, logOutages, sourceFactory, systemUrl, writableFieldsOf } from './runtime';
 import { logSnapshotProgress, SNAPSHOT_STATE_VALUE, SnapshotProgress } from './snapshot-progress';
@@ -36,6 +37,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   readAllSecrets(loaded, env);
   const registry = compileMappings(config.mappings);
   const rules = compileRules(config.entities, loaded.version, config.cutovers);
+  const merges = mergeSettings(config, registry);
   const store = connectStateStore(readStoreUrl(loaded, env), undefined, logger);
   // Before anything connects: a signing key that is not Ed25519 is a configuration error.
   const audit = config.audit ? createAudit(config.audit, { store, schema, logger, env, baseDir: configDir(loaded) }) : null;
@@ -113,6 +115,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     audit: audit ?? undefined,
     writableFields: writableFieldsOf(registry),
     originOf: (system: string) => config.systems[system]?.apply.origin ?? null,
+    merges,
   };
   const loops: Promise<void>[] = [];
   for (const system of captured) {
@@ -123,7 +126,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     };
     loops.push(runSourceLoop({
       system,
-      createSource: sourceFactory(config, system, registry, store, env, logger, planned),
+      createSource: sourceFactory(config, system, withMergeTables(registry, merges), store, env, logger, planned),
       handle: (batch) => stalls.around(`resolve:${system}`, async () => {
         const started = performance.now();
         await resolveBatch(batch, resolveDeps);
@@ -297,4 +300,10 @@ function addressOf(server: Server | null, host: string): string | null {
   const address = server?.address();
   if (!address || typeof address === 'string') return null;
   return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+/** The registry a source is made from: a system's merge tables are captured with its mapped tables. */
+function withMergeTables(registry: MappingRegistry, merges: MergeSettings | null): MappingRegistry {
+  if (merges === null) return registry;
+  return { ...registry, tablesOf: (system) => [...registry.tablesOf(system), ...mergeTablesOf(merges, system)] };
 }

@@ -10,6 +10,10 @@ import {
 } from '../store';
 import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
 import type { HandOff } from './hand-off';
+import {
+  carryOutMerges, correctRedirected, deleteEventOf, mergeRowOf, priorReferences, redirectMergedReferences, repointMerges, tableMerges,
+  type MergeRow, type MergeSettings,
+} from './merge-stage';
 import type { PipelineMetrics } from './metrics';
 
 export interface ResolveStageDeps {
@@ -32,6 +36,8 @@ export interface ResolveStageDeps {
   audit?: { checkpointer: ChainAnchor; wake(): void };
   /** The apply stages of this process: tasks for them are leased in the resolve transaction and handed over after commit. */
   handOff?: HandOff;
+  /** Record merges (`entities.<e>.merge`); absent or null when no entity merges. */
+  merges?: MergeSettings | null;
 }
 
 /**
@@ -42,7 +48,7 @@ export interface ResolveStageDeps {
 export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): Promise<void> {
   const { metrics } = deps;
   metrics.eventsCaptured(batch.system, batch.events.length);
-  const { changes, deadLetters, echoes } = mapEvents(batch, deps);
+  const { changes, deadLetters, echoes, mergeRows } = mapEvents(batch, deps);
   deadLetters.push(...undecodableLetters(batch));
   metrics.eventsSkipped(batch.system, 'echo', echoes);
   const fresh = await dropAlreadySeen(changes, deps);
@@ -55,18 +61,28 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     const crosswalk = (deps.crosswalk ?? new KnexCrosswalk(deps.store, deps.schema)).withTransaction(trx);
     committed.push(crosswalk.committedLinks());
     await resolveKeys(fresh, crosswalk);
+    const merging = deps.merges ?? null;
+    const redirects = merging ? await redirectMergedReferences(trx, deps.schema, fresh, merging) : [];
     const { records, existing } = await readRecordsForUpdate(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
     // After the locks: a record's journal rows then come in the order its changes were resolved.
     if (deps.journal !== false) await appendJournal(trx, deps.schema, batch.system, fresh);
     const locked = new Map(records);
+    const prior = merging ? priorReferences(fresh, locked, merging, recordMapKey) : [];
     const decided = decideInOrder(fresh, records, deps);
+    correctRedirected(redirects, decided);
     const decisions = decided.map((d) => d.decision);
     // A record every change of which was a redelivery is still the one read: nothing to write.
     const touched = [...records].filter(([mapKey, record]) => record !== locked.get(mapKey)).map(([, record]) => record!);
     await writeRecords(trx, deps.schema, touched, existing);
-    const conflicts = decisions.flatMap((d) => d.conflicts);
+    const merged = merging ? await mergesOf(fresh, prior, mergeRows, merging, crosswalk) : { merges: [], letters: [] };
+    deadLetters.push(...merged.letters);
+    const mergeEffects = merging ? await carryOutMerges(trx, deps.schema, merged.merges, merging, deps.writableFields) : { conflicts: [], tasks: [] };
+    const conflicts = [...decisions.flatMap((d) => d.conflicts), ...mergeEffects.conflicts];
     await appendConflicts(trx, deps.schema, conflicts, deps.rules.version, deps.audit?.checkpointer);
-    const tasks = decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId, change.event.source.commitTimeMs));
+    const tasks = [
+      ...decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId, change.event.source.commitTimeMs)),
+      ...mergeEffects.tasks,
+    ];
     const lease = leaseFor(tasks, deps.handOff);
     const ids = await enqueueTasks(trx, deps.schema, tasks, lease);
     await parkDeadLetters(trx, deps.schema, deadLetters);
@@ -110,14 +126,32 @@ interface Mapped {
   changes: CanonicalChange[];
   deadLetters: DeadLetter[];
   echoes: number;
+  /** Rows of merge tables (`merge: { table }`): merges, not records. */
+  mergeRows: MergeRow[];
+}
+
+/** Merges the batch shows: by re-pointed references (skipping redeliveries) and by merge-table rows. */
+async function mergesOf(fresh: CanonicalChange[], prior: Array<Record<string, string | null>>, rows: MergeRow[], settings: MergeSettings, crosswalk: KnexCrosswalk) {
+  const byRepoint = repointMerges(fresh, prior, settings).flatMap((merge) => {
+    const event = deleteEventOf(merge, fresh);
+    return event ? [{ ...merge, event }] : [];
+  });
+  const byTable = await tableMerges(rows, crosswalk);
+  return { merges: [...byRepoint, ...byTable.merges], letters: byTable.letters };
 }
 
 function mapEvents(batch: ChangeBatch, deps: ResolveStageDeps): Mapped {
-  const mapped: Mapped = { changes: [], deadLetters: [], echoes: 0 };
+  const mapped: Mapped = { changes: [], deadLetters: [], echoes: 0, mergeRows: [] };
   const origin = deps.originOf(batch.system);
   for (const event of batch.events) {
     if (origin !== null && event.source.origin !== null && isTandemOrigin(origin, event.source.origin)) {
       mapped.echoes++;
+      continue;
+    }
+    const mergeRow = mergeRowOf(deps.merges ?? null, event);
+    if (mergeRow !== null) {
+      if ('event' in mergeRow) mapped.mergeRows.push(mergeRow);
+      else if (mergeRow.invalid !== '') mapped.deadLetters.push(eventLetter(event, 'MERGE_ROW_INVALID', mergeRow.invalid));
       continue;
     }
     try {

@@ -10,6 +10,7 @@ import * as exceptionsKeys from './migrations/007_exceptions_keys';
 import * as anchoredLog from './migrations/009_anchored_log';
 import * as leanStatePath from './migrations/010_lean_state_path';
 import * as ruleVersions from './migrations/011_rule_versions';
+import * as merges from './migrations/013_merges';
 
 type Migration = { up(knex: Knex, schema: string): Promise<void> };
 const MIGRATIONS: Array<[string, Migration]> = [
@@ -23,6 +24,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['009_anchored_log', anchoredLog],
   ['010_lean_state_path', leanStatePath],
   ['011_rule_versions', ruleVersions],
+  ['013_merges', merges],
 ];
 
 /** Where knex's own warnings go (a lost pooled connection); by default they are printed by knex. */

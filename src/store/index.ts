@@ -28,3 +28,5 @@ export {
 } from './exceptions';
 export type { RecordState, OpenTask, TaskLetter } from './compare-reads';
 export { liveRecordKeys, recordsByKeys, openTasksFor, openTaskLetters } from './compare-reads';
+export type { StoredMerge } from './merges';
+export { survivorsOf, recordMerges, recordsReferencing, listMerges } from './merges';

@@ -12,7 +12,7 @@ export interface FilterOptions {
   decision?: string;
 }
 
-export const DECISIONS = ['rejected', 'accepted', 'held', 'resolved', 'discarded', 'target-rejected', 'exception-resolved', 'repair'] as const;
+export const DECISIONS = ['rejected', 'accepted', 'held', 'resolved', 'discarded', 'target-rejected', 'exception-resolved', 'repair', 'merged'] as const;
 
 const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
