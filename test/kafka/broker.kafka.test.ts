@@ -69,7 +69,7 @@ describe('test Kafka broker (scripts/kafka.sh)', () => {
     expect(got.map((m) => [m.key, m.value])).toEqual([['a', 'b']]);
   });
 
-  it('has a Connect worker that lists the Debezium PostgreSQL, MySQL and MariaDB connectors', async () => {
+  it('has a Connect worker that lists the Debezium PostgreSQL, MySQL and MariaDB connectors and the JDBC sink (the bench peer)', async () => {
     const res = await fetch(`${connectUrl}/connector-plugins`);
     expect(res.status).toBe(200);
     const plugins = ((await res.json()) as { class: string; type: string; version: string }[]).filter((p) =>
@@ -79,6 +79,7 @@ describe('test Kafka broker (scripts/kafka.sh)', () => {
       'io.debezium.connector.postgresql.PostgresConnector': ['source', '3.6.1.Final'],
       'io.debezium.connector.mysql.MySqlConnector': ['source', '3.6.1.Final'],
       'io.debezium.connector.mariadb.MariaDbConnector': ['source', '3.5.0.Final'],
+      'io.debezium.connector.jdbc.JdbcSinkConnector': ['sink', '3.6.0.Final'],
     });
   });
 });
