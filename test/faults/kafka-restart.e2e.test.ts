@@ -14,7 +14,7 @@ import { parseConfig } from '../../src/config';
 import { startPipeline, type RunningPipeline } from '../../src/pipeline';
 import {
   createPgDatabase, flushPrefix, redisPrefix, registerConnector, requireEnv, TEST_ENV, uniqueTopic, waitFor,
-  waitForConnectorRunning, type TestDatabase,
+  postgresConnectorConfig, waitForConnectorRunning, type TestDatabase,
 } from '../support';
 import { memoryLogger } from '../e2e/harness';
 import { createTopic, kafkaConfig, query } from '../kafka/pipeline-support';
@@ -73,19 +73,7 @@ describe('Kafka broker killed and restarted while tandem consumes Debezium topic
     await createTopic(kafka.brokers, `${name}.public.item`, 1);
     const server = new URL(adminUrl);
     await registerConnector(kafka.connectUrl, name, {
-      'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-      'tasks.max': 1,
-      'database.hostname': server.hostname,
-      'database.port': server.port || '5432',
-      'database.user': decodeURIComponent(server.username),
-      'database.password': decodeURIComponent(server.password),
-      'database.dbname': src.name,
-      'topic.prefix': name,
-      'plugin.name': 'pgoutput',
-      'slot.name': name,
-      'publication.name': name,
-      'publication.autocreate.mode': 'filtered',
-      'table.include.list': 'public.item',
+      ...postgresConnectorConfig(server, src.name, name, 'public.item'),
       'snapshot.mode': 'no_data',
     });
     await waitForConnectorRunning(kafka.connectUrl, name, { timeoutMs: 60_000 });

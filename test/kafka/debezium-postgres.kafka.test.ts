@@ -10,6 +10,7 @@ import {
   uniqueTopic,
   waitFor,
   waitForConnectorRunning,
+  postgresConnectorConfig,
   type TestDatabase,
 } from '../support/index';
 import { consumeUntil, saveCaptured, type ConsumedMessage } from './consume';
@@ -57,19 +58,7 @@ describe('Debezium PostgreSQL connector → Kafka (real Connect worker)', () => 
       `);
 
       await registerConnector(connectUrl, name, {
-        'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-        'tasks.max': 1,
-        'database.hostname': server.hostname,
-        'database.port': server.port || '5432',
-        'database.user': decodeURIComponent(server.username),
-        'database.password': decodeURIComponent(server.password),
-        'database.dbname': db.name,
-        'topic.prefix': name,
-        'plugin.name': 'pgoutput',
-        'slot.name': name,
-        'publication.name': name,
-        'publication.autocreate.mode': 'filtered',
-        'table.include.list': 'public.customer',
+        ...postgresConnectorConfig(server, db.name, name, 'public.customer'),
         'snapshot.mode': 'no_data',
         'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
         'key.converter.schemas.enable': true,

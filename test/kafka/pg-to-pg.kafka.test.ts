@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/config';
 import { startPipeline, type RunningPipeline } from '../../src/pipeline';
 import {
   createPgDatabase, deleteConnector, flushPrefix, redisPrefix, registerConnector, requireEnv, requireKafka, TEST_ENV, uniqueTopic, waitFor,
-  waitForConnectorRunning, type TestDatabase,
+  postgresConnectorConfig, waitForConnectorRunning, type TestDatabase,
 } from '../support';
 import { memoryLogger } from '../e2e/harness';
 import { consumeUntil } from './consume';
@@ -56,19 +56,7 @@ describe('PostgreSQL → real Debezium → Kafka → tandem → PostgreSQL', () 
     await createTopic(brokers, topic, 1);
     const server = new URL(adminUrl);
     await registerConnector(connectUrl, name, {
-      'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-      'tasks.max': 1,
-      'database.hostname': server.hostname,
-      'database.port': server.port || '5432',
-      'database.user': decodeURIComponent(server.username),
-      'database.password': decodeURIComponent(server.password),
-      'database.dbname': src.name,
-      'topic.prefix': name,
-      'plugin.name': 'pgoutput',
-      'slot.name': name,
-      'publication.name': name,
-      'publication.autocreate.mode': 'filtered',
-      'table.include.list': 'public.item',
+      ...postgresConnectorConfig(server, src.name, name, 'public.item'),
       'snapshot.mode': 'no_data',
       // Debezium skips truncates unless told otherwise
       'skipped.operations': 'none',

@@ -10,6 +10,7 @@ export {
   registerConnector,
   connectorStatus,
   waitForConnectorRunning,
+  postgresConnectorConfig,
   deleteConnector,
   KAFKA_TEST_ENV,
   type TestKafka,

@@ -51,6 +51,30 @@ async function connectRequest(connectUrl: string, method: string, path: string, 
 }
 
 /**
+ * A Debezium PostgresConnector on the server of `server` (the test server's
+ * admin URL) capturing `table` (`schema.table`) of `database` through pgoutput;
+ * its slot, publication and topic prefix are all `name`. Tests add their
+ * snapshot mode and converter settings.
+ */
+export function postgresConnectorConfig(server: URL, database: string, name: string, table: string): Record<string, string | number> {
+  return {
+    'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
+    'tasks.max': 1,
+    'database.hostname': server.hostname,
+    'database.port': server.port || '5432',
+    'database.user': decodeURIComponent(server.username),
+    'database.password': decodeURIComponent(server.password),
+    'database.dbname': database,
+    'topic.prefix': name,
+    'plugin.name': 'pgoutput',
+    'slot.name': name,
+    'publication.name': name,
+    'publication.autocreate.mode': 'filtered',
+    'table.include.list': table,
+  };
+}
+
+/**
  * Creates (or replaces) connector `name` with `config` through the Connect REST
  * API (`PUT /connectors/<name>/config`). Throws with Connect's error message
  * when the config is rejected.

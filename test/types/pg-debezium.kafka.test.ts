@@ -10,7 +10,7 @@ import { memoryLogger } from '../e2e/harness';
 import { createTopic, deleteGroups, deleteTopics } from '../kafka/pipeline-support';
 import {
   deleteConnector, flushPrefix, redisPrefix, registerConnector, requireEnv, requireKafka, TEST_ENV, uniqueName, uniqueTopic, waitFor,
-  waitForConnectorRunning,
+  postgresConnectorConfig, waitForConnectorRunning,
 } from '../support';
 import { PG_MATRIX } from './columns';
 import { PG_EXACT_SETTINGS } from './debezium-settings';
@@ -52,19 +52,7 @@ describe('type matrix: PostgreSQL → live Debezium → Kafka → PostgreSQL and
     await writeSnapshotRows(src, PG_MATRIX);
     const server = new URL(adminUrl);
     await registerConnector(connectUrl, name, {
-      'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-      'tasks.max': 1,
-      'database.hostname': server.hostname,
-      'database.port': server.port || '5432',
-      'database.user': decodeURIComponent(server.username),
-      'database.password': decodeURIComponent(server.password),
-      'database.dbname': src.db.name,
-      'topic.prefix': name,
-      'plugin.name': 'pgoutput',
-      'slot.name': name,
-      'publication.name': name,
-      'publication.autocreate.mode': 'filtered',
-      'table.include.list': `public.${TABLE}`,
+      ...postgresConnectorConfig(server, src.db.name, name, `public.${TABLE}`),
       'snapshot.mode': 'initial',
       'skipped.operations': 'none',
       ...PG_EXACT_SETTINGS,

@@ -12,7 +12,7 @@ import { normalClient, RAW_TEXT_TYPES } from '../../../src/capture/postgres/conn
 import { decodeValue } from '../../../src/capture/postgres/decode-value';
 import type { Row } from '../../../src/capture';
 import {
-  createPgDatabase, deleteConnector, registerConnector, requireEnv, requireKafka, TEST_ENV, uniqueTopic, waitFor, waitForConnectorRunning, type TestDatabase,
+  createPgDatabase, deleteConnector, registerConnector, requireEnv, requireKafka, TEST_ENV, uniqueTopic, waitFor, waitForConnectorRunning, postgresConnectorConfig, type TestDatabase,
 } from '../../support/index';
 import { consumeUntil } from '../../kafka/consume';
 
@@ -55,19 +55,7 @@ describe('canonical forms through live Debezium PostgreSQL', () => {
       await client.query(ROWS);
       native = await nativeRows(db.url);
       await registerConnector(connectUrl, name, {
-        'connector.class': 'io.debezium.connector.postgresql.PostgresConnector',
-        'tasks.max': 1,
-        'database.hostname': server.hostname,
-        'database.port': server.port || '5432',
-        'database.user': decodeURIComponent(server.username),
-        'database.password': decodeURIComponent(server.password),
-        'database.dbname': db.name,
-        'topic.prefix': name,
-        'plugin.name': 'pgoutput',
-        'slot.name': name,
-        'publication.name': name,
-        'publication.autocreate.mode': 'filtered',
-        'table.include.list': 'public.types',
+        ...postgresConnectorConfig(server, db.name, name, 'public.types'),
         'snapshot.mode': 'initial',
         'interval.handling.mode': 'string',
         'key.converter': 'org.apache.kafka.connect.json.JsonConverter',
