@@ -16,7 +16,7 @@ import {
   type ConflictEntry, type Decision, type MergeDetection, type MergeFound, type MergeObservation,
 } from '../conflict';
 import type { TandemConfig } from '../config';
-import { lockRecords, recordMerges, recordsReferencing, saveRecords, survivorsOf, type DeadLetter, type KnexCrosswalk, type NewTask } from '../store';
+import { lockRecordRows, lockRecords, recordMerges, recordsReferencing, saveRecords, survivorsOf, type DeadLetter, type KnexCrosswalk, type NewTask } from '../store';
 import type { CanonicalChange, CanonicalRecord, MappingRegistry } from '../transform';
 
 export interface MergeSettings {
@@ -121,6 +121,11 @@ export async function redirectMergedReferences(trx: Knex.Transaction, schema: st
       if (settings.detection.has(ref.entity) && typeof value === 'string') wanted.set(ref.entity, (wanted.get(ref.entity) ?? new Set()).add(value));
     }
   }
+  // Another source's batch may be merging a referenced record away right now, unable to see these references yet.
+  // Its delete holds the record's row lock (carryOutMerges takes it for merge-table merges): waiting for a share
+  // lock orders the two batches, so either this one sees the merge and redirects, or the merge, committing after
+  // this batch, finds these references and re-points them. Without it both miss each other and the reference is orphaned.
+  for (const [entity, keys] of wanted) await lockRecordRows(trx, schema, entity, [...keys], 'share');
   const survivors = new Map<string, Map<string, string>>();
   for (const [entity, keys] of wanted) survivors.set(entity, await survivorsOf(trx, schema, entity, [...keys]));
   const redirects: Redirect[] = [];
@@ -206,6 +211,8 @@ export async function carryOutMerges(
     const at = { table: `${source.schema ?? ''}${source.schema ? '.' : ''}${source.table}`, position: source.position, commitTimeMs: source.commitTimeMs, correlationId: merge.event.correlationId };
     conflicts.push(mergeEntry(merge, at));
     const provenance = { system: merge.system, commitTimeMs: source.commitTimeMs, position: source.position, correlationId: merge.event.correlationId };
+    // Waits for batches still holding a share lock on the loser (they reference it and have not committed yet).
+    await lockRecordRows(trx, schema, merge.entity, [merge.loser], 'update');
     for (const child of settings.children.get(merge.entity) ?? []) {
       const keys = await recordsReferencing(trx, schema, child.entity, child.field, merge.loser);
       if (keys.length === 0) continue;

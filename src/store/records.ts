@@ -203,3 +203,17 @@ function toRow(record: CanonicalRecord): Omit<RecordRow, 'provenance'> & { prove
   const { entity, key, fields, provenance, positions, shadows, deleted, version } = record;
   return { entity, key, fields, provenance: compactProvenance(provenance), positions, shadows, deleted, version };
 }
+
+/**
+ * Row locks on existing records without reading them: `share` to keep a
+ * referenced record from being merged away (deleted) until this transaction
+ * ends, `update` to wait for every transaction that holds one. Ordered by key,
+ * as the other record locks are, against deadlocks.
+ */
+export async function lockRecordRows(trx: Knex.Transaction, schema: string, entity: string, keys: readonly string[], mode: 'share' | 'update'): Promise<void> {
+  if (keys.length === 0) return;
+  await trx.raw(
+    `SELECT 1 FROM ??.records WHERE entity = ? AND key = ANY(?::text[]) ORDER BY key FOR ${mode === 'share' ? 'SHARE' : 'UPDATE'}`,
+    [schema, entity, [...new Set(keys)]],
+  );
+}
