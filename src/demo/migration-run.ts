@@ -12,7 +12,7 @@ import { createMigrationSchemas, MIGRATION_CONFIG, migrationConfigText, seedMigr
 import { checkMigration, formatMigrationVerdict, type MigrationVerdict } from './migration-verdict';
 import { runMigrationWorkload, type MigrationWorkloadRecord } from './migration-workload';
 import { SaasServer } from './rest-server';
-import { statusLine } from './status-line';
+import { statusLine, watch } from './status-line';
 
 /**
  * `tandem demo --scenario migration`: the old ERP on MariaDB (binlog
@@ -38,7 +38,6 @@ export interface MigrationDemoOptions {
 export const MYSQL_URL_ENV = 'TANDEM_DEMO_MYSQL_URL';
 const SNAPSHOT_TIMEOUT_MS = 5 * 60_000;
 const DRAIN_TIMEOUT_MS = 5 * 60_000;
-const STATUS_EVERY_MS = 3_000;
 /** The cutover while the initial snapshot is read: nowhere near. */
 const NOT_YET = new Date('2999-01-01T00:00:00Z');
 
@@ -127,9 +126,9 @@ export async function runMigrationScenario(systems: MigrationSystems, names: Mig
     print(`pipeline restarted with the cutover: wave 1 (credit_limit, payment_terms) moves from erp_old to erp_new at ${cutoverAt.toISOString()} (in ${cutoverAfter.toFixed(1)} s)`);
     const failed = new AbortController();
     pipeline.done.catch(() => failed.abort());
-    const workload = await watch(pipeline, print, cutoverAt, () => runMigrationWorkload({
+    const workload = await watch(pipeline, print, () => runMigrationWorkload({
       systems, seconds: options.seconds, rate: options.rate, seed: options.seed, signal: failed.signal, stateSchema: names.stateSchema, merges: options.merges,
-    }));
+    }), cutoverAnnouncement(cutoverAt));
     print(workloadSummary(workload));
     if (failed.signal.aborted) await pipeline.done;
     print('workload stopped; draining the pipeline…');
@@ -160,24 +159,14 @@ export function migrationNames(tag = randomBytes(4).toString('hex')): MigrationN
   };
 }
 
-async function watch<T>(pipeline: RunningPipeline, print: (line: string) => void, cutoverAt: Date, work: () => Promise<T>): Promise<T> {
-  let before = pipeline.stats();
-  let last = Date.now();
+/** The line saying the cutover is in force, once, at the first status line after it. */
+function cutoverAnnouncement(cutoverAt: Date): () => string | null {
   let announced = false;
-  const timer = setInterval(() => {
-    const now = pipeline.stats();
-    if (!announced && Date.now() >= cutoverAt.getTime()) {
-      announced = true;
-      print(`— cutover wave1 in force (${cutoverAt.toISOString()}): erp_new owns credit_limit and payment_terms; erp_old edits of them are rejected and corrected`);
-    }
-    print(statusLine(now, before, (Date.now() - last) / 1000));
-    [before, last] = [now, Date.now()];
-  }, STATUS_EVERY_MS);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
+  return () => {
+    if (announced || Date.now() < cutoverAt.getTime()) return null;
+    announced = true;
+    return `— cutover wave1 in force (${cutoverAt.toISOString()}): erp_new owns credit_limit and payment_terms; erp_old edits of them are rejected and corrected`;
+  };
 }
 
 function workloadSummary(w: MigrationWorkloadRecord): string {

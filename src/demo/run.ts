@@ -4,12 +4,12 @@ import { rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createConsole } from '../console';
 import { createLogger, type Logger } from '../log';
-import { startPipeline, type PipelineStats, type RunningPipeline } from '../pipeline';
+import { startPipeline, type RunningPipeline } from '../pipeline';
 import { startEmbeddedPostgres, type EmbeddedServer } from './embedded';
 import { createDemoSchemas } from './schema';
 import { seedDemo } from './seed';
 import { demoEnv, exportLines } from './shell-env';
-import { statusLine } from './status-line';
+import { statusLine, watch } from './status-line';
 import { checkConvergence, formatVerdict } from './verdict';
 import { runWorkload, type WorkloadRecord } from './workload';
 
@@ -28,7 +28,6 @@ export interface DemoOptions {
 }
 
 export const DEMO_CONFIG = fileURLToPath(new URL('../../config/demo.yaml', import.meta.url));
-const STATUS_EVERY_MS = 3_000;
 const SNAPSHOT_TIMEOUT_MS = 10 * 60_000;
 const DRAIN_TIMEOUT_MS = 5 * 60_000;
 
@@ -100,21 +99,6 @@ export async function runDemo(options: DemoOptions = {}): Promise<number> {
   }
 }
 
-/** Runs `work` while printing a status line every few seconds. */
-async function watch<T>(pipeline: RunningPipeline, print: (line: string) => void, work: () => Promise<T>): Promise<T> {
-  let before: PipelineStats | null = pipeline.stats();
-  let last = Date.now();
-  const timer = setInterval(() => {
-    const now = pipeline.stats();
-    print(statusLine(now, before, (Date.now() - last) / 1000));
-    [before, last] = [now, Date.now()];
-  }, STATUS_EVERY_MS);
-  try {
-    return await work();
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 function workloadSummary(w: WorkloadRecord): string {
   const kinds = Object.entries(w.counts).sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${n}`);

@@ -1,4 +1,6 @@
-import type { PipelineStats } from '../pipeline';
+import type { PipelineStats, RunningPipeline } from '../pipeline';
+
+const STATUS_EVERY_MS = 3_000;
 
 /** One status line from two successive stats readings `seconds` apart. */
 export function statusLine(now: PipelineStats, before: PipelineStats | null, seconds: number): string {
@@ -16,4 +18,27 @@ export function statusLine(now: PipelineStats, before: PipelineStats | null, sec
   ]
     .filter(Boolean)
     .join(' | ');
+}
+
+/**
+ * Runs `work` while printing a status line every few seconds; `announce`, asked
+ * before each line, may print one of its own first (a cutover coming into force).
+ */
+export async function watch<T>(
+  pipeline: RunningPipeline, print: (line: string) => void, work: () => Promise<T>, announce: () => string | null = () => null,
+): Promise<T> {
+  let before: PipelineStats | null = pipeline.stats();
+  let last = Date.now();
+  const timer = setInterval(() => {
+    const now = pipeline.stats();
+    const news = announce();
+    if (news !== null) print(news);
+    print(statusLine(now, before, (Date.now() - last) / 1000));
+    [before, last] = [now, Date.now()];
+  }, STATUS_EVERY_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+  }
 }
