@@ -398,7 +398,7 @@ async function ceiling(): Promise<CeilingResult> {
 
   const source = createPostgresSource({
     system: 'src', connectionString: db.url, slot, publication: 'bench_pub', tables: ['public.items'],
-    heartbeatMs: 0, statusIntervalMs: 5_000, snapshot: 'never', maxBatchEvents: 2_000, maxBatchDelayMs: 50,
+    heartbeatMs: 0, statusIntervalMs: 5_000, snapshot: 'never', maxBatchEvents: 2_000,
     snapshotted: new Set(),
   });
   let events = 0;

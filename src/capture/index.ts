@@ -17,5 +17,5 @@ export { connect as connectMysql, loadTables as loadMysqlTables, quoteIdent as q
 export type { TableInfo as MysqlTableInfo } from './mysql/schema';
 export { convertValue as convertMysqlValue } from './mysql/values';
 // Plumbing any source (native or a transport) builds on.
-export { BatchAssembler, BatchQueue, AckTracker } from './shared';
+export { BatchAssembler, BatchQueue, AckTracker, DEFAULT_CAPTURE_BUFFER_BYTES, estimateEventBytes } from './shared';
 export type { PendingBatch, LogFn, LogLevel } from './shared';

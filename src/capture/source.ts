@@ -14,6 +14,11 @@ export interface ChangeBatch {
   /** Commit time (ms) of the newest transaction in the batch, or of the heartbeat. */
   sourceTimeMs: number;
   /**
+   * Estimated memory its events take (see estimateEventBytes), when the
+   * source knows it: queues between capture and resolve are bounded by it.
+   */
+  bytes?: number;
+  /**
    * Tables (`schema.table`) whose initial snapshot this batch completes. The
    * pipeline records them (with the batch, in its state store) and passes
    * them back to the source on restart, so a finished snapshot is not taken
@@ -58,6 +63,14 @@ export interface SourceStats {
 
 export interface ChangeSource {
   readonly system: string;
+  /**
+   * Present when the source reads ahead on its own and builds its batches
+   * while the pipeline is busy (natural batching): the pipeline then pulls a
+   * batch only when it is ready to resolve it, so the batch holds everything
+   * that arrived meanwhile and nothing waits in a queue of sealed batches.
+   * `ready()`: batches it could hand on now (0: caught up).
+   */
+  readonly readAhead?: { ready(): number };
   /** Start (creating slot/publication, snapshotting as needed) and stream batches until `stop()`. */
   batches(): AsyncIterable<ChangeBatch>;
   /**

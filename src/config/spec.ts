@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { connectorFor, debeziumConnectorNames, isSystemType, systemTypes } from '../connectors';
 import { debeziumCapture } from '../connectors/debezium/schema';
 import { restSettings } from '../connectors/rest/schema';
+import { DEFAULT_CAPTURE_BUFFER_BYTES } from '../capture';
 import { identifier, secretRef } from './primitives';
 
 /**
@@ -421,8 +422,20 @@ export const configSpec = z
     mappings: z.array(mappingSpec).min(1),
     pipeline: z
       .object({
-        /** Batches waiting between capture and resolve, per source. */
+        /**
+         * Batches waiting between capture and resolve, per source, for sources
+         * that do not batch on their own (SQL Server, Debezium via Kafka). The
+         * native PostgreSQL and MySQL sources build their next batch while the
+         * resolve stage is busy and hand it over when it asks (natural batching).
+         */
         queueDepth: z.number().int().min(1).default(4),
+        /**
+         * Estimated bytes of captured changes a source holds before the resolve
+         * stage takes them (the batch being built and those queued, ~ memory);
+         * a source stops reading at this, and batches are cut at half of it.
+         * Per source.
+         */
+        captureBufferBytes: z.number().int().min(65_536).default(DEFAULT_CAPTURE_BUFFER_BYTES),
         /** Outbox tasks claimed per poll. */
         applyBatch: z.number().int().min(1).default(500),
         /** Target writes in flight at once, per target. */

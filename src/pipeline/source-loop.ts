@@ -67,9 +67,52 @@ export async function runSourceLoop(deps: SourceLoopDeps, signal: AbortSignal): 
 async function runOnce(deps: SourceLoopDeps, signal: AbortSignal): Promise<void> {
   const source = await deps.createSource();
   deps.onSourceChange(source);
+  try {
+    if (source.readAhead) await pullWhenReady(source, source.readAhead, deps, signal);
+    else await readAhead(source, deps, signal);
+  } finally {
+    await source.stop().catch(() => {});
+    deps.onSourceChange(null);
+  }
+}
+
+/**
+ * A source that batches on its own (natural batching): the next batch is
+ * pulled only once the previous one is durable, so it holds everything the
+ * source collected meanwhile; no batch sits sealed in a queue while newer
+ * changes wait behind it. On stop, the batch in hand is finished and
+ * acknowledged; what the source holds is delivered again on restart.
+ */
+async function pullWhenReady(source: ChangeSource, buffered: { ready(): number }, deps: SourceLoopDeps, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  let inHand = false;
+  // Waiting for a batch: stopping the source ends the iteration. With one in hand, it is finished first.
+  const stopWaiting = () => {
+    if (!inHand) void source.stop();
+  };
+  signal.addEventListener('abort', stopWaiting, { once: true });
+  try {
+    for await (const batch of source.batches()) {
+      inHand = true;
+      await deps.handle(batch);
+      await source.acknowledge(batch.position);
+      deps.onDurable(batch, buffered.ready());
+      inHand = false;
+      if (signal.aborted) return;
+    }
+  } finally {
+    signal.removeEventListener('abort', stopWaiting);
+  }
+}
+
+/**
+ * Other sources: capture reads ahead into a bounded queue (`queueDepth`
+ * batches) while batches are resolved in order. On stop, take no new
+ * batches but finish and acknowledge the queued ones while the source is
+ * still connected; the source closes afterwards.
+ */
+async function readAhead(source: ChangeSource, deps: SourceLoopDeps, signal: AbortSignal): Promise<void> {
   const queue = new BoundedQueue<ChangeBatch>(deps.queueDepth);
-  // On stop, take no new batches but finish and acknowledge the queued ones
-  // while the source is still connected; the source closes afterwards.
   const stopTaking = () => queue.close();
   signal.addEventListener('abort', stopTaking, { once: true });
   const capture = (async () => {
@@ -91,6 +134,5 @@ async function runOnce(deps: SourceLoopDeps, signal: AbortSignal): Promise<void>
     await source.stop().catch(() => {});
     queue.close();
     await capture;
-    deps.onSourceChange(null);
   }
 }

@@ -15,7 +15,7 @@ export function slotOf(url: string): string {
 export function sourceOptions(url: string, over: Partial<PostgresSourceOptions>): PostgresSourceOptions {
   return {
     system: 'erp', connectionString: url, slot: slotOf(url), publication: 'tandem_pub', tables: [],
-    heartbeatMs: 0, statusIntervalMs: 200, snapshot: 'never', maxBatchEvents: 100, maxBatchDelayMs: 10,
+    heartbeatMs: 0, statusIntervalMs: 200, snapshot: 'never', maxBatchEvents: 100,
     snapshotted: new Set(), ...over,
   };
 }

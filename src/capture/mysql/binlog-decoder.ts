@@ -27,6 +27,8 @@ export interface BinlogEvent {
   /** ms since the epoch (the binlog has whole seconds). */
   timestamp: number;
   nextPosition: number;
+  /** The event's size in the binlog (bytes). */
+  size?: number;
   gtid?: string;
   /**
    * The event header's server id: who wrote the event group. zongji 0.9 keeps it

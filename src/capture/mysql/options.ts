@@ -29,8 +29,12 @@ export interface MysqlSourceOptions {
   heartbeatMs: number;
   snapshot: 'initial' | 'never';
   maxBatchEvents: number;
-  /** A partly filled batch of committed transactions is handed on after this long. */
-  maxBatchDelayMs: number;
+  /**
+   * Estimated bytes of changes the source holds for the pipeline (the batch
+   * being built and those queued); it pauses the binlog stream at this.
+   * Default DEFAULT_CAPTURE_BUFFER_BYTES (`pipeline.captureBufferBytes`).
+   */
+  captureBufferBytes?: number;
   /** Tables whose snapshot is already done (from the pipeline's state store). */
   snapshotted: ReadonlySet<string>;
   /** Hears the tables of each snapshot, with estimated row counts, before their rows are read. */

@@ -21,7 +21,7 @@ import type mysql from 'mysql2/promise';
 import type { Position } from '../change-event';
 import type { ChangeBatch, ChangeSource, SourceStats } from '../source';
 import { CaptureError, DecodeError, TandemError } from '../../errors';
-import { BatchAssembler, BatchQueue } from '../shared';
+import { BatchAssembler, BatchQueue, captureLimits, DEFAULT_CAPTURE_BUFFER_BYTES, estimateEventBytes, snapshotBytes, type CaptureLimits } from '../shared';
 import { BinlogDecoder, type BinlogEvent } from './binlog-decoder';
 import { ensureHeartbeatTable, Heartbeat } from './heartbeat';
 import type { LogFn, MysqlSourceOptions } from './options';
@@ -48,7 +48,9 @@ class MysqlSource implements ChangeSource {
   private stopping = false;
   private acknowledged: Position | null;
   private paused = false;
-  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly limits: CaptureLimits;
+  /** Natural batching: the pipeline pulls when it is ready, and takes what the binlog brought meanwhile. */
+  readonly readAhead = { ready: () => this.queue?.ready ?? 0 };
 
   constructor(private readonly options: MysqlSourceOptions) {
     this.system = options.system;
@@ -56,17 +58,20 @@ class MysqlSource implements ChangeSource {
     for (const t of this.tables) splitTable(t);
     this.log = options.log ?? (() => undefined);
     this.acknowledged = options.startPosition ?? null;
+    this.limits = captureLimits(options.captureBufferBytes ?? DEFAULT_CAPTURE_BUFFER_BYTES);
   }
 
   async *batches(): AsyncGenerator<ChangeBatch> {
     if (this.queue) throw new CaptureError('batches() is already running', { system: this.system });
     this.stopping = false;
-    const pauseAt = 2 * this.options.maxBatchEvents;
-    const queue = new BatchQueue(pauseAt, () => {
-      if (this.paused && queue.bufferedEvents < this.options.maxBatchEvents) {
-        this.paused = false;
-        this.zongji?.connection?.resume();
-      }
+    const queue = new BatchQueue({
+      capacityBytes: this.limits.pauseAtBytes,
+      onTaken: () => {
+        if (this.paused && queue.bufferedBytes < this.limits.resumeBelowBytes) {
+          this.paused = false;
+          this.zongji?.connection?.resume();
+        }
+      },
     });
     this.queue = queue;
     this.run(queue).catch((error: unknown) => queue.fail(this.asCaptureError(error)));
@@ -102,9 +107,8 @@ class MysqlSource implements ChangeSource {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
+    this.queue?.setSupplier(null);
     this.queue?.close();
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
     const zongji = this.zongji;
     this.zongji = null;
     if (zongji) {
@@ -210,7 +214,7 @@ class MysqlSource implements ChangeSource {
     this.log('info', 'snapshot binlog position', { fileNumber: point.fileNumber, pos: point.pos });
     const ctx = { system: this.system, streamStart: point, tables, chunkRows: this.options.maxBatchEvents, cancelled: () => this.stopping };
     if (this.options.onSnapshotPlanned) this.options.onSnapshotPlanned(await estimateRows(conn, toSnapshot, tables));
-    for await (const batch of snapshotBatches(conn, toSnapshot, ctx)) await queue.pushWhenRoom({ batch, flushLsn: null });
+    for await (const batch of snapshotBatches(conn, toSnapshot, ctx)) await queue.pushWhenRoom({ batch: { ...batch, bytes: snapshotBytes(batch.events) }, flushLsn: null });
     await conn.query('COMMIT');
     return point;
   }
@@ -220,19 +224,14 @@ class MysqlSource implements ChangeSource {
     const decoder = new BinlogDecoder({ system: this.system, tables, resume: start, echo: o.echo });
     const push = (batch: ChangeBatch) => {
       queue.push({ batch, flushLsn: null });
-      if (!this.paused && queue.bufferedEvents >= 2 * o.maxBatchEvents) {
+      if (!this.paused && queue.bufferedBytes >= this.limits.pauseAtBytes) {
         this.paused = true;
         this.zongji?.connection?.pause();
       }
     };
-    const assembler = new BatchAssembler(this.system, o.maxBatchEvents, (pending) => push(pending.batch));
-    const flushSoon = () => {
-      if (o.maxBatchDelayMs <= 0) return assembler.flush();
-      this.flushTimer ??= setTimeout(() => {
-        this.flushTimer = null;
-        assembler.flush();
-      }, o.maxBatchDelayMs);
-    };
+    // Natural batching (see BatchQueue): committed transactions go on when the pipeline asks, at once if it is waiting.
+    const assembler = new BatchAssembler(this.system, o.maxBatchEvents, (pending) => push(pending.batch), this.limits.maxBatchBytes);
+    queue.setSupplier(assembler);
     const u = connectionOptions(o.connectionString);
     const zongji = new ZongJi({
       host: u.host, port: u.port, user: u.user, password: u.password,
@@ -248,16 +247,17 @@ class MysqlSource implements ChangeSource {
       const event = anyEvent as unknown as BinlogEvent;
       if (this.stopping || queue.isClosed) return;
       try {
+        // A rows event carries several rows: each gets its share of the event's size.
+        const bytes = estimateEventBytes((event.size ?? 0) / Math.max(1, event.rows?.length ?? 1));
         for (const decoded of decoder.decode(event)) {
           if (decoded.kind === 'event') {
-            assembler.add(decoded.event);
+            assembler.add(decoded.event, bytes);
             continue;
           }
-          if (decoded.events > 0 && assembler.commit(decoded.commitTimeMs)) flushSoon();
-          else if (decoded.heartbeat) {
+          if (decoded.events > 0 && assembler.commit(decoded.commitTimeMs)) {
+            if (queue.consumerWaiting) assembler.flush();
+          } else if (decoded.heartbeat) {
             // Everything before the heartbeat goes first, then the empty batch that moves the position on.
-            if (this.flushTimer) clearTimeout(this.flushTimer);
-            this.flushTimer = null;
             assembler.flush();
             push({ system: this.system, events: [], position: decoded.position, sourceTimeMs: decoded.commitTimeMs });
           }

@@ -20,8 +20,12 @@ export interface PostgresSourceOptions {
   statusIntervalMs: number;
   snapshot: 'initial' | 'never';
   maxBatchEvents: number;
-  /** A partly filled batch of committed transactions is handed on after this long. */
-  maxBatchDelayMs: number;
+  /**
+   * Estimated bytes of changes the source holds for the pipeline (the batch
+   * being built and those queued); it stops reading the stream at this.
+   * Default DEFAULT_CAPTURE_BUFFER_BYTES (`pipeline.captureBufferBytes`).
+   */
+  captureBufferBytes?: number;
   /** Tables whose snapshot is already done (from the pipeline's state store). */
   snapshotted: ReadonlySet<string>;
   log?: LogFn;

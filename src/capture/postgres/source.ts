@@ -7,7 +7,7 @@ import type { Client } from 'pg';
 import type { Position } from '../change-event';
 import type { ChangeBatch, ChangeSource, SourceStats } from '../source';
 import { CaptureError, TandemError } from '../../errors';
-import { AckTracker, BatchQueue } from '../shared';
+import { AckTracker, BatchQueue, captureLimits, DEFAULT_CAPTURE_BUFFER_BYTES, snapshotBytes, type CaptureLimits } from '../shared';
 import { ChangeDecoder } from './change-decoder';
 import { normalClient, normaliseTable } from './connection';
 import { Heartbeat } from './heartbeat';
@@ -34,16 +34,21 @@ class PostgresSource implements ChangeSource {
   private readonly snapshotClients = new Set<Client>();
   private stopping = false;
 
+  private readonly limits: CaptureLimits;
+  /** Natural batching: the pipeline pulls when it is ready, and takes what the stream collected meanwhile. */
+  readonly readAhead = { ready: () => this.queue?.ready ?? 0 };
+
   constructor(private readonly options: PostgresSourceOptions) {
     this.system = options.system;
     this.tables = [...new Set(options.tables.map(normaliseTable))];
     this.log = options.log ?? (() => undefined);
+    this.limits = captureLimits(options.captureBufferBytes ?? DEFAULT_CAPTURE_BUFFER_BYTES);
   }
 
   async *batches(): AsyncGenerator<ChangeBatch> {
     if (this.queue) throw new CaptureError('batches() is already running', { system: this.system });
     this.stopping = false;
-    const queue = new BatchQueue(2 * this.options.maxBatchEvents, () => this.stream?.maybeResume());
+    const queue = new BatchQueue({ capacityBytes: this.limits.pauseAtBytes, onTaken: () => this.stream?.maybeResume() });
     this.queue = queue;
     this.run(queue).catch((error: unknown) => queue.fail(this.asCaptureError(error)));
     try {
@@ -176,7 +181,7 @@ class PostgresSource implements ChangeSource {
         system: this.system, database: state.database, lsn: fixedLsn ?? lateLsn(), primaryKeys: state.primaryKeys,
         chunkRows: this.options.maxBatchEvents, cancelled: () => this.stopping,
       };
-      for await (const batch of snapshotBatches(client, tables, ctx)) await queue.pushWhenRoom({ batch, flushLsn: null });
+      for await (const batch of snapshotBatches(client, tables, ctx)) await queue.pushWhenRoom({ batch: { ...batch, bytes: snapshotBytes(batch.events) }, flushLsn: null });
       await client.query('COMMIT');
     } finally {
       this.snapshotClients.delete(client);
@@ -188,7 +193,7 @@ class PostgresSource implements ChangeSource {
     const o = this.options;
     const stream = new StreamReader({
       system: this.system, connection, decoder, queue, acks: this.acks, maxBatchEvents: o.maxBatchEvents,
-      maxBatchDelayMs: o.maxBatchDelayMs, statusIntervalMs: o.statusIntervalMs, pauseAtEvents: 2 * o.maxBatchEvents,
+      limits: this.limits, statusIntervalMs: o.statusIntervalMs,
       onError: (error) => queue.fail(error),
     });
     this.stream = stream;

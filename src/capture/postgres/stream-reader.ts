@@ -2,8 +2,13 @@
  * The streaming half of the source: CopyData in → decoded transactions →
  * batches in the queue; standby status updates out.
  *
- * Back-pressure: when the consumer is slow and `pauseAtEvents` events are
- * buffered, the socket is paused. While paused we read nothing, keepalives
+ * Natural batching: a committed transaction goes on at once when the
+ * consumer is waiting for one; while it is busy, transactions accumulate in
+ * the assembler and the consumer takes them all when it next asks (see
+ * BatchQueue). No timer holds a transaction back.
+ *
+ * Back-pressure: when the consumer is slow and `limits.pauseAtBytes`
+ * (estimated) are queued, the socket is paused. While paused we read nothing, keepalives
  * included, so a keepalive asking for a reply goes unanswered; but the status
  * timer keeps writing status updates, and the walsender reads replies even
  * while it is blocked on a full socket (WalSndWriteData processes replies
@@ -12,7 +17,7 @@
  * well below it.
  */
 import { DecodeError } from '../../errors';
-import { BatchAssembler, type AckTracker, type BatchQueue } from '../shared';
+import { BatchAssembler, estimateEventBytes, type AckTracker, type BatchQueue, type CaptureLimits } from '../shared';
 import type { ChangeDecoder, Decoded } from './change-decoder';
 import { positionOf } from './lsn';
 import { parsePgoutput } from './pgoutput';
@@ -26,9 +31,9 @@ export interface StreamReaderOptions {
   queue: BatchQueue;
   acks: AckTracker;
   maxBatchEvents: number;
-  maxBatchDelayMs: number;
+  /** Batch size in bytes and when to pause reading (from `pipeline.captureBufferBytes`). */
+  limits: CaptureLimits;
   statusIntervalMs: number;
-  pauseAtEvents: number;
   onError: (error: unknown) => void;
 }
 
@@ -37,12 +42,12 @@ export class StreamReader {
   /** Highest walEnd from keepalives (the walsender's sentPtr: everything before it has been decoded and sent). */
   private serverWalEnd = 0n;
   private statusTimer: NodeJS.Timeout | null = null;
-  private flushTimer: NodeJS.Timeout | null = null;
   private paused = false;
   private failed = false;
 
   constructor(private readonly o: StreamReaderOptions) {
-    this.assembler = new BatchAssembler(o.system, o.maxBatchEvents, (pending) => o.queue.push(pending));
+    this.assembler = new BatchAssembler(o.system, o.maxBatchEvents, (pending) => o.queue.push(pending), o.limits.maxBatchBytes);
+    o.queue.setSupplier(this.assembler);
   }
 
   start(): void {
@@ -59,7 +64,8 @@ export class StreamReader {
         if (message.replyRequested) this.sendStatus();
         return;
       }
-      for (const item of this.o.decoder.decode(parsePgoutput(message.payload))) this.handle(item);
+      const bytes = estimateEventBytes(message.payload.length);
+      for (const item of this.o.decoder.decode(parsePgoutput(message.payload))) this.handle(item, bytes);
       this.applyBackPressure();
     } catch (error) {
       this.failed = true;
@@ -67,10 +73,10 @@ export class StreamReader {
     }
   }
 
-  private handle(item: Decoded): void {
-    if (item.kind === 'event') this.assembler.add(item.event);
+  private handle(item: Decoded, bytes: number): void {
+    if (item.kind === 'event') this.assembler.add(item.event, bytes);
     else if (item.kind === 'commit') {
-      if (this.assembler.commit(item.commitTimeMs, item.commitLsn + 1n)) this.scheduleFlush();
+      if (this.assembler.commit(item.commitTimeMs, item.commitLsn + 1n) && this.o.queue.consumerWaiting) this.assembler.flush();
     } else {
       this.assembler.flush();
       const batch = { system: this.o.system, events: [], position: positionOf(item.lsn, 0), sourceTimeMs: Date.now() };
@@ -78,34 +84,25 @@ export class StreamReader {
     }
   }
 
-  private scheduleFlush(): void {
-    if (this.flushTimer) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      this.assembler.flush();
-      this.applyBackPressure();
-    }, this.o.maxBatchDelayMs);
-  }
-
   /**
    * Only what the consumer can drain counts: the assembler's open transaction
    * needs more input (its Commit) to drain, so pausing on it would deadlock.
-   * The assembler holds at most about maxBatchEvents events by itself.
+   * The assembler holds at most about limits.maxBatchBytes by itself.
    */
   private buffered(): number {
-    return this.o.queue.bufferedEvents;
+    return this.o.queue.bufferedBytes;
   }
 
   private applyBackPressure(): void {
-    if (!this.paused && this.buffered() >= this.o.pauseAtEvents) {
+    if (!this.paused && this.buffered() >= this.o.limits.pauseAtBytes) {
       this.paused = true;
       this.o.connection.pause();
     }
   }
 
-  /** Called when the consumer took a batch. Resumes at half the pause mark (hysteresis). */
+  /** Called when the consumer took a batch. Resumes below half the pause mark (hysteresis). */
   maybeResume(): void {
-    if (this.paused && this.buffered() < this.o.pauseAtEvents / 2) {
+    if (this.paused && this.buffered() < this.o.limits.resumeBelowBytes) {
       this.paused = false;
       this.o.connection.resume();
     }
@@ -130,7 +127,7 @@ export class StreamReader {
 
   stop(): void {
     if (this.statusTimer) clearInterval(this.statusTimer);
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.statusTimer = this.flushTimer = null;
+    this.statusTimer = null;
+    this.o.queue.setSupplier(null);
   }
 }

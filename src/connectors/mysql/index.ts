@@ -1,6 +1,7 @@
 /** MySQL and MariaDB: native capture from the row-based binlog, SQL apply, Debezium's `mysql` and `mariadb` connectors. */
 import { createMysqlSource, emitMysqlMark } from '../../capture';
 import { loadCheckpoints, snapshottedTables } from '../../store';
+import { warnIfBatchDelaySet } from '../batch-delay';
 import { checkpointLag, sqlTarget } from '../sql';
 import type { Connector } from '../types';
 import { mysqlCapture, type MysqlCaptureConfig } from './schema';
@@ -24,6 +25,7 @@ export const mysql: Connector = {
   debezium: { connectors: ['mysql', 'mariadb'], databaseIsSchema: true, defaultSchema: '' },
   source: ({ config, system, spec, registry, store, url, log, onSnapshotPlanned }) => {
     const capture = spec.capture as MysqlCaptureConfig;
+    warnIfBatchDelaySet(capture, system, log);
     const schema = config.stateStore.schema;
     return async () => createMysqlSource({
       system,
@@ -35,7 +37,7 @@ export const mysql: Connector = {
       heartbeatMs: capture.heartbeatMs,
       snapshot: capture.snapshot,
       maxBatchEvents: capture.maxBatchEvents,
-      maxBatchDelayMs: capture.maxBatchDelayMs,
+      captureBufferBytes: config.pipeline.captureBufferBytes,
       snapshotted: await snapshottedTables(store, schema, system),
       // The binlog source keeps no state on the server: it resumes from the pipeline's checkpoint.
       startPosition: (await loadCheckpoints(store, schema)).find((c) => c.system === system)?.position ?? null,

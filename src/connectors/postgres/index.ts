@@ -1,6 +1,7 @@
 /** PostgreSQL: native capture with logical replication (pgoutput), SQL apply, Debezium's `postgresql` connector. */
 import { createPostgresSource } from '../../capture';
 import { snapshottedTables } from '../../store';
+import { warnIfBatchDelaySet } from '../batch-delay';
 import { checkpointLag, sqlTarget } from '../sql';
 import type { Connector } from '../types';
 import { emitPostgresMark, slotRetainedBytes } from './log-position';
@@ -16,6 +17,7 @@ export const postgres: Connector = {
   debezium: { connectors: ['postgresql'], databaseIsSchema: false, defaultSchema: 'public' },
   source: ({ config, system, spec, registry, store, url, log, onSnapshotPlanned }) => {
     const capture = spec.capture as PostgresCaptureConfig;
+    warnIfBatchDelaySet(capture, system, log);
     return async () => createPostgresSource({
       system,
       connectionString: url(),
@@ -26,7 +28,7 @@ export const postgres: Connector = {
       statusIntervalMs: capture.statusIntervalMs,
       snapshot: capture.snapshot,
       maxBatchEvents: capture.maxBatchEvents,
-      maxBatchDelayMs: capture.maxBatchDelayMs,
+      captureBufferBytes: config.pipeline.captureBufferBytes,
       snapshotted: await snapshottedTables(store, config.stateStore.schema, system),
       onSnapshotPlanned,
       log,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { identifier } from '../../config/primitives';
+import { batchDelayDeprecated } from '../batch-delay';
 
 /** `systems.<name>.capture` of a PostgreSQL system: logical replication with pgoutput. */
 export const postgresCapture = z
@@ -12,10 +13,10 @@ export const postgresCapture = z
     statusIntervalMs: z.number().int().min(100).default(5_000),
     /** Take an initial snapshot of mapped tables the slot has not seen. */
     snapshot: z.enum(['initial', 'never']).default('initial'),
-    /** Events per batch handed to the pipeline. */
+    /** Events per batch handed to the pipeline, at most (see also `pipeline.captureBufferBytes`). */
     maxBatchEvents: z.number().int().min(1).default(2_000),
-    /** A partly filled batch is handed on after this long. */
-    maxBatchDelayMs: z.number().int().min(0).default(50),
+    /** Deprecated and ignored: batches form naturally (see batchDelayDeprecated). */
+    maxBatchDelayMs: batchDelayDeprecated,
   })
   .strict();
 export type PostgresCaptureConfig = z.infer<typeof postgresCapture>;

@@ -24,7 +24,7 @@ export class Collector {
 
   constructor(options: Partial<MysqlSourceOptions> & Pick<MysqlSourceOptions, 'connectionString' | 'tables'>) {
     const source = createMysqlSource({
-      system: 'shop', serverId: serverIdFor(), heartbeatMs: 0, snapshot: 'never', maxBatchEvents: 500, maxBatchDelayMs: 10,
+      system: 'shop', serverId: serverIdFor(), heartbeatMs: 0, snapshot: 'never', maxBatchEvents: 500,
       snapshotted: new Set(), ...options,
     });
     this.source = source;
