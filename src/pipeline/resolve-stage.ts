@@ -9,6 +9,7 @@ import {
   saveCheckpoint, spillTasks, writeIntent, writeRecords, type ChainAnchor, type DeadLetter, type NewTask, type TaskLease,
 } from '../store';
 import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
+import type { EventMarks } from './event-marks';
 import type { HandOff } from './hand-off';
 import {
   carryOutMerges, correctRedirected, deleteEventOf, mergeRowOf, priorReferences, redirectMergedReferences, repointMerges, tableMerges,
@@ -36,6 +37,8 @@ export interface ResolveStageDeps {
   audit?: { checkpointer: ChainAnchor; wake(): void };
   /** The apply stages of this process: tasks for them are leased in the resolve transaction and handed over after commit. */
   handOff?: HandOff;
+  /** Marks resolved events in the dedup store, off the resolve stage's path (see event-marks.ts). */
+  eventMarks?: EventMarks;
   /** Record merges (`entities.<e>.merge`); absent or null when no entity merges. */
   merges?: MergeSettings | null;
 }
@@ -99,7 +102,9 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     deps.logger.info('conflict', { correlationId: conflict.correlationId, entity: conflict.entity, key: conflict.key, field: conflict.field, system: conflict.system, rule: conflict.rule, decision: conflict.outcome });
   }
   metrics.batchResolved(batch, outcome.decisions, outcome.conflicts, deadLetters.length);
-  if (deps.dedup) await deps.dedup.markEvents(fresh.map((c) => eventIdOf(c.event)));
+  const resolvedIds = fresh.map((c) => eventIdOf(c.event));
+  if (deps.eventMarks) await deps.eventMarks.mark(resolvedIds);
+  else if (deps.dedup) await deps.dedup.markEvents(resolvedIds);
 }
 
 /** Longest wait for room in the apply stages' hand-off queues before a batch is resolved anyway. */
