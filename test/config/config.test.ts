@@ -40,6 +40,19 @@ describe('configuration', () => {
     expect(parseConfig(base, 'base.yaml', { TANDEM_PIPELINE_SCALE_OUT: 'true' }).config.pipeline.scaleOut).toBe(true);
   });
 
+  it('pipeline.captureBufferBytes: 8 MiB per source by default, TANDEM_PIPELINE_CAPTURE_BUFFER_BYTES overrides it, too small is refused', () => {
+    expect(parseConfig(base, 'base.yaml', {}).config.pipeline.captureBufferBytes).toBe(8 * 1024 * 1024);
+    expect(parseConfig(base, 'base.yaml', { TANDEM_PIPELINE_CAPTURE_BUFFER_BYTES: '1048576' }).config.pipeline.captureBufferBytes).toBe(1_048_576);
+    expect(() => parseConfig(base, 'base.yaml', { TANDEM_PIPELINE_CAPTURE_BUFFER_BYTES: '1000' })).toThrow(/pipeline\.captureBufferBytes/);
+  });
+
+  it('capture.maxBatchDelayMs is deprecated: still accepted (configs that set it load), not defaulted', () => {
+    expect(parseConfig(base, 'base.yaml', {}).config.systems.erp!.capture).not.toHaveProperty('maxBatchDelayMs');
+    const withDelay = base.replace('capture: { slot: s_erp, publication: p_erp }', 'capture: { slot: s_erp, publication: p_erp, maxBatchDelayMs: 50 }');
+    expect(withDelay).not.toBe(base);
+    expect(parseConfig(withDelay, 'delay.yaml', {}).config.systems.erp!.capture).toMatchObject({ maxBatchDelayMs: 50 });
+  });
+
   it('health and snapshot-progress settings: defaults, and overridable from the environment', () => {
     expect(parseConfig(base, 'base.yaml', {}).config).toMatchObject({ health: { stallSeconds: 20, chainVerifyEvery: 3_600_000 }, log: { progressSeconds: 5 } });
     const loaded = parseConfig(base, 'base.yaml', { TANDEM_HEALTH_STALL_SECONDS: '7', TANDEM_HEALTH_CHAIN_VERIFY_EVERY: '10m', TANDEM_LOG_PROGRESS_SECONDS: '2' });
