@@ -12,35 +12,55 @@ export interface Link {
  * Crosswalk links never change once made, so lookups can be remembered.
  * Only committed links go in: what a transaction read from the table, or
  * linked and then committed (`remember` after commit).
+ *
+ * Memory (issue 10: it was the largest thing a backlog drain held): one map
+ * per entity and system, keyed by the key itself, both directions sharing
+ * the key strings; a concatenated `entity\0system\0key` per entry and
+ * direction took 298 bytes per link (57 MiB at the 200,000 cap), this takes
+ * about half.
  */
 export class CrosswalkCache {
-  private readonly toCanonical = new Map<string, string>();
-  private readonly toLocal = new Map<string, string>();
+  private readonly toCanonical = new Map<string, Map<string, string>>();
+  private readonly toLocal = new Map<string, Map<string, string>>();
+  private size = 0;
 
   constructor(private readonly capacity = 200_000) {}
 
   canonical(entity: string, system: string, localKey: string): string | undefined {
-    return this.toCanonical.get(id(entity, system, localKey));
+    return this.toCanonical.get(groupOf(entity, system))?.get(localKey);
   }
 
   local(entity: string, system: string, canonicalKey: string): string | undefined {
-    return this.toLocal.get(id(entity, system, canonicalKey));
+    return this.toLocal.get(groupOf(entity, system))?.get(canonicalKey);
   }
 
   remember(links: readonly Link[]): void {
     // Dropping everything when full is crude but bounded, and misses only cost a query.
-    if (this.toCanonical.size + links.length > this.capacity) {
+    if (this.size + links.length > this.capacity) {
       this.toCanonical.clear();
       this.toLocal.clear();
+      this.size = 0;
     }
     for (const l of links) {
-      this.toCanonical.set(id(l.entity, l.system, l.localKey), l.canonicalKey);
-      this.toLocal.set(id(l.entity, l.system, l.canonicalKey), l.localKey);
+      const group = groupOf(l.entity, l.system);
+      const forward = mapIn(this.toCanonical, group);
+      if (!forward.has(l.localKey)) this.size++;
+      forward.set(l.localKey, l.canonicalKey);
+      mapIn(this.toLocal, group).set(l.canonicalKey, l.localKey);
     }
   }
 }
 
-const id = (entity: string, system: string, key: string) => `${entity}\u0000${system}\u0000${key}`;
+const groupOf = (entity: string, system: string) => `${entity}\u0000${system}`;
+
+function mapIn(maps: Map<string, Map<string, string>>, group: string): Map<string, string> {
+  let map = maps.get(group);
+  if (!map) {
+    map = new Map();
+    maps.set(group, map);
+  }
+  return map;
+}
 
 /** The crosswalk in the state store. Pass a transaction to make links part of a batch. */
 export class KnexCrosswalk implements Crosswalk {
