@@ -171,7 +171,8 @@ async function applyIntentRound(deps: ApplyStageDeps & { handOff: HandOff; hande
     const tasks = round.filter((t) => !behind.has(t.id));
     if (tasks.length > 0) await applyTasks(tasks, deps);
   } catch (error) {
-    deps.handed.putBack(round.filter((t) => deps.handOff.ledger.isOutstanding(t)));
+    // Counted as tried: some may have been written before the failure (their applied marks tell).
+    deps.handed.putBack(round.filter((t) => deps.handOff.ledger.isOutstanding(t)).map((t) => ({ ...t, attempts: t.attempts + 1 })));
     throw error;
   }
 }
@@ -220,7 +221,8 @@ function chunksByEntity(tasks: ApplyTask[]): ApplyTask[][] {
 
 async function applyChunk(tasks: ApplyTask[], retrying: Map<string, OpenException>, deps: ApplyStageDeps): Promise<void> {
   const entity = tasks[0]!.entity;
-  const applied = await deps.dedup.appliedTasks(tasks.map((t) => t.id));
+  // A task of an intent not tried before is new (its id was drawn when it was resolved): it cannot have been applied.
+  const applied = await deps.dedup.appliedTasks(tasks.filter((t) => t.intent === undefined || t.attempts > 0).map((t) => t.id));
   const done: Array<{ id: string; outcome: string }> = [];
   const todo: ApplyTask[] = [];
   for (const task of tasks) (applied.has(task.id) ? done.push({ id: task.id, outcome: 'already-applied' }) : todo.push(task));
