@@ -89,6 +89,7 @@ function pgFigures(r: Record<string, any> | null): Record<string, unknown> | nul
     stateWalBytesPerChange: t?.state?.walBytesPerChange ?? null,
     stateRowWritesPerChange: t?.state?.rowWritesPerChange ?? null,
     stateRowWritesPerChangeByTable: t?.state?.byTable ?? null,
+    cpuMicrosPerChange: t?.cpuMicrosPerChange ?? null,
     // The source's own WAL per change, for scale: the shared server's WAL over the ceiling phase's writes,
     // an upper bound (other engineers' writes in the same seconds are in it too).
     sourceWalBytesPerChangeUpperBound: r.ceiling?.walBytes && r.ceiling?.events ? round(r.ceiling.walBytes / r.ceiling.events) : null,
