@@ -3,13 +3,18 @@ import { classifyFailure, errorMessage, TandemError } from '../errors';
 import type { Logger } from '../log';
 import { Backoff, sleep, type RetryPolicy } from '../retry';
 import { BoundedQueue } from './bounded-queue';
+import type { BatchTurn } from './resolve-stage';
 import type { HealthBoard } from './health';
 
 export interface SourceLoopDeps {
   system: string;
   createSource: () => Promise<ChangeSource>;
-  /** Makes a batch's effects durable. The loop acknowledges the batch afterwards. */
-  handle: (batch: ChangeBatch) => Promise<void>;
+  /**
+   * Makes a batch's effects durable. The loop acknowledges the batch
+   * afterwards. A batch is started while the one before it finishes: `turn`
+   * tells it where that one stands (see BatchTurn).
+   */
+  handle: (batch: ChangeBatch, turn: BatchTurn) => Promise<void>;
   queueDepth: number;
   retry: RetryPolicy;
   logger: Logger;
@@ -77,30 +82,46 @@ async function runOnce(deps: SourceLoopDeps, signal: AbortSignal): Promise<void>
 }
 
 /**
- * A source that batches on its own (natural batching): the next batch is
- * pulled only once the previous one is durable, so it holds everything the
- * source collected meanwhile; no batch sits sealed in a queue while newer
- * changes wait behind it. On stop, the batch in hand is finished and
- * acknowledged; what the source holds is delivered again on restart.
+ * A source that batches on its own (natural batching): it is asked for the
+ * next batch only when the resolve stage has room for it (two batches in
+ * flight at most: the next one starts while the previous one finishes), so
+ * the batch holds everything the source collected meanwhile and no batch
+ * sits sealed in a queue while newer changes wait behind it. On stop, the
+ * batches in hand are finished and acknowledged; what the source still
+ * holds is delivered again on restart.
  */
 async function pullWhenReady(source: ChangeSource, buffered: { ready(): number }, deps: SourceLoopDeps, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
-  let inHand = false;
-  // Waiting for a batch: stopping the source ends the iteration. With one in hand, it is finished first.
+  const turns = new Turns();
+  let previous: Promise<void> = Promise.resolve();
+  let latest: Promise<void> = Promise.resolve();
+  let pulling = true;
+  // Waiting for a batch: once the one in flight is acknowledged, stopping the source ends the iteration.
   const stopWaiting = () => {
-    if (!inHand) void source.stop();
+    if (pulling) void previous.catch(() => {}).then(() => source.stop());
   };
   signal.addEventListener('abort', stopWaiting, { once: true });
   try {
     for await (const batch of source.batches()) {
-      inHand = true;
-      await deps.handle(batch);
-      await source.acknowledge(batch.position);
-      deps.onDurable(batch, buffered.ready());
-      inHand = false;
-      if (signal.aborted) return;
+      pulling = false;
+      const handled = turns.start((turn) => deps.handle(batch, turn));
+      latest = handled;
+      await previous;
+      previous = handled.then(async () => {
+        await source.acknowledge(batch.position);
+        deps.onDurable(batch, buffered.ready());
+      });
+      if (signal.aborted) {
+        // Acknowledged while the source is still connected (its last status carries them).
+        await previous;
+        break;
+      }
+      pulling = true;
     }
+    await previous;
   } finally {
+    // A batch started behind one that failed fails too (it waits for it): wait for it before the source goes.
+    await latest.catch(() => {});
     signal.removeEventListener('abort', stopWaiting);
   }
 }
@@ -123,16 +144,49 @@ async function readAhead(source: ChangeSource, deps: SourceLoopDeps, signal: Abo
       queue.close(error);
     }
   })();
+  // Two batches in flight at most: the next one is started, then the previous one awaited and acknowledged.
+  const turns = new Turns();
+  let previous: Promise<void> = Promise.resolve();
+  let latest: Promise<void> = Promise.resolve();
   try {
     for await (const batch of queue) {
-      await deps.handle(batch);
-      await source.acknowledge(batch.position);
-      deps.onDurable(batch, queue.size);
+      const handled = turns.start((turn) => deps.handle(batch, turn));
+      latest = handled;
+      await previous;
+      previous = handled.then(async () => {
+        await source.acknowledge(batch.position);
+        deps.onDurable(batch, queue.size);
+      });
     }
+    await previous;
   } finally {
+    // A batch started behind one that failed fails too (it waits for it): wait for it before the source goes.
+    await latest.catch(() => {});
     signal.removeEventListener('abort', stopTaking);
     await source.stop().catch(() => {});
     queue.close();
     await capture;
+  }
+}
+
+/** Hands each batch the signals of the batch before it (see BatchTurn). */
+export class Turns {
+  private previous = { locked: Promise.resolve(), created: Promise.resolve(new Set<string>() as ReadonlySet<string>), done: Promise.resolve() };
+
+  start(handle: (turn: BatchTurn) => Promise<void>): Promise<void> {
+    let locked!: () => void;
+    let created!: (keys: ReadonlySet<string>) => void;
+    const signals = {
+      locked: new Promise<void>((resolve) => (locked = resolve)),
+      created: new Promise<ReadonlySet<string>>((resolve) => (created = resolve)),
+    };
+    const turn: BatchTurn = {
+      previousLocked: this.previous.locked, previousCreated: this.previous.created, previousDone: this.previous.done, locked, created,
+    };
+    const done = handle(turn);
+    // Observed here so a failure the next batch sees first is not reported as unhandled.
+    done.catch(() => {});
+    this.previous = { ...signals, done };
+    return done;
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The source loop with a source that batches on its own (`readAhead`): the
- * next batch is asked for only once the previous one is durable and
- * acknowledged, so nothing sits sealed in a queue while newer changes wait.
+ * next batch is asked for only when the resolve stage has room for it (two
+ * in flight), so nothing sits sealed in a queue while newer changes wait.
  */
 import { describe, expect, it } from 'vitest';
 import type { ChangeBatch, ChangeSource } from '../../src/capture';
@@ -46,7 +46,7 @@ function batchingSource(count: number, log: string[]) {
 }
 
 describe('runSourceLoop with a naturally batching source', () => {
-  it('asks for the next batch only after the previous one is durable and acknowledged; a stop while waiting ends at once', async () => {
+  it('asks for the next batch only when fewer than two are in flight; a stop while waiting ends once those are acknowledged', async () => {
     const log: string[] = [];
     const abort = new AbortController();
     const backlogs: number[] = [];
@@ -64,13 +64,15 @@ describe('runSourceLoop with a naturally batching source', () => {
       onSourceChange: () => {}, onSourceFailure: 'stop',
     }, abort.signal);
     await run;
+    // Two batches in flight at most: the next is asked for only once the one before the latest is acknowledged.
     expect(log).toEqual([
-      'pull 1', 'handle 1', 'durable 1', 'ack 1',
-      'pull 2', 'handle 2', 'durable 2', 'ack 2',
-      'pull 3', 'handle 3', 'durable 3', 'ack 3',
-      'pull waits', 'stop', 'ended', 'stop',
+      'pull 1', 'handle 1',
+      'pull 2', 'handle 2', 'durable 1', 'ack 1',
+      'pull 3', 'handle 3', 'durable 2', 'ack 2',
+      'pull waits', 'durable 3', 'ack 3',
+      'stop', 'ended', 'stop',
     ]);
     // The backlog reported with each durable batch is what the source still holds ready.
-    expect(backlogs).toEqual([2, 1, 0]);
+    expect(backlogs).toEqual([1, 0, 0]);
   });
 });
