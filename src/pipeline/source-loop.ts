@@ -74,7 +74,7 @@ async function runOnce(deps: SourceLoopDeps, signal: AbortSignal): Promise<void>
   deps.onSourceChange(source);
   try {
     if (source.readAhead) await pullWhenReady(source, source.readAhead, deps, signal);
-    else await readAhead(source, deps, signal);
+    else await queueAhead(source, deps, signal);
   } finally {
     await source.stop().catch(() => {});
     deps.onSourceChange(null);
@@ -132,7 +132,7 @@ async function pullWhenReady(source: ChangeSource, buffered: { ready(): number }
  * batches but finish and acknowledge the queued ones while the source is
  * still connected; the source closes afterwards.
  */
-async function readAhead(source: ChangeSource, deps: SourceLoopDeps, signal: AbortSignal): Promise<void> {
+async function queueAhead(source: ChangeSource, deps: SourceLoopDeps, signal: AbortSignal): Promise<void> {
   const queue = new BoundedQueue<ChangeBatch>(deps.queueDepth);
   const stopTaking = () => queue.close();
   signal.addEventListener('abort', stopTaking, { once: true });
