@@ -32,8 +32,9 @@ export class SourceFailedError extends TandemError {
 }
 
 /**
- * Runs one source until `signal` aborts: capture reads ahead into a bounded
- * queue while batches are resolved in order; each batch is acknowledged only
+ * Runs one source until `signal` aborts: capture reads ahead (the source on
+ * its own, see pullWhenReady, or into a bounded queue) while batches are
+ * resolved in order; each batch is acknowledged only
  * after its effects are committed. A transient failure restarts the source
  * with backoff (reset once it makes progress again), resuming from what was
  * acknowledged. A permanent one (see classifyFailure), or an unclassified one
