@@ -45,8 +45,10 @@ export interface ResolveStageDeps {
 
 /**
  * Turns one capture batch into durable effects: mapped, keyed, resolved
- * against the canonical records, and written with the conflicts, outbox tasks
- * and checkpoint in one state-store transaction.
+ * against the canonical records, and written with the conflicts, the tasks
+ * (one apply intent, or outbox rows) and the checkpoint in one state-store
+ * transaction. `turn`: the previous batch of the source, when the two
+ * overlap (see BatchTurn).
  */
 export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps, turn: BatchTurn = ALONE): Promise<void> {
   try {
