@@ -29,6 +29,11 @@ export interface ApplyTask {
   commitTimeMs?: number | null;
   attempts: number;
   createdAtMs: number;
+  /**
+   * The apply intent it was handed over in, in process (a single instance,
+   * see store/intents.ts); absent for a task claimed from the outbox.
+   */
+  intent?: string;
 }
 
 /** How a task ended in the target. */

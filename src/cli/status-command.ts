@@ -134,10 +134,14 @@ function unreachableNamed(note: string, system: string, origin: string): string 
 }
 
 async function targetStatuses(config: TandemConfig, knex: Knex): Promise<TargetStatus[]> {
-  const rows = await knex.withSchema(config.stateStore.schema).table('outbox').select('target', 'status').count('* as n').groupBy('target', 'status');
+  const schema = config.stateStore.schema;
+  const rows = await knex.withSchema(schema).table('outbox').select('target', 'status').count('* as n').groupBy('target', 'status');
+  // Tasks a single instance is applying from memory (apply intents) are in flight too.
+  const inIntents = await knex.withSchema(schema).table('open_tasks').where('held_in', 'intent').select('target', knex.raw(`'inflight' AS status`)).count('* as n').groupBy('target');
   const byTarget = new Map<string, Record<string, number>>();
-  for (const row of rows as Array<{ target: string; status: string; n: string }>) {
-    byTarget.set(row.target, { ...byTarget.get(row.target), [row.status]: Number(row.n) });
+  for (const row of [...rows, ...inIntents] as Array<{ target: string; status: string; n: string }>) {
+    const counts = byTarget.get(row.target) ?? {};
+    byTarget.set(row.target, { ...counts, [row.status]: (counts[row.status] ?? 0) + Number(row.n) });
   }
   // Tasks carried out leave the outbox (see completeTasks; counts are in the metrics): only
   // superseded ones stay, for an hour. held: the refused write of a record with an open

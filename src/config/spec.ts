@@ -431,6 +431,17 @@ export const configSpec = z
         /** A claimed task may be retaken by another instance after this long. */
         leaseMs: z.number().int().min(1000).default(60_000),
         maxAttempts: z.number().int().min(1).default(10),
+        /**
+         * Several instances share this state store and its sources (a Kafka
+         * consumer group): every task is then a leased outbox row, so any
+         * instance may apply it. Off (the default), one instance applies
+         * everything and hands tasks to its apply stages in memory, durable as
+         * one intent row per batch (much less state-store work per change); a
+         * second instance started against the same state store waits as a
+         * standby until the first is gone. Instances of the two kinds never
+         * run together.
+         */
+        scaleOut: z.boolean().default(false),
         /** Allow running without Redis (deduplication then uses the state store). */
         allowNoRedis: z.boolean().default(false),
         /**

@@ -112,9 +112,11 @@ function throughput(samples: readonly Sample[], stats: ReturnType<ConsoleContext
 }
 
 async function pendingByTarget({ view }: ConsoleContext): Promise<PendingRow[]> {
-  const rows = await view.store.withSchema(view.schema).table('outbox')
-    .whereIn('status', ['pending', 'inflight', 'held', 'dead'])
+  const open = view.store.withSchema(view.schema).table('open_tasks')
     .groupBy('target', 'status').select('target', 'status').count({ n: '*' }).min({ oldest: 'created_at' });
+  const dead = view.store.withSchema(view.schema).table('outbox').where('status', 'dead')
+    .groupBy('target', 'status').select('target', 'status').count({ n: '*' }).min({ oldest: 'created_at' });
+  const rows = [...await open, ...await dead];
   return (rows as Array<{ target: string; status: string; n: string | number; oldest: Date | string | null }>).map((r) => ({
     target: r.target, status: r.status, n: Number(r.n), oldest: r.oldest === null ? null : new Date(r.oldest),
   }));

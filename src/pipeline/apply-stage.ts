@@ -4,7 +4,8 @@ import { ApplyError, classifyFailure, DependencyPendingError, errorMessage, isRe
 import type { Logger } from '../log';
 import { Backoff, backoffDelay, sleep, withRetry, type RetryPolicy } from '../retry';
 import {
-  checkHandedTasks, claimTasks, completeTasks, markTaskDead, parkDeadLetters, releaseTasks, retryTaskLater, type KnexCrosswalk, type OpenException,
+  checkHandedTasks, claimTasks, completeTasks, markTaskDead, parkDeadLetters, releaseTasks, retryTaskLater, spillTasks, tasksBehindOutbox, type KnexCrosswalk,
+  type OpenException,
 } from '../store';
 import type { MappingRegistry } from '../transform';
 import { forEachConcurrently } from './bounded-queue';
@@ -12,7 +13,7 @@ import { exceptionsResolved, foldIntoExceptions, taskRefused, type ExceptionDeps
 import { flowBackAssignedKeys, logKeptDeletes } from './assigned-keys';
 import type { HealthBoard } from './health';
 import type { StallWatch } from './stall-watch';
-import { recordOf, type TaskQueue } from './hand-off';
+import { recordOf, type HandOff, type TaskQueue } from './hand-off';
 import type { PipelineMetrics } from './metrics';
 
 export interface ApplyStageDeps {
@@ -44,6 +45,8 @@ export interface ApplyStageDeps {
   stalls?: StallWatch;
   /** Tasks the resolve stage of this process hands over after commit (see hand-off.ts); without it, only claims. */
   handed?: TaskQueue;
+  /** The hand-off `handed` belongs to: its mode, and the ledger of intents (`intent` mode). */
+  handOff?: HandOff;
 }
 
 /** Tasks handed to the target in one call. */
@@ -87,20 +90,39 @@ export async function runApplyStage(deps: ApplyStageDeps, signal: AbortSignal): 
   } finally {
     // Stopping: what was handed over and not applied goes back to the outbox for the next start (or another instance).
     const left = deps.handed?.close() ?? [];
-    await releaseTasks(deps.store, deps.schema, left.map((t) => t.id), deps.instanceId).catch(() => {});
+    if (inIntentMode(deps)) await spill(left.filter((t) => deps.handOff.ledger.isOutstanding(t)), 'pending', deps).catch(() => {});
+    else await releaseTasks(deps.store, deps.schema, left.map((t) => t.id), deps.instanceId).catch(() => {});
   }
+}
+
+/** Whether handed-over tasks live in apply intents (a single instance) rather than leased outbox rows. */
+function inIntentMode(deps: ApplyStageDeps): deps is ApplyStageDeps & { handOff: HandOff; handed: TaskQueue } {
+  return deps.handOff?.mode === 'intent' && deps.handed !== undefined;
+}
+
+/**
+ * Writes tasks of intents into the outbox and settles them: `pending` to be
+ * claimed in their turn, or `leased` to this instance for the outbox's
+ * failure paths (retry, exception, dead letter) to take over at once.
+ */
+async function spill(tasks: readonly ApplyTask[], as: 'pending' | 'leased', deps: ApplyStageDeps & { handOff: HandOff }): Promise<void> {
+  const inIntents = tasks.filter((t) => t.intent !== undefined);
+  if (inIntents.length === 0) return;
+  await spillTasks(deps.store, deps.schema, inIntents, as === 'leased' ? deps.instanceId : null, deps.leaseMs);
+  deps.handOff.ledger.settle(inIntents);
 }
 
 async function applyRound(deps: ApplyStageDeps, clock: { lastClaimAt: number }, signal: AbortSignal): Promise<void> {
   const handed = deps.handed;
   if (handed && handed.size > 0 && Date.now() - clock.lastClaimAt < deps.pollMs) {
-    await inStage(deps, () => applyHandedRound(handed, deps));
+    await inStage(deps, () => (inIntentMode(deps) ? applyIntentRound(deps) : applyHandedRound(handed, deps)));
     return;
   }
   clock.lastClaimAt = Date.now();
   const claimed = await inStage(deps, async () => {
     const tasks = await claimTasks(deps.store, deps.schema, deps.target, deps.batchSize, deps.instanceId, deps.leaseMs);
-    if (tasks.length > 0) await applyTasks(tasks, deps);
+    const inTurn = inIntentMode(deps) ? await notOvertaking(tasks, deps) : tasks;
+    if (inTurn.length > 0) await applyTasks(inTurn, deps);
     return tasks.length > 0;
   });
   if (claimed) return;
@@ -132,8 +154,47 @@ async function applyHandedRound(handed: TaskQueue, deps: ApplyStageDeps): Promis
   }
 }
 
+/**
+ * A round of tasks handed over in intent mode (one per record). Tasks with
+ * an older open outbox task of their record (a retry, a task of the CLI) go
+ * to the outbox behind it, with every later queued task of their record. A
+ * round that fails goes back to the head of the queue, its settled tasks
+ * left out, and is tried again after backoff: tasks already applied are
+ * known by their applied marks.
+ */
+async function applyIntentRound(deps: ApplyStageDeps & { handOff: HandOff; handed: TaskQueue }): Promise<void> {
+  const { round } = deps.handed.takeRound(deps.batchSize, Number.POSITIVE_INFINITY);
+  try {
+    const behind = await tasksBehindOutbox(deps.store, deps.schema, deps.target, round);
+    const waiting = round.filter((t) => behind.has(t.id));
+    if (waiting.length > 0) await spill([...waiting, ...deps.handed.takeRecords(new Set(waiting.map(recordOf)))], 'pending', deps);
+    const tasks = round.filter((t) => !behind.has(t.id));
+    if (tasks.length > 0) await applyTasks(tasks, deps);
+  } catch (error) {
+    // Counted as tried: some may have been written before the failure (their applied marks tell).
+    deps.handed.putBack(round.filter((t) => deps.handOff.ledger.isOutstanding(t)).map((t) => ({ ...t, attempts: t.attempts + 1 })));
+    throw error;
+  }
+}
+
+/**
+ * Claimed outbox tasks that would overtake an older task of their record
+ * still queued in memory (intent mode) go back to the outbox, to be claimed
+ * after it.
+ */
+async function notOvertaking(tasks: ApplyTask[], deps: ApplyStageDeps & { handed: TaskQueue }): Promise<ApplyTask[]> {
+  if (tasks.length === 0 || deps.handed.size === 0) return tasks;
+  const queued = deps.handed.oldestQueued();
+  const overtaking = tasks.filter((t) => (queued.get(recordOf(t)) ?? BigInt(t.id)) < BigInt(t.id));
+  if (overtaking.length === 0) return tasks;
+  await releaseTasks(deps.store, deps.schema, overtaking.map((t) => t.id), deps.instanceId);
+  return tasks.filter((t) => !overtaking.includes(t));
+}
+
 async function applyTasks(tasks: ApplyTask[], deps: ApplyStageDeps): Promise<void> {
-  const { toApply, retrying } = await foldIntoExceptions(tasks, exceptionDeps(deps));
+  // Tasks of intents that fold into an open exception's held task must be outbox rows first: the fold works on rows.
+  const beforeFold = inIntentMode(deps) ? (folding: ApplyTask[]) => spill(folding, 'leased', deps) : undefined;
+  const { toApply, retrying } = await foldIntoExceptions(tasks, exceptionDeps(deps), beforeFold);
   await forEachConcurrently(chunksByEntity(toApply), deps.concurrency, async (chunk) => {
     await applyChunk(chunk, retrying, deps);
     deps.stalls?.progress(`apply:${deps.target}`);
@@ -160,7 +221,8 @@ function chunksByEntity(tasks: ApplyTask[]): ApplyTask[][] {
 
 async function applyChunk(tasks: ApplyTask[], retrying: Map<string, OpenException>, deps: ApplyStageDeps): Promise<void> {
   const entity = tasks[0]!.entity;
-  const applied = await deps.dedup.appliedTasks(tasks.map((t) => t.id));
+  // A task of an intent not tried before is new (its id was drawn when it was resolved): it cannot have been applied.
+  const applied = await deps.dedup.appliedTasks(tasks.filter((t) => t.intent === undefined || t.attempts > 0).map((t) => t.id));
   const done: Array<{ id: string; outcome: string }> = [];
   const todo: ApplyTask[] = [];
   for (const task of tasks) (applied.has(task.id) ? done.push({ id: task.id, outcome: 'already-applied' }) : todo.push(task));
@@ -181,10 +243,18 @@ async function applyChunk(tasks: ApplyTask[], retrying: Map<string, OpenExceptio
   await exceptionsResolved(succeeded, retrying, exceptionDeps(deps));
   await deps.dedup.markApplied(succeeded.map((r) => r.task.id));
   for (const r of succeeded) done.push({ id: r.task.id, outcome: r.outcome!.status });
-  await completeTasks(deps.store, deps.schema, deps.instanceId, done);
+  // Tasks of intents have no outbox row to remove; a superseded one gets one, kept an hour for inspection as claimed ones are.
+  const byId = new Map(tasks.map((t) => [t.id, t]));
+  const superseded = done.filter((d) => d.outcome === 'superseded').map((d) => byId.get(d.id)!);
+  if (inIntentMode(deps)) await spill(superseded, 'leased', deps);
+  await completeTasks(deps.store, deps.schema, deps.instanceId, done.filter((d) => byId.get(d.id)!.intent === undefined || d.outcome === 'superseded'));
+  deps.handOff?.ledger.settle(done.map((d) => byId.get(d.id)!));
   for (const { outcome } of done) deps.metrics.taskFinished(deps.target, outcome);
   for (const r of succeeded) deps.metrics.taskCompleted(r.task, deps.target);
-  for (const r of results) if (r.error !== undefined) await failed(r.task, r.error, retrying, deps);
+  const failures = results.filter((r) => r.error !== undefined);
+  // A failed task of an intent becomes a leased outbox row: retries, exceptions and dead letters work on rows.
+  if (inIntentMode(deps)) await spill(failures.map((r) => r.task), 'leased', deps);
+  for (const r of failures) await failed(r.task, r.error, retrying, deps);
 }
 
 async function failed(task: ApplyTask, error: unknown, retrying: Map<string, OpenException>, deps: ApplyStageDeps): Promise<void> {

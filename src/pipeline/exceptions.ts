@@ -51,7 +51,9 @@ const WRITTEN_ERROR_LENGTH = 500;
  * the held task. Returns the tasks to apply, and the open exceptions whose
  * held task is among them (being tried again).
  */
-export async function foldIntoExceptions(tasks: ApplyTask[], deps: ExceptionDeps): Promise<{ toApply: ApplyTask[]; retrying: Map<string, OpenException> }> {
+export async function foldIntoExceptions(
+  tasks: ApplyTask[], deps: ExceptionDeps, beforeFold?: (folding: ApplyTask[]) => Promise<void>,
+): Promise<{ toApply: ApplyTask[]; retrying: Map<string, OpenException> }> {
   const candidates = tasks.filter((t) => t.reason !== 'exception');
   const open = await openExceptionsFor(deps.store, deps.schema, deps.target, candidates.map((t) => ({ entity: t.entity, key: t.key })));
   const retrying = new Map<string, OpenException>();
@@ -71,6 +73,7 @@ export async function foldIntoExceptions(tasks: ApplyTask[], deps: ExceptionDeps
       folds.set(exception.id, fold);
     }
   }
+  await beforeFold?.([...folds.values()].flatMap((f) => f.later));
   for (const { exception, later } of folds.values()) await foldOne(exception, later, deps);
   return { toApply, retrying };
 }

@@ -1,13 +1,19 @@
 import type { ApplyTask } from '../apply';
+import { IntentLedger } from './intent-ledger';
 
 /**
  * The in-process hand-off from the resolve stage to the apply stages
- * (issue 10). The resolve transaction writes each task to the outbox already
- * leased to this instance (`status = 'inflight'`), and after commit the tasks
- * are given to their target's apply stage here: no claim query, no claim
- * UPDATE, no polling delay. The outbox row stays the durable truth: a crash
- * leaves the rows leased, and once the lease ends any instance claims them as
- * it always did. The resolve stage waits while a queue is more than half
+ * (issue 10), durable in one of two ways:
+ * - `intent` (a single instance, `pipeline.scaleOut: false`): the resolve
+ *   transaction writes the batch's tasks as one apply intent row
+ *   (store/intents.ts); the `ledger` deletes it once all its tasks are
+ *   settled, and a crash leaves it to be recovered into the outbox at the
+ *   next start. No row per task.
+ * - `lease` (scale-out): the resolve transaction writes each task to the
+ *   outbox already leased to this instance (`status = 'inflight'`); a crash
+ *   leaves the rows leased, and once the lease ends any instance claims them.
+ * Either way, after commit the tasks are given to their target's apply stage
+ * here: no claim query, no claim UPDATE, no polling delay. The resolve stage waits while a queue is more than half
  * full and its apply stage is taking tasks (backpressure, so the hand-off
  * stays the path under load); a queue that is full anyway, or whose stage
  * has taken nothing for a while (a hung target), gets its tasks as plain
@@ -16,11 +22,14 @@ import type { ApplyTask } from '../apply';
  */
 export class HandOff {
   private readonly queues = new Map<string, TaskQueue>();
+  /** Intents with tasks outstanding (`intent` mode). */
+  readonly ledger = new IntentLedger();
 
   constructor(
     /** The lease owner written on handed-over rows (the instance id). */
     readonly owner: string,
     readonly leaseMs: number,
+    readonly mode: 'intent' | 'lease' = 'lease',
   ) {}
 
   /** Registers a target's apply stage; tasks for targets without one stay in the outbox. */
@@ -129,6 +138,25 @@ export class TaskQueue {
     this.items = kept;
     this.tookSome();
     return { round, stale };
+  }
+
+  /** Puts tasks taken in a round that failed back at the head of the queue, in their order. */
+  putBack(tasks: readonly ApplyTask[]): void {
+    if (tasks.length === 0) return;
+    const byId = (a: ApplyTask, b: ApplyTask) => (BigInt(a.id) < BigInt(b.id) ? -1 : 1);
+    this.items = [...[...tasks].sort(byId), ...this.items];
+  }
+
+  /** The smallest queued task id of each record (to keep claimed outbox tasks from overtaking them). */
+  oldestQueued(): Map<string, bigint> {
+    const oldest = new Map<string, bigint>();
+    for (const task of this.items) {
+      const id = BigInt(task.id);
+      const record = recordOf(task);
+      const seen = oldest.get(record);
+      if (seen === undefined || id < seen) oldest.set(record, id);
+    }
+    return oldest;
   }
 
   /** Removes and returns the queued tasks of these records (they follow a task that went back to the outbox). */

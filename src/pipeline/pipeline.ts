@@ -5,17 +5,19 @@ import { compileRules } from '../conflict';
 import { createAudit } from '../audit';
 import { configDir, readAllSecrets, readSecret, type LoadedConfig } from '../config';
 import { connectorOf } from '../connectors';
-import { errorMessage } from '../errors';
+import { errorMessage, StateStoreError } from '../errors';
 import { createLogger } from '../log';
 import { startReconcile } from '../compare';
 import { createCompareMetrics, createMetrics, serveMetrics, type ChainVerificationState } from '../metrics';
 import { DEFAULT_RETRY, sleep, type RetryPolicy } from '../retry';
 import {
-  connectStateStore, deadLetterAging, exceptionAging, KnexCrosswalk, KnexKeyAllocations, migrateStateStore, openDeadLetters, outboxDepth, pruneDoneTasks, pruneJournal, updateLag,
+  connectStateStore, deadLetterAging, deleteIntents, exceptionAging, InstanceLock, KnexCrosswalk, KnexKeyAllocations, migrateStateStore, openDeadLetters, outboxDepth,
+  pruneDoneTasks, pruneJournal, recoverIntents, releaseEarlierLeases, updateLag,
 } from '../store';
 import { compileMappings, type MappingRegistry } from '../transform';
 import { runApplyStage } from './apply-stage';
 import { runChainChecks } from './chain-check';
+import { EventMarks } from './event-marks';
 import { HandOff } from './hand-off';
 import { HealthBoard } from './health';
 import { PipelineMetrics } from './metrics';
@@ -104,13 +106,23 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   const retry: RetryPolicy = { ...DEFAULT_RETRY, maxAttempts: config.pipeline.maxAttempts };
   const abort = new AbortController();
   const { signal } = abort;
+  const lockLost = lostLockSignal(signal);
+  const instanceLock = await takeInstanceLock(loaded, env, logger, lockLost.fail);
+  // A single instance applies from memory: what an earlier run left in intents or leased is its to take up now.
+  const handOffMode = config.pipeline.scaleOut ? 'lease' : 'intent';
+  if (handOffMode === 'intent') await takeUpEarlierWork(store, schema, instanceId, logger).catch(async (error) => {
+    await instanceLock.release();
+    throw error;
+  });
 
-  // Resolved tasks go to this process's apply stages in memory, leased in the resolve transaction (see hand-off.ts).
-  const handOff = new HandOff(instanceId, config.pipeline.leaseMs);
+  // Resolved tasks go to this process's apply stages in memory, durable as intents or leased rows (see hand-off.ts).
+  const handOff = new HandOff(instanceId, config.pipeline.leaseMs, handOffMode);
+  const removeIntents = (ids: string[]) => deleteIntents(store, schema, ids);
+  const eventMarks = new EventMarks(dedup, logger);
   const handOffCapacity = Math.max(4 * config.pipeline.applyBatch, 4_000);
   const handed = new Map([...targets.keys()].map((target) => [target, handOff.queue(target, handOffCapacity)]));
   const resolveDeps = {
-    store, schema, registry, rules, dedup, metrics, logger, crosswalk, handOff,
+    store, schema, registry, rules, dedup, metrics, logger, crosswalk, handOff, eventMarks,
     journal: config.journal.enabled,
     audit: audit ?? undefined,
     writableFields: writableFieldsOf(registry),
@@ -156,8 +168,11 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
       pollMs: config.pipeline.applyPollMs,
       leaseMs: config.pipeline.leaseMs,
       handed: handed.get(target),
+      handOff,
     }, signal));
   }
+  loops.push(lockLost.promise);
+  if (handOffMode === 'intent') loops.push(handOff.ledger.sweep(removeIntents, INTENT_SWEEP_MS, signal));
   loops.push(housekeeping());
   loops.push(logSnapshotProgress(snapshots, logger, config.log.progressSeconds * 1000, signal));
   loops.push(runChainChecks({ store, schema, everyMs: config.health.chainVerifyEvery, logger, onResult: (state) => (chainState = state) }, signal));
@@ -241,6 +256,10 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   async function stop(): Promise<void> {
     abort.abort();
     await done.catch(() => {});
+    // The apply stages settled what they put back into the outbox as they stopped.
+    await handOff.ledger.flush(removeIntents).catch(() => {});
+    await eventMarks.settled();
+    await instanceLock.release();
     await Promise.all([...targets.values()].map((t) => t.close().catch(() => {})));
     await dedup.close().catch(() => {});
     // Checkpoints signed by the last batches: one more attempt to publish them (the next start sends what is left).
@@ -256,6 +275,53 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     stats: () => metrics.snapshot(depth), snapshotProgress: () => snapshots.report(), drain, stop, done,
     httpAddress: () => addressOf(server, config.metrics.host),
   };
+}
+
+/** How often intents whose tasks are all settled are deleted. */
+const INTENT_SWEEP_MS = 100;
+
+/**
+ * The instance lock (store/instance-lock.ts): exclusive for a single
+ * instance, shared for scale-out ones. A single instance started while
+ * another runs waits here as a standby.
+ */
+async function takeInstanceLock(loaded: LoadedConfig, env: NodeJS.ProcessEnv, logger: ReturnType<typeof createLogger>, onLost: (reason: string) => void): Promise<InstanceLock> {
+  const { config } = loaded;
+  const mode = config.pipeline.scaleOut ? 'scale-out' : 'single';
+  let lastWaitLog = 0;
+  return InstanceLock.acquire({
+    url: readStoreUrl(loaded, env), schema: config.stateStore.schema, mode,
+    onWait: (waitedMs) => {
+      if (waitedMs - lastWaitLog < 30_000 && lastWaitLog !== 0) return;
+      lastWaitLog = Math.max(waitedMs, 1);
+      logger.warn(mode === 'single'
+        ? 'another tandem instance applies against this state store; waiting as a standby until it stops (pipeline.scaleOut: false)'
+        : 'a single tandem instance (pipeline.scaleOut: false) applies against this state store; waiting until it stops', { schema: config.stateStore.schema, waitedSeconds: Math.round(waitedMs / 1000) });
+    },
+    onSessionLost: (reason) => logger.warn('the instance lock\'s state-store session ended; taking the lock again', { reason }),
+    onLost,
+  });
+}
+
+/** A promise for the pipeline's loops that fails when the instance lock is lost for good, and ends with the pipeline. */
+function lostLockSignal(signal: AbortSignal): { promise: Promise<void>; fail: (reason: string) => void } {
+  let fail: (reason: string) => void = () => {};
+  const promise = new Promise<void>((resolve, reject) => {
+    signal.addEventListener('abort', () => resolve(), { once: true });
+    fail = (reason) => reject(new StateStoreError(`lost the state store's instance lock: ${reason}`, {}));
+  });
+  return { promise, fail };
+}
+
+/**
+ * At the start of a single instance: tasks of intents an earlier run left
+ * go to the outbox, and outbox tasks leased by earlier runs become claimable
+ * at once (no other instance can be applying them).
+ */
+async function takeUpEarlierWork(store: ReturnType<typeof connectStateStore>, schema: string, instanceId: string, logger: ReturnType<typeof createLogger>): Promise<void> {
+  const recovered = await recoverIntents(store, schema);
+  const released = await releaseEarlierLeases(store, schema, instanceId);
+  if (recovered + released > 0) logger.info('taking up work an earlier run left', { fromIntents: recovered, leasedBefore: released });
 }
 
 /** /readyz answers within this even when the state store does not. */

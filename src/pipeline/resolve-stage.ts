@@ -6,9 +6,10 @@ import { isTandemOrigin, type ApplyTask, type Dedup } from '../apply';
 import type { Logger } from '../log';
 import {
   appendConflicts, appendJournal, crosswalkMapKey, enqueueTasks, KnexCrosswalk, markSnapshotted, parkDeadLetters, readRecordsForUpdate, recordMapKey, releaseTasks,
-  saveCheckpoint, writeRecords, type ChainAnchor, type DeadLetter, type NewTask, type TaskLease,
+  saveCheckpoint, spillTasks, writeIntent, writeRecords, type ChainAnchor, type DeadLetter, type NewTask, type TaskLease,
 } from '../store';
 import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
+import type { EventMarks } from './event-marks';
 import type { HandOff } from './hand-off';
 import {
   carryOutMerges, correctRedirected, deleteEventOf, mergeRowOf, priorReferences, redirectMergedReferences, repointMerges, tableMerges,
@@ -36,6 +37,8 @@ export interface ResolveStageDeps {
   audit?: { checkpointer: ChainAnchor; wake(): void };
   /** The apply stages of this process: tasks for them are leased in the resolve transaction and handed over after commit. */
   handOff?: HandOff;
+  /** Marks resolved events in the dedup store, off the resolve stage's path (see event-marks.ts). */
+  eventMarks?: EventMarks;
   /** Record merges (`entities.<e>.merge`); absent or null when no entity merges. */
   merges?: MergeSettings | null;
 }
@@ -83,43 +86,83 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
       ...decided.flatMap(({ decision, change }) => tasksOf(decision, change.event.correlationId, change.event.source.commitTimeMs)),
       ...mergeEffects.tasks,
     ];
-    const lease = leaseFor(tasks, deps.handOff);
-    const ids = await enqueueTasks(trx, deps.schema, tasks, lease);
+    const handing = await writeTasks(trx, tasks, deps);
     await parkDeadLetters(trx, deps.schema, deadLetters);
     await markSnapshotted(trx, deps.schema, batch.system, batch.completedSnapshots ?? [], batch.position);
     await saveCheckpoint(trx, deps.schema, batch.system, batch.position, batch.sourceTimeMs);
-    const createdAtMs = Date.now();
-    const handed: ApplyTask[] = lease ? tasks.flatMap((t, i) => (lease.leased(t) ? [{ ...t, id: ids[i]!, attempts: 0, createdAtMs }] : [])) : [];
-    return { decisions, conflicts, handed };
+    return { decisions, conflicts, handing };
   });
 
   for (const links of committed) links.remember();
   // Committed: the apply stages may start on them now.
-  if (outcome.handed.length > 0) {
-    // An apply stage that stopped meanwhile (the pipeline is stopping) leaves its tasks to the next claim.
-    const refused = deps.handOff!.deliver(outcome.handed);
-    await releaseTasks(deps.store, deps.schema, refused.map((t) => t.id), deps.handOff!.owner);
-  }
+  if (outcome.handing) await handOver(outcome.handing, deps.handOff!, deps);
   if (outcome.conflicts.length > 0) deps.audit?.wake();
   for (const letter of deadLetters) deps.logger.warn('event parked in the dead-letter store', { correlationId: letter.correlationId, error: letter.error });
   for (const conflict of outcome.conflicts) {
     deps.logger.info('conflict', { correlationId: conflict.correlationId, entity: conflict.entity, key: conflict.key, field: conflict.field, system: conflict.system, rule: conflict.rule, decision: conflict.outcome });
   }
   metrics.batchResolved(batch, outcome.decisions, outcome.conflicts, deadLetters.length);
-  if (deps.dedup) await deps.dedup.markEvents(fresh.map((c) => eventIdOf(c.event)));
+  const resolvedIds = fresh.map((c) => eventIdOf(c.event));
+  if (deps.eventMarks) await deps.eventMarks.mark(resolvedIds);
+  else if (deps.dedup) await deps.dedup.markEvents(resolvedIds);
 }
 
 /** Longest wait for room in the apply stages' hand-off queues before a batch is resolved anyway. */
 const HAND_OFF_WAIT_MS = 5_000;
 
-/** Which of a batch's tasks go to an apply stage in process: all of a target's, if its queue has room for them. */
-function leaseFor(tasks: readonly NewTask[], handOff: HandOff | undefined): TaskLease | undefined {
-  if (!handOff || tasks.length === 0) return undefined;
+/** Tasks committed for this process's apply stages, and the intent that holds them (`intent` mode). */
+interface Handing {
+  tasks: ApplyTask[];
+  intentId?: string;
+}
+
+/**
+ * Writes a batch's tasks in the resolve transaction. Those whose target's
+ * apply stage runs here and has room go to it after commit: in `intent`
+ * mode as one intent row for the batch, in `lease` mode as outbox rows
+ * leased to this instance. The others become pending outbox rows, claimed
+ * by polling.
+ */
+async function writeTasks(trx: Knex.Transaction, tasks: NewTask[], deps: ResolveStageDeps): Promise<Handing | null> {
+  const handOff = deps.handOff;
+  const inProcess = handOff ? targetsWithRoom(tasks, handOff) : new Set<string>();
+  const createdAtMs = Date.now();
+  if (handOff?.mode === 'intent') {
+    const handed = tasks.filter((t) => inProcess.has(t.target));
+    await enqueueTasks(trx, deps.schema, tasks.filter((t) => !inProcess.has(t.target)));
+    if (handed.length === 0) return null;
+    const { intentId, ids } = await writeIntent(trx, deps.schema, handed);
+    return { intentId, tasks: handed.map((t, i) => ({ ...t, id: ids[i]!, attempts: 0, createdAtMs, intent: intentId })) };
+  }
+  const lease: TaskLease | undefined = handOff && inProcess.size > 0
+    ? { owner: handOff.owner, leaseMs: handOff.leaseMs, leased: (t) => inProcess.has(t.target) }
+    : undefined;
+  const ids = await enqueueTasks(trx, deps.schema, tasks, lease);
+  if (!lease) return null;
+  return { tasks: tasks.flatMap((t, i) => (lease.leased(t) ? [{ ...t, id: ids[i]!, attempts: 0, createdAtMs }] : [])) };
+}
+
+/** The targets whose apply stage runs in this process and has room for all of the batch's tasks for it. */
+function targetsWithRoom(tasks: readonly NewTask[], handOff: HandOff): Set<string> {
   const perTarget = new Map<string, number>();
   for (const t of tasks) perTarget.set(t.target, (perTarget.get(t.target) ?? 0) + 1);
-  const targets = new Set([...perTarget].filter(([target, n]) => handOff.accepts(target, n)).map(([target]) => target));
-  if (targets.size === 0) return undefined;
-  return { owner: handOff.owner, leaseMs: handOff.leaseMs, leased: (t) => targets.has(t.target) };
+  return new Set([...perTarget].filter(([target, n]) => handOff.accepts(target, n)).map(([target]) => target));
+}
+
+/**
+ * Gives committed tasks to their apply stages. Those of a stage that stopped
+ * meanwhile (the pipeline is stopping) go to the outbox for the next claim.
+ */
+async function handOver(handing: Handing, handOff: HandOff, deps: ResolveStageDeps): Promise<void> {
+  if (handing.intentId !== undefined) handOff.ledger.track(handing.intentId, handing.tasks.map((t) => t.id));
+  const refused = handOff.deliver(handing.tasks);
+  if (refused.length === 0) return;
+  if (handOff.mode === 'lease') {
+    await releaseTasks(deps.store, deps.schema, refused.map((t) => t.id), handOff.owner);
+    return;
+  }
+  await spillTasks(deps.store, deps.schema, refused, null);
+  handOff.ledger.settle(refused);
 }
 
 interface Mapped {

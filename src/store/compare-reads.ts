@@ -36,11 +36,11 @@ export interface OpenTask {
   status: 'pending' | 'inflight';
 }
 
-/** Pending and in-flight outbox tasks of the given records (index outbox_open), oldest first. */
+/** Pending and in-flight tasks of the given records (in the outbox, index outbox_open, or in apply intents), oldest first. */
 export async function openTasksFor(knex: Knex, schema: string, entity: string, targets: readonly string[], keys: readonly string[]): Promise<OpenTask[]> {
   if (keys.length === 0 || targets.length === 0) return [];
   const { rows } = await knex.raw(
-    `SELECT id::text, target, key, status FROM ??.outbox
+    `SELECT id::text, target, key, status FROM ??.open_tasks
      WHERE target = ANY(?::text[]) AND entity = ? AND key = ANY(?::text[]) AND status IN ('pending', 'inflight') ORDER BY id`,
     [schema, [...targets], entity, [...new Set(keys)]],
   );

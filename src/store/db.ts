@@ -11,6 +11,7 @@ import * as anchoredLog from './migrations/009_anchored_log';
 import * as leanStatePath from './migrations/010_lean_state_path';
 import * as ruleVersions from './migrations/011_rule_versions';
 import * as merges from './migrations/013_merges';
+import * as applyIntents from './migrations/014_apply_intents';
 import * as leanJournal from './migrations/015_lean_journal';
 
 type Migration = { up(knex: Knex, schema: string): Promise<void> };
@@ -26,6 +27,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['010_lean_state_path', leanStatePath],
   ['011_rule_versions', ruleVersions],
   ['013_merges', merges],
+  ['014_apply_intents', applyIntents],
   ['015_lean_journal', leanJournal],
 ];
 

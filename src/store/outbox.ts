@@ -67,6 +67,20 @@ export async function releaseTasks(knex: Knex, schema: string, ids: readonly str
 }
 
 /**
+ * Makes outbox tasks leased by other owners claimable at once, for a single
+ * instance starting up (no other instance can be applying them). Returns how
+ * many there were.
+ */
+export async function releaseEarlierLeases(knex: Knex, schema: string, owner: string): Promise<number> {
+  const { rowCount } = await knex.raw(
+    `UPDATE ??.outbox SET status = 'pending', lease_owner = NULL, lease_until = NULL, attempts = greatest(attempts - 1, 0)
+     WHERE status = 'inflight' AND lease_owner IS DISTINCT FROM ?`,
+    [schema, owner],
+  );
+  return rowCount ?? 0;
+}
+
+/**
  * Checks tasks handed to an apply stage in process before they are applied:
  * `gone` are no longer leased to `owner` (folded into an exception's task,
  * or taken over), so they are not this instance's to apply; `blocked` have
@@ -145,10 +159,10 @@ export async function markTaskDead(knex: Knex, schema: string, id: string, owner
   await knex.withSchema(schema).table('outbox').where({ id, lease_owner: owner }).update({ status: 'dead', last_error: error, lease_until: null, done_at: knex.fn.now() });
 }
 
-/** Open tasks (pending or in flight). */
+/** Tasks not yet carried out (pending or in flight), in the outbox or in apply intents. */
 export async function outboxDepth(knex: Knex, schema: string): Promise<number> {
-  const row = await knex.withSchema(schema).table('outbox').whereIn('status', ['pending', 'inflight']).count<{ count: string }[]>('* as count').first();
-  return Number(row?.count ?? 0);
+  const { rows } = await knex.raw(`SELECT count(*)::int AS n FROM ??.open_tasks WHERE status IN ('pending', 'inflight')`, [schema]);
+  return Number((rows as Array<{ n: number }>)[0]?.n ?? 0);
 }
 
 /** Superseded tasks are kept as history (see completeTasks); an hour of it is enough. */
@@ -280,7 +294,7 @@ export async function foldIntoHeld(trx: Knex.Transaction, schema: string, held: 
 export async function updateLag(knex: Knex, schema: string): Promise<Array<{ entity: string; seconds: number }>> {
   const { rows } = await knex.raw(
     `SELECT entity, (extract(epoch FROM now()) * 1000 - min(commit_ms))::float8 / 1000 AS seconds
-     FROM ??.outbox WHERE status IN ('pending', 'inflight', 'held') AND commit_ms IS NOT NULL GROUP BY entity`,
+     FROM ??.open_tasks WHERE commit_ms IS NOT NULL GROUP BY entity`,
     [schema],
   );
   return (rows as Array<{ entity: string; seconds: number }>).map((r) => ({ entity: r.entity, seconds: Math.max(0, r.seconds) }));

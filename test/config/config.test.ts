@@ -35,6 +35,11 @@ describe('configuration', () => {
     expect(loaded.overrides.sort()).toEqual(['TANDEM_LOG_LEVEL', 'TANDEM_PIPELINE_ALLOW_NO_REDIS', 'TANDEM_PIPELINE_APPLY_CONCURRENCY']);
   });
 
+  it('pipeline.scaleOut: off by default (one instance, apply intents); TANDEM_PIPELINE_SCALE_OUT turns it on', () => {
+    expect(parseConfig(base, 'base.yaml', {}).config.pipeline.scaleOut).toBe(false);
+    expect(parseConfig(base, 'base.yaml', { TANDEM_PIPELINE_SCALE_OUT: 'true' }).config.pipeline.scaleOut).toBe(true);
+  });
+
   it('health and snapshot-progress settings: defaults, and overridable from the environment', () => {
     expect(parseConfig(base, 'base.yaml', {}).config).toMatchObject({ health: { stallSeconds: 20, chainVerifyEvery: 3_600_000 }, log: { progressSeconds: 5 } });
     const loaded = parseConfig(base, 'base.yaml', { TANDEM_HEALTH_STALL_SECONDS: '7', TANDEM_HEALTH_CHAIN_VERIFY_EVERY: '10m', TANDEM_LOG_PROGRESS_SECONDS: '2' });

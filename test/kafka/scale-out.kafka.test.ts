@@ -49,7 +49,7 @@ describe('two tandem processes in one consumer group; one killed mid-load', () =
     dir = mkdtempSync(join(tmpdir(), 'tandem-kafka-scale-'));
     const configFile = join(dir, 'tandem.yaml');
     writeFileSync(configFile, kafkaConfig({ brokers, groupId, topicPrefix: prefix, schema: 'tandem_k', redisPrefix: keyPrefix }));
-    const env = { K_STATE_URL: state.url, K_SRC_URL: state.url, K_DST_URL: dst.url, K_REDIS_URL: redisUrl, TANDEM_LOG_LEVEL: 'info' };
+    const env = { K_STATE_URL: state.url, K_SRC_URL: state.url, K_DST_URL: dst.url, K_REDIS_URL: redisUrl, TANDEM_LOG_LEVEL: 'info', TANDEM_PIPELINE_SCALE_OUT: 'true' };
     // The state store is migrated by the first; start the second once it is. The events are made up
     // (no source database has the table), so the preflight, which would say so, is skipped.
     processes.push(startTandem(['run', '--config', configFile, '--skip-check'], env));
