@@ -119,12 +119,10 @@ function expandProvenance(stored: StoredProvenance, positions: Record<string, st
   if (Array.isArray(stored)) {
     for (const g of stored) {
       const position = g.p ?? positions[g.s]!;
-      const correlationId = g.c ?? correlationIdOf(g.s, position);
-      for (const field of g.f) {
-        const p: FieldProvenance = { system: g.s, commitTimeMs: g.t, position, correlationId };
-        if (g.q !== undefined) p.commitTimePrecisionMs = g.q;
-        put(out, field, p);
-      }
+      // One object for the group's fields: provenance objects are replaced, never changed in place.
+      const p: FieldProvenance = { system: g.s, commitTimeMs: g.t, position, correlationId: g.c ?? correlationIdOf(g.s, position) };
+      if (g.q !== undefined) p.commitTimePrecisionMs = g.q;
+      for (const field of g.f) put(out, field, p);
     }
     return out;
   }
@@ -135,22 +133,39 @@ function expandProvenance(stored: StoredProvenance, positions: Record<string, st
   return out;
 }
 
+/** A group being built, with the values it was made from. */
+interface Building {
+  group: ProvenanceGroup;
+  from: FieldProvenance;
+}
+
 function compactProvenance(provenance: CanonicalRecord['provenance'], positions: Record<string, string>): ProvenanceGroup[] {
-  const groups = new Map<string, ProvenanceGroup>();
+  // A record has one to a few origins: a linear search by value beats building a string id per field.
+  const building: Building[] = [];
   for (const field of Object.keys(provenance)) {
     const p = provenance[field]!;
-    const c = p.correlationId === correlationIdOf(p.system, p.position) ? undefined : p.correlationId;
-    const q = p.commitTimePrecisionMs;
-    const id = `${p.system}\u0000${p.commitTimeMs}\u0000${p.position}\u0000${c ?? ''}\u0000${q ?? ''}`;
-    let group = groups.get(id);
-    if (!group) {
-      group = { s: p.system, t: p.commitTimeMs, f: [] };
-      if (!Object.prototype.hasOwnProperty.call(positions, p.system) || positions[p.system] !== p.position) group.p = p.position;
-      if (c !== undefined) group.c = c;
-      if (q !== undefined) group.q = q;
-      groups.set(id, group);
+    let found: Building | undefined;
+    for (const b of building) {
+      const f = b.from;
+      if (f === p || (f.system === p.system && f.commitTimeMs === p.commitTimeMs && f.position === p.position && f.correlationId === p.correlationId
+        && f.commitTimePrecisionMs === p.commitTimePrecisionMs)) {
+        found = b;
+        break;
+      }
     }
-    group.f.push(field);
+    if (!found) {
+      found = { group: groupOf(p, positions), from: p };
+      building.push(found);
+    }
+    found.group.f.push(field);
   }
-  return [...groups.values()];
+  return building.map((b) => b.group);
+}
+
+function groupOf(p: FieldProvenance, positions: Record<string, string>): ProvenanceGroup {
+  const group: ProvenanceGroup = { s: p.system, t: p.commitTimeMs, f: [] };
+  if (!Object.prototype.hasOwnProperty.call(positions, p.system) || positions[p.system] !== p.position) group.p = p.position;
+  if (p.correlationId !== correlationIdOf(p.system, p.position)) group.c = p.correlationId;
+  if (p.commitTimePrecisionMs !== undefined) group.q = p.commitTimePrecisionMs;
+  return group;
 }
