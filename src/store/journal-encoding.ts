@@ -22,25 +22,23 @@ export interface StoredBatch {
 
 type Level = Record<string, unknown>;
 
-/** The change as journalled: the raw source rows dropped (the resolver reads only canonical values and the event's metadata). */
-function journalled(change: CanonicalChange): Level {
-  return { ...change, event: { ...change.event, before: null, after: null, unavailable: [] } };
-}
+/** The raw source rows are not journalled: the resolver reads only canonical values and the event's metadata. */
+const RAW_ROWS_DROPPED = { before: null, after: null, unavailable: [] } as const;
 
 export function encodeBatch(changes: readonly CanonicalChange[]): StoredBatch {
-  const full = changes.map(journalled);
-  const events = full.map((c) => c.event as Level);
-  const sources = events.map((e) => e.source as Level);
+  const full = changes as unknown as readonly Level[];
+  const events = changes.map((c) => c.event as unknown as Level);
+  const sources = changes.map((c) => c.event.source as unknown as Level);
   const common: Level = shared(full, ['event']);
-  const commonEvent = shared(events, ['source', 'correlationId']);
+  const commonEvent: Level = { ...shared(events, ['source', 'correlationId', 'before', 'after', 'unavailable']), ...RAW_ROWS_DROPPED };
   commonEvent.source = shared(sources, []);
   common.event = commonEvent;
-  const stored = full.map((change, i) => {
+  const stored = changes.map((change, i) => {
     const event = without(events[i]!, commonEvent, ['source']);
-    const source = sources[i]!;
-    if (event.correlationId === correlationIdOf(source.system as string, source.position as string)) delete event.correlationId;
-    event.source = without(source, commonEvent.source as Level, []);
-    const out = without(change, common, ['event']);
+    const source = change.event.source;
+    if (event.correlationId === correlationIdOf(source.system, source.position)) delete event.correlationId;
+    event.source = without(sources[i]!, commonEvent.source as Level, []);
+    const out = without(full[i]!, common, ['event']);
     out.event = event;
     return out;
   });
