@@ -52,7 +52,8 @@ export async function lockRecords(trx: Knex.Transaction, schema: string, keys: R
  * row for it. `writeRecords` then writes each touched record once.
  */
 export async function readRecordsForUpdate(trx: Knex.Transaction, schema: string, keys: RecordKey[]): Promise<{ records: Map<string, CanonicalRecord>; existing: Set<string> }> {
-  const unique = [...new Map(keys.map((k) => [keyOf(k), k])).values()].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : 1));
+  // No sort here: LOCKED_ROWS takes the locks in key order itself.
+  const unique = [...new Map(keys.map((k) => [keyOf(k), k])).values()];
   const result = new Map<string, CanonicalRecord>();
   const existing = new Set<string>();
   if (unique.length === 0) return { records: result, existing };
