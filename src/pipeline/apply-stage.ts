@@ -164,15 +164,20 @@ async function applyHandedRound(handed: TaskQueue, deps: ApplyStageDeps): Promis
  */
 async function applyIntentRound(deps: ApplyStageDeps & { handOff: HandOff; handed: TaskQueue }): Promise<void> {
   const { round } = deps.handed.takeRound(deps.batchSize, Number.POSITIVE_INFINITY);
+  const taken = [...round];
   try {
     const behind = await tasksBehindOutbox(deps.store, deps.schema, deps.target, round);
     const waiting = round.filter((t) => behind.has(t.id));
-    if (waiting.length > 0) await spill([...waiting, ...deps.handed.takeRecords(new Set(waiting.map(recordOf)))], 'pending', deps);
+    if (waiting.length > 0) {
+      const followers = deps.handed.takeRecords(new Set(waiting.map(recordOf)));
+      taken.push(...followers);
+      await spill([...waiting, ...followers], 'pending', deps);
+    }
     const tasks = round.filter((t) => !behind.has(t.id));
     if (tasks.length > 0) await applyTasks(tasks, deps);
   } catch (error) {
     // Counted as tried: some may have been written before the failure (their applied marks tell).
-    deps.handed.putBack(round.filter((t) => deps.handOff.ledger.isOutstanding(t)).map((t) => ({ ...t, attempts: t.attempts + 1 })));
+    deps.handed.putBack(taken.filter((t) => deps.handOff.ledger.isOutstanding(t)).map((t) => ({ ...t, attempts: t.attempts + 1 })));
     throw error;
   }
 }

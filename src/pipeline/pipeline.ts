@@ -139,9 +139,9 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     loops.push(runSourceLoop({
       system,
       createSource: sourceFactory(config, system, withMergeTables(registry, merges), store, env, logger, planned),
-      handle: (batch) => stalls.around(`resolve:${system}`, async () => {
+      handle: (batch, turn) => stalls.around(`resolve:${system}`, async () => {
         const started = performance.now();
-        await resolveBatch(batch, resolveDeps);
+        await resolveBatch(batch, resolveDeps, turn);
         metrics.batchResolveTime(system, (performance.now() - started) / 1000);
       }),
       queueDepth: config.pipeline.queueDepth,
