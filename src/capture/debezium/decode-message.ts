@@ -110,8 +110,7 @@ function decode(input: DebeziumMessageInput, options: DebeziumDecodeOptions, kaf
   if (!isJsonObject(payload)) throw new ValueError(`value payload is ${describe(payload)}, not an object`);
 
   const prefix = options.heartbeatTopicPrefix ?? DEFAULT_HEARTBEAT_PREFIX;
-  const keys = Object.keys(payload);
-  if ((input.topic?.startsWith(prefix) ?? false) || value.schema?.name === HEARTBEAT_SCHEMA || (keys.length === 1 && keys[0] === 'ts_ms')) {
+  if ((input.topic?.startsWith(prefix) ?? false) || value.schema?.name === HEARTBEAT_SCHEMA || onlyTsMs(payload)) {
     const serverName = isJsonObject(key.payload) && typeof key.payload.serverName === 'string' ? key.payload.serverName : null;
     return { ...common, kind: 'heartbeat', tsMs: optionalMs(payload, 'ts_ms'), serverName };
   }
@@ -126,7 +125,15 @@ function decode(input: DebeziumMessageInput, options: DebeziumDecodeOptions, kaf
   if (typeof op !== 'string' || !OPS.has(op)) {
     throw new ValueError(op === undefined ? 'not a Debezium event: no op, status, ddl or heartbeat' : `unknown op ${describe(op)}`);
   }
-  return { ...common, ...change(payload, op as Op, value, key, system, options, ctx) };
+  const { event, transaction } = change(payload, op as Op, value, key, system, options, ctx);
+  return { kafka, hasSchema: value.hasSchema, kind: 'change', event, transaction };
+}
+
+/** `{ts_ms}` alone: a heartbeat's payload. */
+function onlyTsMs(payload: JsonObject): boolean {
+  if ('op' in payload || !('ts_ms' in payload)) return false;
+  const keys = Object.keys(payload);
+  return keys.length === 1 && keys[0] === 'ts_ms';
 }
 
 function change(
