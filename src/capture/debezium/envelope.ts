@@ -96,7 +96,7 @@ interface Recent {
   bytes: Buffer;
   plan: SchemaPlan;
 }
-/** The most recently seen schemas' bytes, most recent first. */
+/** The latest schemas seen (a key's and a value's per topic), oldest first out; a miss costs only a length or byte check. */
 const recent: Recent[] = [];
 const RECENT_CAPACITY = 16;
 
@@ -115,10 +115,6 @@ export function splitEnvelopeBytes(input: Uint8Array): SplitEnvelope | null {
     if (buf.compare(INFIX_BYTES, 0, INFIX_LENGTH, end, end + INFIX_LENGTH) !== 0) continue;
     plan = entry.plan;
     at = end;
-    if (i > 0) {
-      recent.splice(i, 1);
-      recent.unshift(entry);
-    }
     break;
   }
   if (plan === null) {

@@ -94,5 +94,6 @@ const DIGITS = /^\d+$/;
 export function kafkaPosition(topic: string, partition: number, offset: string): Position {
   if (!DIGITS.test(offset)) throw new ValueError(`Kafka offset is not a whole number: ${offset}`);
   const at = offset.length <= 15 ? Number(offset) : unsigned(BigInt(offset), MAX_U64, 'offset');
-  return `${topic}/${hex(BigInt(partition), 8)}/${hex(at, 16)}`;
+  // A whole-number partition prints the same as a number; anything else throws in BigInt, as it did.
+  return `${topic}/${hex(Number.isSafeInteger(partition) ? partition : BigInt(partition), 8)}/${hex(at, 16)}`;
 }
