@@ -60,17 +60,18 @@ const FAST_MAX_DEPTH = 256;
 
 /**
  * Skips, in one native pass, what cannot hold a number JSON.parse would
- * change: strings, everything that is not a digit or `-`, and short plain
- * integers (1–15 digits, no leading zero, not -0) that end the number token.
+ * change: strings, everything that is not a digit or `-`, and plain safe
+ * integers (1–15 digits, or 16 below 9·10^15; no leading zero, not -0) that
+ * end the number token (Debezium's `ts_us` has 16 digits).
  * It stops at the first other number token, or an unterminated string.
  */
-const SKIP = /(?:"[^"\\]*(?:\\[\s\S][^"\\]*)*"|[^"0-9-]+|(?:0|-?[1-9][0-9]{0,14})(?![0-9.eE+-]))*/y;
+const SKIP = /(?:"[^"\\]*(?:\\[\s\S][^"\\]*)*"|[^"0-9-]+|(?:0|-?[1-9][0-9]{0,14}|-?[1-8][0-9]{15})(?![0-9.eE+-]))*/y;
 /** Longer texts take the stepwise scan: the regular expression's backtracking stack grows with the text. */
 const SKIP_MAX_LENGTH = 1 << 20;
 
 /**
- * Looks at every number token outside strings: SCAN_PLAIN when all are short
- * integers (JSON.parse is then exactly lossless), SCAN_WRAP when some other
+ * Looks at every number token outside strings: SCAN_PLAIN when all are plain
+ * safe integers (JSON.parse is then exactly lossless), SCAN_WRAP when some other
  * numbers occur but each prints back as written, SCAN_SLOW otherwise (also
  * for nesting deeper than FAST_MAX_DEPTH).
  */
@@ -146,7 +147,9 @@ export function scanNumbersStepwise(text: string): number {
       }
       const digits = i - start - (c === 0x2d ? 1 : 0);
       const leadingZero = text.charCodeAt(c === 0x2d ? start + 1 : start) === 0x30;
-      if (plainInteger && digits >= 1 && digits <= 15 && !(leadingZero && (digits > 1 || c === 0x2d))) continue;
+      // 16 digits below 9·10^15 are still below 2^53.
+      const safeLength = digits <= 15 || (digits === 16 && text.charCodeAt(i - 16) <= 0x38);
+      if (plainInteger && digits >= 1 && safeLength && !(leadingZero && (digits > 1 || c === 0x2d))) continue;
       const token = text.slice(start, i);
       if (String(Number(token)) !== token) return SCAN_SLOW;
       result = SCAN_WRAP;
