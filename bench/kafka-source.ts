@@ -11,7 +11,8 @@
  * for chrome://inspect or any .cpuprofile reader.
  *
  * Prints events/s and node CPU µs per event (process.cpuUsage over the
- * round: kafkajs' fetch and decode of record batches included).
+ * round: kafkajs' fetch and decode of record batches included), beside a
+ * bare kafkajs consumer of the same topic (the floor).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -80,6 +81,29 @@ async function sourceOnly(create: Create, brokers: string[], topic: string, grou
   return { ms, cpuMicrosPerEvent: (used.user + used.system) / N };
 }
 
+/** The floor: a bare kafkajs consumer (the source's fetch sizes) reading the same messages, doing nothing with them. */
+async function rawConsume(brokers: string[], topic: string, groupId: string): Promise<{ ms: number; cpuMicrosPerEvent: number }> {
+  const consumer = kafka(brokers).consumer({ groupId, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [topic], fromBeginning: true });
+  const cpu = process.cpuUsage();
+  const started = Date.now();
+  let count = 0;
+  await new Promise<void>((done) => {
+    void consumer.run({
+      partitionsConsumedConcurrently: PARTITIONS,
+      eachBatch: async ({ batch }) => {
+        count += batch.messages.length;
+        if (count >= N) done();
+      },
+    });
+  });
+  const ms = Date.now() - started;
+  const used = process.cpuUsage(cpu);
+  await consumer.disconnect();
+  return { ms, cpuMicrosPerEvent: (used.user + used.system) / N };
+}
+
 async function main(): Promise<void> {
   loadServicesEnv();
   const brokers = (process.env.TANDEM_TEST_KAFKA_BROKERS ?? '').split(',');
@@ -87,10 +111,15 @@ async function main(): Promise<void> {
   const prefix = uniqueName('bench_src');
   const topic = `${prefix}.public.customer`;
   const groups: string[] = [];
-  const runs: Array<{ label: string; create: Create; results: Array<{ rate: number; cpu: number }> }> = [{ label: 'this tree', create: createKafkaSource, results: [] }];
+  type Round = (group: string) => Promise<{ ms: number; cpuMicrosPerEvent: number }>;
+  const runs: Array<{ label: string; round: Round; results: Array<{ rate: number; cpu: number }> }> = [
+    { label: 'raw kafkajs', round: (group) => rawConsume(brokers, topic, group), results: [] },
+    { label: 'this tree', round: (group) => sourceOnly(createKafkaSource, brokers, topic, group), results: [] },
+  ];
   if (args.baseline) {
     const url = pathToFileURL(resolve(args.baseline, 'src/capture/index.ts')).href;
-    runs.unshift({ label: `baseline ${args.baseline}`, create: ((await import(url)) as { createKafkaSource: Create }).createKafkaSource, results: [] });
+    const create = ((await import(url)) as { createKafkaSource: Create }).createKafkaSource;
+    runs.splice(1, 0, { label: `baseline ${args.baseline}`, round: (group) => sourceOnly(create, brokers, topic, group), results: [] });
   }
   try {
     await createTopic(brokers, topic, PARTITIONS);
@@ -106,7 +135,7 @@ async function main(): Promise<void> {
       for (const run of runs) {
         const group = uniqueName('bench_src_g');
         groups.push(group);
-        const { ms, cpuMicrosPerEvent } = await sourceOnly(run.create, brokers, topic, group);
+        const { ms, cpuMicrosPerEvent } = await run.round(group);
         const rate = Math.round(N / (ms / 1000));
         run.results.push({ rate, cpu: cpuMicrosPerEvent });
         console.log(`round ${r} ${run.label}: ${N} events in ${(ms / 1000).toFixed(2)} s = ${rate} events/s, ${cpuMicrosPerEvent.toFixed(1)} µs node CPU per event (load ${(await import('node:os')).loadavg()[0]!.toFixed(1)})`);
