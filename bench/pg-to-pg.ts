@@ -40,6 +40,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Session } from 'node:inspector/promises';
 import pg from 'pg';
+import Redis from 'ioredis';
 import { createPostgresSource } from '../src/capture';
 import { loadConfig } from '../src/config';
 import { createLogger, type Logger } from '../src/log';
@@ -48,6 +49,7 @@ import { createPgDatabase, type TestDatabase } from '../test/support/pg';
 import { flushPrefix, redisPrefix } from '../test/support/redis';
 import { uniqueName } from '../test/support/names';
 import { startStateServer, type StateServer } from './support/state-server';
+import { postmasterPid, startCpuMeter } from './support/process-cpu';
 import { describeStateCost, startStateCost, type StateCost as StateWalDetail } from './state-cost';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -842,6 +844,13 @@ interface ThroughputResult {
   verified: boolean | null;
   snapshotRows: number;
   snapshotSeconds: number;
+  /**
+   * CPU µs per change by process group: this node process (tandem and the
+   * bench's own writer and checks), the state store's private PostgreSQL,
+   * the shared PostgreSQL (the source's own writes and walsender, the
+   * target's writes, anyone else's work on it), Redis.
+   */
+  cpuMicrosPerChange: Record<string, number>;
   state: StateCost;
   /** The state database's WAL record by record (pg_walinspect) and row writes per table: where the cost per change goes. */
   stateCost: StateWalDetail;
@@ -900,6 +909,7 @@ async function throughput(setup: Setup, label: string, pipeline: RunningPipeline
   const profiler = await startProfile();
   const server = startServerSampler(setup);
   const cpu0 = process.cpuUsage();
+  const cpuMeter = startCpuMeter({ statePostgres: await postmasterPid(setup.state.url), sharedPostgres: await postmasterPid(setup.src.url), redis: await redisPid() });
   const t0 = performance.now();
   const clock = stageClock(pipeline, t0, base.events.resolved, opts.events);
   const walDetail = await startStateCost(setup.state.url, 'tandem');
@@ -907,6 +917,7 @@ async function throughput(setup: Setup, label: string, pipeline: RunningPipeline
   const done = await waitApplied(setup, fromSum, budget());
   const seconds = (done.at - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
+  const cpuMicrosPerChange = cpuMeter.stop(done.applied);
   const stateCost = await walDetail.stop();
   const resolvedAfterSeconds = clock.stop();
   const profile = await stopProfile(profiler, `profile-${label}`);
@@ -917,12 +928,28 @@ async function throughput(setup: Setup, label: string, pipeline: RunningPipeline
   const result: ThroughputResult = {
     events: opts.events, pendingAtStart, complete: done.complete, applied: done.applied, seconds: round(seconds, 3), eventsPerSecond: round(done.applied / seconds),
     generateSeconds: round(generateSeconds, 2), resolvedAfterSeconds, nodeCpuPercent: round((100 * (cpu.user + cpu.system)) / 1e6 / seconds),
-    peakRssMb, rssBeforeMb, verified, snapshotRows: opts.seedRows, snapshotSeconds: round(snapshotSeconds, 2), state, stateCost,
+    peakRssMb, rssBeforeMb, verified, snapshotRows: opts.seedRows, snapshotSeconds: round(snapshotSeconds, 2), state, stateCost, cpuMicrosPerChange,
   };
   log(`${label}: ${result.eventsPerSecond} events/s end to end (${done.applied} of ${opts.events + pendingAtStart} applied in ${result.seconds} s${done.complete ? '' : ', phase budget ran out'}; ` +
     `source written in ${result.generateSeconds} s; all resolved into the outbox after ${resolvedAfterSeconds ?? '?'} s; node CPU ${result.nodeCpuPercent} %; peak RSS ${peakRssMb} MB; rows identical: ${verified ?? 'not checked'}); ${describeState(state)}`);
   log(`${label}: ${describeStateCost(stateCost, done.applied)}`);
+  log(`${label}: CPU µs per change: ${Object.entries(cpuMicrosPerChange).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   return { result, profile };
+}
+
+/** The Redis server's pid (it runs on this machine), or null without Redis. */
+async function redisPid(): Promise<number | null> {
+  if (!REDIS_URL) return null;
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await redis.connect();
+    const pid = /process_id:(\d+)/.exec(await redis.info('server'))?.[1];
+    return pid === undefined ? null : Number(pid);
+  } catch {
+    return null;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 async function latency(setup: Setup, rate: number): Promise<LatencyResult> {

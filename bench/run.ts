@@ -62,7 +62,8 @@ class LoadSampler {
 function run(script: string, extra: string[]): Promise<number> {
   return new Promise((resolvePromise) => {
     const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
-    const child = spawn(tsx, [join(ROOT, 'bench', script), ...extra], { cwd: ROOT, stdio: 'inherit', env: process.env });
+    // The node flags bin/tandem.mjs runs with, so the pipeline in the bench is tuned as `tandem run` is.
+    const child = spawn(tsx, ['--max-semi-space-size=32', join(ROOT, 'bench', script), ...extra], { cwd: ROOT, stdio: 'inherit', env: process.env });
     child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
     child.on('error', () => resolvePromise(1));
   });
@@ -89,6 +90,7 @@ function pgFigures(r: Record<string, any> | null): Record<string, unknown> | nul
     stateWalBytesPerChange: t?.state?.walBytesPerChange ?? null,
     stateRowWritesPerChange: t?.state?.rowWritesPerChange ?? null,
     stateRowWritesPerChangeByTable: t?.state?.byTable ?? null,
+    cpuMicrosPerChange: t?.cpuMicrosPerChange ?? null,
     // The source's own WAL per change, for scale: the shared server's WAL over the ceiling phase's writes,
     // an upper bound (other engineers' writes in the same seconds are in it too).
     sourceWalBytesPerChangeUpperBound: r.ceiling?.walBytes && r.ceiling?.events ? round(r.ceiling.walBytes / r.ceiling.events) : null,

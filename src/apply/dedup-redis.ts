@@ -89,10 +89,7 @@ export class RedisDedup implements Dedup {
   }
 
   async markEvents(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.set(this.eventKey(id), '1', 'EX', this.ttl, 'NX');
-    await execOrThrow(pipeline);
+    await this.mark(ids.map((id) => this.eventKey(id)));
   }
 
   async appliedTasks(ids: string[]): Promise<Set<string>> {
@@ -102,10 +99,20 @@ export class RedisDedup implements Dedup {
   }
 
   async markApplied(ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.set(this.taskKey(id), '1', 'EX', this.ttl, 'NX');
-    await execOrThrow(pipeline);
+    await this.mark(ids.map((id) => this.taskKey(id)));
+  }
+
+  /**
+   * Sets each key (`SET key 1 EX ttl NX`) with one script call per chunk of
+   * keys: one command for Redis to parse and the client to build, instead of
+   * one per key (a pipeline of one SET per key was about 5 % of node's CPU
+   * in the pg → pg bench).
+   */
+  private async mark(keys: string[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += MARK_CHUNK) {
+      const chunk = keys.slice(i, i + MARK_CHUNK);
+      await this.redis.eval(MARK_SCRIPT, chunk.length, ...chunk, this.ttl);
+    }
   }
 
   async close(): Promise<void> {
@@ -124,9 +131,7 @@ export class RedisDedup implements Dedup {
 
 }
 
-/** A pipeline reports per-command errors in its result instead of rejecting. */
-async function execOrThrow(pipeline: { exec(): Promise<[Error | null, unknown][] | null> }): Promise<void> {
-  const results = (await pipeline.exec()) ?? [];
-  const failed = results.find(([error]) => error !== null);
-  if (failed?.[0]) throw failed[0];
-}
+/** Keys per script call: bounded, so one call never holds Redis for long. */
+const MARK_CHUNK = 1_000;
+
+const MARK_SCRIPT = `for i = 1, #KEYS do redis.call('SET', KEYS[i], '1', 'EX', ARGV[1], 'NX') end return #KEYS`;

@@ -164,14 +164,20 @@ async function applyHandedRound(handed: TaskQueue, deps: ApplyStageDeps): Promis
  */
 async function applyIntentRound(deps: ApplyStageDeps & { handOff: HandOff; handed: TaskQueue }): Promise<void> {
   const { round } = deps.handed.takeRound(deps.batchSize, Number.POSITIVE_INFINITY);
+  const taken = [...round];
   try {
     const behind = await tasksBehindOutbox(deps.store, deps.schema, deps.target, round);
     const waiting = round.filter((t) => behind.has(t.id));
-    if (waiting.length > 0) await spill([...waiting, ...deps.handed.takeRecords(new Set(waiting.map(recordOf)))], 'pending', deps);
+    if (waiting.length > 0) {
+      const followers = deps.handed.takeRecords(new Set(waiting.map(recordOf)));
+      taken.push(...followers);
+      await spill([...waiting, ...followers], 'pending', deps);
+    }
     const tasks = round.filter((t) => !behind.has(t.id));
     if (tasks.length > 0) await applyTasks(tasks, deps);
   } catch (error) {
-    deps.handed.putBack(round.filter((t) => deps.handOff.ledger.isOutstanding(t)));
+    // Counted as tried: some may have been written before the failure (their applied marks tell).
+    deps.handed.putBack(taken.filter((t) => deps.handOff.ledger.isOutstanding(t)).map((t) => ({ ...t, attempts: t.attempts + 1 })));
     throw error;
   }
 }
@@ -220,7 +226,8 @@ function chunksByEntity(tasks: ApplyTask[]): ApplyTask[][] {
 
 async function applyChunk(tasks: ApplyTask[], retrying: Map<string, OpenException>, deps: ApplyStageDeps): Promise<void> {
   const entity = tasks[0]!.entity;
-  const applied = await deps.dedup.appliedTasks(tasks.map((t) => t.id));
+  // A task of an intent not tried before is new (its id was drawn when it was resolved): it cannot have been applied.
+  const applied = await deps.dedup.appliedTasks(tasks.filter((t) => t.intent === undefined || t.attempts > 0).map((t) => t.id));
   const done: Array<{ id: string; outcome: string }> = [];
   const todo: ApplyTask[] = [];
   for (const task of tasks) (applied.has(task.id) ? done.push({ id: task.id, outcome: 'already-applied' }) : todo.push(task));

@@ -17,6 +17,7 @@ import {
 import { compileMappings, type MappingRegistry } from '../transform';
 import { runApplyStage } from './apply-stage';
 import { runChainChecks } from './chain-check';
+import { EventMarks } from './event-marks';
 import { HandOff } from './hand-off';
 import { HealthBoard } from './health';
 import { PipelineMetrics } from './metrics';
@@ -117,10 +118,11 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
   // Resolved tasks go to this process's apply stages in memory, durable as intents or leased rows (see hand-off.ts).
   const handOff = new HandOff(instanceId, config.pipeline.leaseMs, handOffMode);
   const removeIntents = (ids: string[]) => deleteIntents(store, schema, ids);
+  const eventMarks = new EventMarks(dedup, logger);
   const handOffCapacity = Math.max(4 * config.pipeline.applyBatch, 4_000);
   const handed = new Map([...targets.keys()].map((target) => [target, handOff.queue(target, handOffCapacity)]));
   const resolveDeps = {
-    store, schema, registry, rules, dedup, metrics, logger, crosswalk, handOff,
+    store, schema, registry, rules, dedup, metrics, logger, crosswalk, handOff, eventMarks,
     journal: config.journal.enabled,
     audit: audit ?? undefined,
     writableFields: writableFieldsOf(registry),
@@ -137,9 +139,9 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     loops.push(runSourceLoop({
       system,
       createSource: sourceFactory(config, system, withMergeTables(registry, merges), store, env, logger, planned),
-      handle: (batch) => stalls.around(`resolve:${system}`, async () => {
+      handle: (batch, turn) => stalls.around(`resolve:${system}`, async () => {
         const started = performance.now();
-        await resolveBatch(batch, resolveDeps);
+        await resolveBatch(batch, resolveDeps, turn);
         metrics.batchResolveTime(system, (performance.now() - started) / 1000);
       }),
       queueDepth: config.pipeline.queueDepth,
@@ -256,6 +258,7 @@ export async function startPipeline(loaded: LoadedConfig, options: PipelineOptio
     await done.catch(() => {});
     // The apply stages settled what they put back into the outbox as they stopped.
     await handOff.ledger.flush(removeIntents).catch(() => {});
+    await eventMarks.settled();
     await instanceLock.release();
     await Promise.all([...targets.values()].map((t) => t.close().catch(() => {})));
     await dedup.close().catch(() => {});

@@ -6,9 +6,10 @@ import { isTandemOrigin, type ApplyTask, type Dedup } from '../apply';
 import type { Logger } from '../log';
 import {
   appendConflicts, appendJournal, enqueueTasks, KnexCrosswalk, markSnapshotted, parkDeadLetters, readRecordsForUpdate, recordMapKey, releaseTasks,
-  saveCheckpoint, spillTasks, writeIntent, writeRecords, type ChainAnchor, type DeadLetter, type NewTask, type TaskLease,
+  saveCheckpoint, spillTasks, writeIntent, writeRecords, type ChainAnchor, type DeadLetter, type NewTask, type RecordKey, type TaskLease,
 } from '../store';
 import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
+import type { EventMarks } from './event-marks';
 import type { HandOff } from './hand-off';
 import {
   carryOutMerges, correctRedirected, deleteEventOf, mergeRowOf, priorReferences, redirectMergedReferences, repointMerges, tableMerges,
@@ -36,6 +37,8 @@ export interface ResolveStageDeps {
   audit?: { checkpointer: ChainAnchor; wake(): void };
   /** The apply stages of this process: tasks for them are leased in the resolve transaction and handed over after commit. */
   handOff?: HandOff;
+  /** Marks resolved events in the dedup store, off the resolve stage's path (see event-marks.ts). */
+  eventMarks?: EventMarks;
   /** Record merges (`entities.<e>.merge`); absent or null when no entity merges. */
   merges?: MergeSettings | null;
 }
@@ -45,7 +48,17 @@ export interface ResolveStageDeps {
  * against the canonical records, and written with the conflicts, outbox tasks
  * and checkpoint in one state-store transaction.
  */
-export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): Promise<void> {
+export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps, turn: BatchTurn = ALONE): Promise<void> {
+  try {
+    await resolveInTurn(batch, deps, turn);
+  } finally {
+    // Failed or not, the next batch must not wait for signals this one will never give.
+    turn.locked();
+    turn.created(new Set());
+  }
+}
+
+async function resolveInTurn(batch: ChangeBatch, deps: ResolveStageDeps, turn: BatchTurn): Promise<void> {
   const { metrics } = deps;
   metrics.eventsCaptured(batch.system, batch.events.length);
   const { changes, deadLetters, echoes, mergeRows } = mapEvents(batch, deps);
@@ -56,6 +69,8 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
 
   // Backpressure from busy apply stages, so their tasks can be handed over instead of polled for.
   if (fresh.length > 0) await deps.handOff?.waitForRoom(HAND_OFF_WAIT_MS);
+  // The previous batch of this source holds its record locks: from here this one may only follow it.
+  await turn.previousLocked;
   const committed: Array<{ remember(): void }> = [];
   const outcome = await deps.store.transaction(async (trx) => {
     const crosswalk = (deps.crosswalk ?? new KnexCrosswalk(deps.store, deps.schema)).withTransaction(trx);
@@ -63,9 +78,9 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     await resolveKeys(fresh, crosswalk);
     const merging = deps.merges ?? null;
     const redirects = merging ? await redirectMergedReferences(trx, deps.schema, fresh, merging) : [];
-    const { records, existing } = await readRecordsForUpdate(trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
-    // After the locks: a record's journal rows then come in the order its changes were resolved.
-    if (deps.journal !== false) await appendJournal(trx, deps.schema, batch.system, fresh);
+    const { records, existing } = await readRecordsAfter(turn, trx, deps.schema, fresh.map((c) => ({ entity: c.entity, key: c.key! })));
+    // Merges take further locks (a loser's row) later on: the next batch waits until this one is done.
+    if (!merging) turn.locked();
     const locked = new Map(records);
     const prior = merging ? priorReferences(fresh, locked, merging, recordMapKey) : [];
     const decided = decideInOrder(fresh, records, deps);
@@ -74,9 +89,14 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     // A record every change of which was a redelivery is still the one read: nothing to write.
     const touched = [...records].filter(([mapKey, record]) => record !== locked.get(mapKey)).map(([, record]) => record!);
     await writeRecords(trx, deps.schema, touched, existing);
+    turn.created(new Set(touched.map((r) => recordMapKey(r.entity, r.key)).filter((k) => !existing.has(k))));
     const merged = merging ? await mergesOf(fresh, prior, mergeRows, merging, crosswalk) : { merges: [], letters: [] };
     deadLetters.push(...merged.letters);
     const mergeEffects = merging ? await carryOutMerges(trx, deps.schema, merged.merges, merging, deps.writableFields) : { conflicts: [], tasks: [] };
+    // The rest is ordered across batches (journal and conflict order, task ids, checkpoints): after the previous batch commits.
+    await turn.previousDone;
+    // After the locks: a record's journal rows then come in the order its changes were resolved.
+    if (deps.journal !== false) await appendJournal(trx, deps.schema, batch.system, fresh);
     const conflicts = [...decisions.flatMap((d) => d.conflicts), ...mergeEffects.conflicts];
     await appendConflicts(trx, deps.schema, conflicts, deps.rules.version, deps.audit?.checkpointer);
     const tasks = [
@@ -99,7 +119,62 @@ export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps): 
     deps.logger.info('conflict', { correlationId: conflict.correlationId, entity: conflict.entity, key: conflict.key, field: conflict.field, system: conflict.system, rule: conflict.rule, decision: conflict.outcome });
   }
   metrics.batchResolved(batch, outcome.decisions, outcome.conflicts, deadLetters.length);
-  if (deps.dedup) await deps.dedup.markEvents(fresh.map((c) => eventIdOf(c.event)));
+  const resolvedIds = fresh.map((c) => eventIdOf(c.event));
+  if (deps.eventMarks) await deps.eventMarks.mark(resolvedIds);
+  else if (deps.dedup) await deps.dedup.markEvents(resolvedIds);
+}
+
+/**
+ * Where a batch stands relative to the previous batch of its source when
+ * the two are resolved overlapping (the source loop starts a batch while the
+ * one before it finishes, see source-loop.ts). The overlap is safe because
+ * of the order of the steps:
+ * 1. a batch starts its transaction once the previous one holds its record
+ *    locks, so a record both touch is read only after the previous batch
+ *    committed it;
+ * 2. a record this batch finds missing that the previous batch is creating
+ *    is read again once the previous batch committed it;
+ * 3. everything ordered across batches (journal, conflict log, task ids,
+ *    dead letters, checkpoint, commit, hand-over) waits for the previous
+ *    batch to be done, and fails with it.
+ */
+export interface BatchTurn {
+  /** Resolves once the previous batch holds its record locks (or has ended). */
+  previousLocked: Promise<void>;
+  /** The records the previous batch is creating (map keys); resolves once they are known (or it has ended). */
+  previousCreated: Promise<ReadonlySet<string>>;
+  /** Resolves once the previous batch is committed and handed over; rejects if it failed. */
+  previousDone: Promise<void>;
+  /** Tells the next batch this one holds its record locks. */
+  locked(): void;
+  /** Tells the next batch which records this one creates. */
+  created(keys: ReadonlySet<string>): void;
+}
+
+/** A batch resolved on its own (the CLI, tests): nothing to wait for. */
+const ALONE: BatchTurn = {
+  previousLocked: Promise.resolve(), previousCreated: Promise.resolve(new Set()), previousDone: Promise.resolve(), locked: () => {}, created: () => {},
+};
+
+/**
+ * `readRecordsForUpdate`, and for records it finds missing that the
+ * previous batch of the source is creating: once that batch committed, those
+ * read again (step 2 of BatchTurn).
+ */
+async function readRecordsAfter(turn: BatchTurn, trx: Knex.Transaction, schema: string, keys: RecordKey[]) {
+  const read = await readRecordsForUpdate(trx, schema, keys);
+  const missing = keys.filter((k) => !read.existing.has(recordMapKey(k.entity, k.key)));
+  if (missing.length === 0) return read;
+  const theirs = await turn.previousCreated;
+  const created = missing.filter((k) => theirs.has(recordMapKey(k.entity, k.key)));
+  if (created.length === 0) return read;
+  await turn.previousDone;
+  const again = await readRecordsForUpdate(trx, schema, created);
+  for (const mapKey of again.existing) {
+    read.records.set(mapKey, again.records.get(mapKey)!);
+    read.existing.add(mapKey);
+  }
+  return read;
 }
 
 /** Longest wait for room in the apply stages' hand-off queues before a batch is resolved anyway. */

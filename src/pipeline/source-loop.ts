@@ -3,13 +3,18 @@ import { classifyFailure, errorMessage, TandemError } from '../errors';
 import type { Logger } from '../log';
 import { Backoff, sleep, type RetryPolicy } from '../retry';
 import { BoundedQueue } from './bounded-queue';
+import type { BatchTurn } from './resolve-stage';
 import type { HealthBoard } from './health';
 
 export interface SourceLoopDeps {
   system: string;
   createSource: () => Promise<ChangeSource>;
-  /** Makes a batch's effects durable. The loop acknowledges the batch afterwards. */
-  handle: (batch: ChangeBatch) => Promise<void>;
+  /**
+   * Makes a batch's effects durable. The loop acknowledges the batch
+   * afterwards. A batch is started while the one before it finishes: `turn`
+   * tells it where that one stands (see BatchTurn).
+   */
+  handle: (batch: ChangeBatch, turn: BatchTurn) => Promise<void>;
   queueDepth: number;
   retry: RetryPolicy;
   logger: Logger;
@@ -80,17 +85,50 @@ async function runOnce(deps: SourceLoopDeps, signal: AbortSignal): Promise<void>
       queue.close(error);
     }
   })();
+  // Two batches in flight at most: the next one is started, then the previous one awaited and acknowledged.
+  const turns = new Turns();
+  let previous: Promise<void> = Promise.resolve();
+  let latest: Promise<void> = Promise.resolve();
   try {
     for await (const batch of queue) {
-      await deps.handle(batch);
-      await source.acknowledge(batch.position);
-      deps.onDurable(batch, queue.size);
+      const handled = turns.start((turn) => deps.handle(batch, turn));
+      latest = handled;
+      await previous;
+      previous = handled.then(async () => {
+        await source.acknowledge(batch.position);
+        deps.onDurable(batch, queue.size);
+      });
     }
+    await previous;
   } finally {
+    // A batch started behind one that failed fails too (it waits for it): wait for it before the source goes.
+    await latest.catch(() => {});
     signal.removeEventListener('abort', stopTaking);
     await source.stop().catch(() => {});
     queue.close();
     await capture;
     deps.onSourceChange(null);
+  }
+}
+
+/** Hands each batch the signals of the batch before it (see BatchTurn). */
+export class Turns {
+  private previous = { locked: Promise.resolve(), created: Promise.resolve(new Set<string>() as ReadonlySet<string>), done: Promise.resolve() };
+
+  start(handle: (turn: BatchTurn) => Promise<void>): Promise<void> {
+    let locked!: () => void;
+    let created!: (keys: ReadonlySet<string>) => void;
+    const signals = {
+      locked: new Promise<void>((resolve) => (locked = resolve)),
+      created: new Promise<ReadonlySet<string>>((resolve) => (created = resolve)),
+    };
+    const turn: BatchTurn = {
+      previousLocked: this.previous.locked, previousCreated: this.previous.created, previousDone: this.previous.done, locked, created,
+    };
+    const done = handle(turn);
+    // Observed here so a failure the next batch sees first is not reported as unhandled.
+    done.catch(() => {});
+    this.previous = { ...signals, done };
+    return done;
   }
 }

@@ -2,7 +2,7 @@
  * A large initial load seen while it runs (PostgreSQL ERP → CRM, real state
  * store): the table is `in progress` with rows done of the statistics
  * estimate, a rate and an ETA, in the metrics and a periodic log line; when
- * the state store stalls mid-load (its outbox locked by another session) the
+ * the state store stalls mid-load (its checkpoints locked by another session) the
  * rows done stop, the progress lines keep coming, and /readyz says which stage
  * is stalled; once released the load finishes and the table is `done`.
  */
@@ -74,7 +74,8 @@ describe('initial load progress while it runs (PostgreSQL ERP → CRM)', () => {
     };
     try {
       await locker.query('BEGIN');
-      await locker.query(`LOCK TABLE ${world.names.schema}.outbox IN ACCESS EXCLUSIVE MODE`);
+      // Every resolved batch ends by writing its source's checkpoint.
+      await locker.query(`LOCK TABLE ${world.names.schema}.checkpoints IN ACCESS EXCLUSIVE MODE`);
       // /metrics answers through the stall: its state-store probes give up after 2 s and keep their last values.
       const during = await customers();
       expect(during).toMatchObject({ state: 'in progress', rowsEstimated: ROWS });

@@ -40,6 +40,24 @@ describe('TaskQueue (the in-process hand-off to one apply stage)', () => {
     expect(queue.size).toBe(0);
   });
 
+  it('a round that failed goes back ahead of the rest and keeps each record in order; the oldest queued task of each record is known', () => {
+    fc.assert(fc.property(fc.array(fc.constantFrom('a', 'b', 'c'), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 4 }), (keys, limit) => {
+      const queue = new TaskQueue(1000);
+      queue.push(keys.map((k, i) => task(i + 1, k)));
+      const { round } = queue.takeRound(limit, Number.POSITIVE_INFINITY);
+      queue.putBack([...round].reverse());
+      const oldest = queue.oldestQueued();
+      for (const k of new Set(keys)) expect(oldest.get(`customer\u0000${k}`)).toBe(BigInt(keys.indexOf(k) + 1));
+      const applied: ApplyTask[] = [];
+      while (queue.size > 0) applied.push(...queue.takeRound(limit, Number.POSITIVE_INFINITY).round);
+      expect(applied).toHaveLength(keys.length);
+      for (const k of new Set(keys)) {
+        const ids = applied.filter((t) => t.key === k).map((t) => Number(t.id));
+        expect(ids).toEqual([...ids].sort((x, y) => x - y));
+      }
+    }));
+  });
+
   it('refuses tasks once closed, handing back what it held', () => {
     const handOff = new HandOff('me', 60_000);
     const queue = handOff.queue('crm', 4);
