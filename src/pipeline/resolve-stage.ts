@@ -5,7 +5,7 @@ import { errorMessage, TandemError, UnknownTableError } from '../errors';
 import { isTandemOrigin, type ApplyTask, type Dedup } from '../apply';
 import type { Logger } from '../log';
 import {
-  appendConflicts, appendJournal, enqueueTasks, KnexCrosswalk, markSnapshotted, parkDeadLetters, readRecordsForUpdate, recordMapKey, releaseTasks,
+  appendConflicts, appendJournal, crosswalkMapKey, enqueueTasks, KnexCrosswalk, markSnapshotted, parkDeadLetters, readRecordsForUpdate, recordMapKey, releaseTasks,
   saveCheckpoint, spillTasks, writeIntent, writeRecords, type ChainAnchor, type DeadLetter, type NewTask, type RecordKey, type TaskLease,
 } from '../store';
 import { newCanonicalKey, type CanonicalChange, type CanonicalRecord, type MappingRegistry } from '../transform';
@@ -45,8 +45,10 @@ export interface ResolveStageDeps {
 
 /**
  * Turns one capture batch into durable effects: mapped, keyed, resolved
- * against the canonical records, and written with the conflicts, outbox tasks
- * and checkpoint in one state-store transaction.
+ * against the canonical records, and written with the conflicts, the tasks
+ * (one apply intent, or outbox rows) and the checkpoint in one state-store
+ * transaction. `turn`: the previous batch of the source, when the two
+ * overlap (see BatchTurn).
  */
 export async function resolveBatch(batch: ChangeBatch, deps: ResolveStageDeps, turn: BatchTurn = ALONE): Promise<void> {
   try {
@@ -309,32 +311,13 @@ async function dropAlreadySeen(changes: CanonicalChange[], deps: ResolveStageDep
  * by canonical keys, linking keys seen for the first time.
  */
 async function resolveKeys(changes: CanonicalChange[], crosswalk: KnexCrosswalk): Promise<void> {
-  const wanted = new Map<string, { entity: string; system: string; localKeys: Set<string> }>();
-  const want = (entity: string, system: string, localKey: string) => {
-    const group = `${entity}\u0000${system}`;
-    const entry = wanted.get(group) ?? { entity, system, localKeys: new Set<string>() };
-    entry.localKeys.add(localKey);
-    wanted.set(group, entry);
-  };
+  const wanted: Array<{ entity: string; system: string; localKey: string }> = [];
   for (const change of changes) {
-    want(change.entity, change.system, change.localKey);
-    for (const ref of Object.values(change.refs)) if (ref.localKey !== null) want(ref.entity, change.system, ref.localKey);
+    wanted.push({ entity: change.entity, system: change.system, localKey: change.localKey });
+    for (const ref of Object.values(change.refs)) if (ref.localKey !== null) wanted.push({ entity: ref.entity, system: change.system, localKey: ref.localKey });
   }
-  const known = new Map<string, string>();
-  const links: Array<{ entity: string; system: string; localKey: string; canonicalKey: string }> = [];
-  for (const { entity, system, localKeys } of wanted.values()) {
-    const found = await crosswalk.canonicalKeys(entity, system, [...localKeys]);
-    for (const localKey of localKeys) {
-      let canonicalKey = found.get(localKey);
-      if (canonicalKey === undefined) {
-        canonicalKey = newCanonicalKey(system, localKey);
-        links.push({ entity, system, localKey, canonicalKey });
-      }
-      known.set(`${entity}\u0000${system}\u0000${localKey}`, canonicalKey);
-    }
-  }
-  await crosswalk.linkMany(links);
-  const lookup = (entity: string, system: string, localKey: string) => known.get(`${entity}\u0000${system}\u0000${localKey}`)!;
+  const known = await crosswalk.canonicalKeysOrLink(wanted, newCanonicalKey);
+  const lookup = (entity: string, system: string, localKey: string) => known.get(crosswalkMapKey(entity, system, localKey))!;
   for (const change of changes) {
     change.key = lookup(change.entity, change.system, change.localKey);
     if (!change.after) continue;

@@ -12,6 +12,7 @@ import * as leanStatePath from './migrations/010_lean_state_path';
 import * as ruleVersions from './migrations/011_rule_versions';
 import * as merges from './migrations/013_merges';
 import * as applyIntents from './migrations/014_apply_intents';
+import * as leanJournal from './migrations/015_lean_journal';
 
 type Migration = { up(knex: Knex, schema: string): Promise<void> };
 const MIGRATIONS: Array<[string, Migration]> = [
@@ -27,6 +28,7 @@ const MIGRATIONS: Array<[string, Migration]> = [
   ['011_rule_versions', ruleVersions],
   ['013_merges', merges],
   ['014_apply_intents', applyIntents],
+  ['015_lean_journal', leanJournal],
 ];
 
 /** Where knex's own warnings go (a lost pooled connection); by default they are printed by knex. */

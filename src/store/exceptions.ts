@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { Fields } from '../transform';
+import { SHADOW_SQL } from './record-row';
 
 export interface OpenException {
   id: string;
@@ -106,17 +107,17 @@ export async function discardExceptionOfLetter(trx: Knex.Transaction, schema: st
 export async function restoreShadow(trx: Knex.Transaction, schema: string, entity: string, key: string, target: string, fields: string[], expected: Fields): Promise<void> {
   const held = Object.fromEntries(fields.filter((f) => f in expected).map((f) => [f, expected[f]]));
   await trx.raw(
-    `UPDATE ??.records SET shadows = jsonb_set(shadows, ARRAY[?::text], (coalesce(shadows -> ?::text, '{}'::jsonb) - ?::text[]) || ?::jsonb)
+    `UPDATE ??.records SET shadows = jsonb_set(shadows, ARRAY[?::text], (coalesce(${SHADOW_SQL}, '{}'::jsonb) - ?::text[]) || ?::jsonb)
      WHERE entity = ? AND key = ?`,
-    [schema, target, target, fields, JSON.stringify(held), entity, key],
+    [schema, target, target, target, fields, JSON.stringify(held), entity, key],
   );
 }
 
 /** The target took `fields` after all: its shadow holds them. */
 export async function confirmShadow(trx: Knex.Transaction, schema: string, entity: string, key: string, target: string, fields: Fields): Promise<void> {
   await trx.raw(
-    `UPDATE ??.records SET shadows = jsonb_set(shadows, ARRAY[?::text], coalesce(shadows -> ?::text, '{}'::jsonb) || ?::jsonb) WHERE entity = ? AND key = ?`,
-    [schema, target, target, JSON.stringify(fields), entity, key],
+    `UPDATE ??.records SET shadows = jsonb_set(shadows, ARRAY[?::text], coalesce(${SHADOW_SQL}, '{}'::jsonb) || ?::jsonb) WHERE entity = ? AND key = ?`,
+    [schema, target, target, target, JSON.stringify(fields), entity, key],
   );
 }
 

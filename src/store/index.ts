@@ -1,7 +1,7 @@
 export { connectStateStore, migrateStateStore } from './db';
 export type { RecordKey } from './records';
 export { lockRecords, lockRecordRows, saveRecords, readRecordsForUpdate, writeRecords, getRecord, recordMapKey } from './records';
-export { KnexCrosswalk, CrosswalkCache } from './crosswalk-store';
+export { KnexCrosswalk, CrosswalkCache, crosswalkMapKey } from './crosswalk-store';
 export type { Link } from './crosswalk-store';
 export type { ChainVerdict, ChainAnchorClaim, VerifyChainOptions } from './chain-verify';
 export type { ChainAnchor, ChainHead, StoredCheckpoint } from './audit-checkpoints';

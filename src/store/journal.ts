@@ -1,12 +1,14 @@
 import type { Knex } from 'knex';
 import type { CanonicalChange } from '../transform';
+import { decodeChange, encodeBatch } from './journal-encoding';
 
 /**
  * The change journal: canonical changes as the resolver saw them, kept for
  * `journal.retentionHours` so a proposed rule change can be replayed
  * (`tandem rules simulate`, `tandem replay`). One row per resolved batch
  * (`journal_batches`, see migration 010): the changes in resolution order,
- * as one json array.
+ * as one json array, what they have in common written once (see
+ * journal-encoding.ts, migration 015).
  */
 
 /**
@@ -15,20 +17,13 @@ import type { CanonicalChange } from '../transform';
  */
 export async function appendJournal(trx: Knex.Transaction, schema: string, system: string, changes: readonly CanonicalChange[]): Promise<void> {
   if (changes.length === 0) return;
-  const firstCommitMs = Math.min(...changes.map((c) => c.event.source.commitTimeMs));
+  let firstCommitMs = Infinity;
+  for (const c of changes) firstCommitMs = Math.min(firstCommitMs, c.event.source.commitTimeMs);
+  const batch = encodeBatch(changes);
   await trx.raw(
-    `INSERT INTO ??.journal_batches (system, first_commit_time, changes) VALUES (?, ?, ?::json)`,
-    [schema, system, new Date(firstCommitMs).toISOString(), JSON.stringify(changes.map(journalChange))],
+    `INSERT INTO ??.journal_batches (system, first_commit_time, common, changes) VALUES (?, ?, ?::json, ?::json)`,
+    [schema, system, new Date(firstCommitMs).toISOString(), JSON.stringify(batch.common), JSON.stringify(batch.changes)],
   );
-}
-
-/**
- * The change without the raw source rows: the resolver reads only canonical
- * values and the event's source metadata, and the raw rows would double
- * the journal's size.
- */
-function journalChange(change: CanonicalChange): CanonicalChange {
-  return { ...change, event: { ...change.event, before: null, after: null, unavailable: [] } };
 }
 
 export interface JournalEntry {
@@ -51,13 +46,14 @@ export interface JournalFilter {
 export async function* readJournal(knex: Knex, schema: string, filter: JournalFilter = {}, pageSize = 20): AsyncGenerator<JournalEntry> {
   let lastId = '0';
   for (;;) {
-    const query = knex.withSchema(schema).table('journal_batches').select('id', 'recorded_at', 'changes')
+    const query = knex.withSchema(schema).table('journal_batches').select('id', 'recorded_at', 'common', 'changes')
       .where('id', '>', lastId).orderBy('id').limit(pageSize);
     if (filter.system) query.where('system', filter.system);
-    const page: Array<{ id: string; recorded_at: Date; changes: CanonicalChange[] }> = await query;
+    const page: Array<{ id: string; recorded_at: Date; common: Record<string, unknown> | null; changes: Array<Record<string, unknown>> }> = await query;
     for (const row of page) {
       const recordedAt = new Date(row.recorded_at);
-      for (const [n, change] of row.changes.entries()) {
+      for (const [n, stored] of row.changes.entries()) {
+        const change = decodeChange(stored, row.common);
         if (passes(change, filter)) yield { id: String(BigInt(row.id) * 1_000_000n + BigInt(n)), recordedAt, change };
       }
     }

@@ -7,14 +7,17 @@
  */
 import { correlationIdOf, type ChangeEvent, type Op, type Row, type SourceInfo, type Value } from '../change-event';
 import { DecodeError } from '../../errors';
+import type { RowPlan } from './compile';
 import { fieldOf, readSchema, type ConnectSchema } from './connect-schema';
+import { splitEnvelopeBytes, splitEnvelopeText, type SchemaPlan, type SplitEnvelope } from './envelope';
 import { isJsonObject, parseJsonLossless, type Json, type JsonObject } from './lossless-json';
 import { kafkaPosition } from './position';
 import { jsonText, parseText, readJson } from './read-json';
 import { int, readSource, str } from './source-info';
 import type { DebeziumDecodeOptions, DebeziumMessageInput, DebeziumRecord, KafkaCoordinates, TransactionBlock } from './types';
 import {
-  decodeColumn, decodeSchemaless, decodeWithSchema, describe, UNAVAILABLE, valueContext, ValueError, type ValueContext,
+  decodeColumn, decodeSchemaless, decodeWithSchema, DEFAULT_PLACEHOLDER, describe, isUnavailable, UNAVAILABLE, valueContext, ValueError,
+  type ValueContext,
 } from './values';
 
 export const DEFAULT_HEARTBEAT_PREFIX = '__debezium-heartbeat';
@@ -56,67 +59,46 @@ function coordinates(input: DebeziumMessageInput): KafkaCoordinates | null {
   return { topic: input.topic, partition, offset, position };
 }
 
+/** A key or value: its schema, the schema's cached plan when it came from the compact form, and its payload. */
+interface Envelope {
+  schema: ConnectSchema | null;
+  plan: SchemaPlan | null;
+  payload: Json | undefined;
+  hasSchema: boolean;
+}
+
 /** `{schema, payload}` (schemas.enable=true) or the bare payload. */
-function unwrap(json: Json | undefined): { schema: ConnectSchema | null; payload: Json | undefined; hasSchema: boolean } {
+function unwrap(json: Json | undefined): Envelope {
   if (isJsonObject(json)) {
     const keys = Object.keys(json);
     if (keys.length === 2 && 'schema' in json && 'payload' in json) {
       const schema = readSchema(json.schema);
-      return { schema, payload: json.payload, hasSchema: schema !== null };
+      return { schema, plan: null, payload: json.payload, hasSchema: schema !== null };
     }
   }
-  return { schema: null, payload: json, hasSchema: false };
+  return { schema: null, plan: null, payload: json, hasSchema: false };
 }
 
-type Envelope = ReturnType<typeof unwrap>;
+function fromSplit(split: SplitEnvelope): Envelope {
+  const { schema } = split.plan;
+  return { schema, plan: split.plan, payload: split.payload, hasSchema: schema !== null };
+}
 
-/** A key or value → its schema and payload. */
+/** A key or value → its schema and payload; the compact JsonConverter form reuses its schema's cached plan. */
 function readEnvelope(input: unknown, what: string): Envelope {
   if (input === null || input === undefined) return unwrap(undefined);
+  if (input instanceof Uint8Array) {
+    const split = splitEnvelopeBytes(input);
+    if (split) return fromSplit(split);
+  }
   const text = jsonText(input, what);
   if (text === null) return unwrap(readJson(input, what));
-  return splitEnvelope(text) ?? unwrap(parseText(text, what));
-}
-
-const SCHEMA_PREFIX = '{"schema":';
-const PAYLOAD_INFIX = ',"payload":';
-/** Parsed Connect schemas by their exact text: a topic's messages repeat one schema. */
-const schemaCache = new Map<string, ConnectSchema | null>();
-const SCHEMA_CACHE_CAPACITY = 1000;
-
-/**
- * The JsonConverter's compact `{"schema":S,"payload":P}` without parsing S
- * again when its text was seen before. S is accepted only if it parses on its
- * own as one JSON value: JSON tokenises left to right, so the split then lies
- * between the two members, and the message means exactly what `unwrap` reads.
- * Any other shape (or malformed text) returns null and takes the general path.
- */
-function splitEnvelope(text: string): Envelope | null {
-  if (!text.startsWith(SCHEMA_PREFIX) || text.charCodeAt(text.length - 1) !== 0x7d) return null;
-  const at = text.indexOf(PAYLOAD_INFIX, SCHEMA_PREFIX.length);
-  if (at < 0) return null;
-  const schemaText = text.slice(SCHEMA_PREFIX.length, at);
-  let schema = schemaCache.get(schemaText);
-  if (schema === undefined) {
-    try {
-      schema = readSchema(parseJsonLossless(schemaText));
-    } catch {
-      return null;
-    }
-    if (schemaCache.size >= SCHEMA_CACHE_CAPACITY) schemaCache.clear();
-    schemaCache.set(schemaText, schema);
-  }
-  let payload: Json;
-  try {
-    payload = parseJsonLossless(text.slice(at + PAYLOAD_INFIX.length, text.length - 1));
-  } catch {
-    return null;
-  }
-  return { schema, payload, hasSchema: schema !== null };
+  const split = splitEnvelopeText(text);
+  return split ? fromSplit(split) : unwrap(parseText(text, what));
 }
 
 function decode(input: DebeziumMessageInput, options: DebeziumDecodeOptions, kafka: KafkaCoordinates | null): DebeziumRecord {
-  const ctx = valueContext(options.unavailableValuePlaceholder);
+  const ctx = contextFor(options.unavailableValuePlaceholder);
   const key = readEnvelope(input.key, 'key');
   const value = readEnvelope(input.value, 'value');
   const system = options.system ?? input.system;
@@ -128,8 +110,7 @@ function decode(input: DebeziumMessageInput, options: DebeziumDecodeOptions, kaf
   if (!isJsonObject(payload)) throw new ValueError(`value payload is ${describe(payload)}, not an object`);
 
   const prefix = options.heartbeatTopicPrefix ?? DEFAULT_HEARTBEAT_PREFIX;
-  const keys = Object.keys(payload);
-  if ((input.topic?.startsWith(prefix) ?? false) || value.schema?.name === HEARTBEAT_SCHEMA || (keys.length === 1 && keys[0] === 'ts_ms')) {
+  if ((input.topic?.startsWith(prefix) ?? false) || value.schema?.name === HEARTBEAT_SCHEMA || onlyTsMs(payload)) {
     const serverName = isJsonObject(key.payload) && typeof key.payload.serverName === 'string' ? key.payload.serverName : null;
     return { ...common, kind: 'heartbeat', tsMs: optionalMs(payload, 'ts_ms'), serverName };
   }
@@ -144,29 +125,41 @@ function decode(input: DebeziumMessageInput, options: DebeziumDecodeOptions, kaf
   if (typeof op !== 'string' || !OPS.has(op)) {
     throw new ValueError(op === undefined ? 'not a Debezium event: no op, status, ddl or heartbeat' : `unknown op ${describe(op)}`);
   }
-  return { ...common, ...change(payload, op as Op, value.schema, key, system, options, ctx) };
+  const { event, transaction } = change(payload, op as Op, value, key, system, options, ctx);
+  return { kafka, hasSchema: value.hasSchema, kind: 'change', event, transaction };
+}
+
+/** `{ts_ms}` alone: a heartbeat's payload. */
+function onlyTsMs(payload: JsonObject): boolean {
+  if ('op' in payload || !('ts_ms' in payload)) return false;
+  const keys = Object.keys(payload);
+  return keys.length === 1 && keys[0] === 'ts_ms';
 }
 
 function change(
-  payload: JsonObject, op: Op, schema: ConnectSchema | null, key: { schema: ConnectSchema | null; payload: Json | undefined },
+  payload: JsonObject, op: Op, value: Envelope, key: Envelope,
   system: string | undefined, options: DebeziumDecodeOptions, ctx: ValueContext,
 ): { kind: 'change'; event: ChangeEvent; transaction: TransactionBlock | null } {
   const transaction = transactionBlock(payload.transaction);
   const source = readSource(payload.source, { system, transactionId: transaction?.id ?? null });
-  const columnSchema = (part: 'before' | 'after') => {
+  const { schema, plan } = value;
+  const rowOf = (part: 'before' | 'after') => {
+    // The schema's compiled decoders when the message came in the compact form it caches.
+    const rowPlan = plan?.row(part);
+    if (rowPlan) return decodePlannedRow(payload[part], rowPlan, ctx, part);
     const rowSchema = fieldOf(schema, part);
-    if (rowSchema) return (column: string) => fieldOf(rowSchema, column);
+    if (rowSchema) return decodeRow(payload[part], (column: string) => fieldOf(rowSchema, column), ctx, part);
     // No schema in the message: the caller's per-column schemas, if any.
-    return (column: string) => options.columnSchemas?.[`${source.table}.${column}`] ?? null;
+    return decodeRow(payload[part], (column: string) => options.columnSchemas?.[`${source.table}.${column}`] ?? null, ctx, part);
   };
-  const before = op === 't' ? null : decodeRow(payload.before, columnSchema('before'), ctx, 'before');
-  const after = op === 't' || op === 'd' ? null : decodeRow(payload.after, columnSchema('after'), ctx, 'after');
+  const before = op === 't' ? null : rowOf('before');
+  const after = op === 't' || op === 'd' ? null : rowOf('after');
   const event: ChangeEvent = {
     op,
     before: before?.row ?? null,
     after: after?.row ?? null,
     unavailable: after?.unavailable ?? [],
-    keyColumns: keyColumnsOf(key.payload, key.schema),
+    keyColumns: key.plan?.keyColumns()?.slice() ?? keyColumnsOf(key.payload, key.schema),
     source,
     tsMs: envelopeMs(payload) ?? source.commitTimeMs,
     correlationId: correlationIdOf(source.system, source.position),
@@ -189,9 +182,58 @@ function decodeRow(raw: Json | undefined, schemaOf: (column: string) => ConnectS
     }
     // An unchanged TOAST value: absent, never null, so the current value stands.
     if (decoded === UNAVAILABLE) unavailable.push(column);
-    else Object.defineProperty(row, column, { value: decoded, enumerable: true, writable: true, configurable: true });
+    else setColumn(row, column, decoded);
   }
   return { row, unavailable };
+}
+
+/** decodeRow with the schema's compiled decoders (see compile.ts): the same values, errors and order. */
+function decodePlannedRow(raw: Json | undefined, plan: RowPlan, ctx: ValueContext, part: string): { row: Row; unavailable: string[] } | null {
+  if (raw === undefined || raw === null) return null;
+  if (!isJsonObject(raw)) throw new ValueError(`${part} is ${describe(raw)}, not an object`);
+  const row: Row = {};
+  const unavailable: string[] = [];
+  const columns = Object.keys(raw);
+  for (let i = 0; i < columns.length; i++) {
+    const column = columns[i]!;
+    const item = raw[column]!;
+    if (item === null) {
+      setColumn(row, column, null);
+      continue;
+    }
+    // An unchanged TOAST value: absent, never null, so the current value stands.
+    if (isUnavailable(item, ctx)) {
+      unavailable.push(column);
+      continue;
+    }
+    const decoder = plan.get(column);
+    try {
+      setColumn(row, column, decoder ? decoder(item) : decodeSchemaless(item));
+    } catch (error) {
+      if (error instanceof ValueError) throw new ValueError(`${part}.${column}: ${error.message}`);
+      throw error;
+    }
+  }
+  return { row, unavailable };
+}
+
+/** Assignment, except for a "__proto__" column, which must be data, not a prototype change. */
+function setColumn(row: Row, column: string, value: Value): void {
+  if (column === '__proto__') Object.defineProperty(row, column, { value, enumerable: true, writable: true, configurable: true });
+  else row[column] = value;
+}
+
+/** The value context of a placeholder, made once (it holds the placeholder's base64). */
+const contexts = new Map<string, ValueContext>();
+function contextFor(placeholder: string | undefined): ValueContext {
+  const key = placeholder ?? DEFAULT_PLACEHOLDER;
+  let ctx = contexts.get(key);
+  if (!ctx) {
+    ctx = valueContext(key);
+    if (contexts.size >= 100) contexts.clear();
+    contexts.set(key, ctx);
+  }
+  return ctx;
 }
 
 function decodeKey(raw: Json | undefined, schema: ConnectSchema | null, ctx: ValueContext): Row | null {

@@ -59,11 +59,56 @@ const SCAN_SLOW = 2;
 const FAST_MAX_DEPTH = 256;
 
 /**
- * Looks at every number token outside strings: SCAN_PLAIN when all are short
- * integers (JSON.parse is then exactly lossless), SCAN_WRAP when some other
- * numbers occur but each prints back as written, SCAN_SLOW otherwise.
+ * Skips, in one native pass, what cannot hold a number JSON.parse would
+ * change: strings, everything that is not a digit or `-`, and plain safe
+ * integers (1–15 digits, or 16 below 9·10^15; no leading zero, not -0) that
+ * end the number token (Debezium's `ts_us` has 16 digits).
+ * It stops at the first other number token, or an unterminated string.
  */
-function scanNumbers(text: string): number {
+const SKIP = /(?:"[^"\\]*(?:\\[\s\S][^"\\]*)*"|[^"0-9-]+|(?:0|-?[1-9][0-9]{0,14}|-?[1-8][0-9]{15})(?![0-9.eE+-]))*/y;
+/** Longer texts take the stepwise scan: the regular expression's backtracking stack grows with the text. */
+const SKIP_MAX_LENGTH = 1 << 20;
+
+/**
+ * Looks at every number token outside strings: SCAN_PLAIN when all are plain
+ * safe integers (JSON.parse is then exactly lossless), SCAN_WRAP when some other
+ * numbers occur but each prints back as written, SCAN_SLOW otherwise (also
+ * for nesting deeper than FAST_MAX_DEPTH).
+ */
+export function scanNumbers(text: string): number {
+  const n = text.length;
+  if (n > SKIP_MAX_LENGTH || openings(text) > FAST_MAX_DEPTH) return scanNumbersStepwise(text);
+  let result = SCAN_PLAIN;
+  for (let i = 0; ;) {
+    SKIP.lastIndex = i;
+    SKIP.test(text);
+    i = SKIP.lastIndex;
+    if (i >= n) return result;
+    // An unterminated string, or a number token that is not a short plain integer.
+    if (text.charCodeAt(i) === 0x22) return SCAN_SLOW;
+    const start = i;
+    if (text.charCodeAt(i) === 0x2d) i++;
+    for (; i < n; i++) {
+      const d = text.charCodeAt(i);
+      if (!((d >= 0x30 && d <= 0x39) || d === 0x2e || d === 0x65 || d === 0x45 || d === 0x2b || d === 0x2d)) break;
+    }
+    const token = text.slice(start, i);
+    if (String(Number(token)) !== token) return SCAN_SLOW;
+    result = SCAN_WRAP;
+  }
+}
+
+/** How many `{` and `[` the text holds, strings included (so at least its nesting depth), counted up to FAST_MAX_DEPTH + 1. */
+function openings(text: string): number {
+  if (text.length <= FAST_MAX_DEPTH) return 0;
+  let count = 0;
+  for (let i = text.indexOf('{'); i >= 0 && count <= FAST_MAX_DEPTH; i = text.indexOf('{', i + 1)) count++;
+  for (let i = text.indexOf('['); i >= 0 && count <= FAST_MAX_DEPTH; i = text.indexOf('[', i + 1)) count++;
+  return count;
+}
+
+/** The same scan, a character at a time (with its own depth count). */
+export function scanNumbersStepwise(text: string): number {
   let result = SCAN_PLAIN;
   let depth = 0;
   const n = text.length;
@@ -102,7 +147,9 @@ function scanNumbers(text: string): number {
       }
       const digits = i - start - (c === 0x2d ? 1 : 0);
       const leadingZero = text.charCodeAt(c === 0x2d ? start + 1 : start) === 0x30;
-      if (plainInteger && digits >= 1 && digits <= 15 && !(leadingZero && (digits > 1 || c === 0x2d))) continue;
+      // 16 digits below 9·10^15 are still below 2^53.
+      const safeLength = digits <= 15 || (digits === 16 && text.charCodeAt(i - 16) <= 0x38);
+      if (plainInteger && digits >= 1 && safeLength && !(leadingZero && (digits > 1 || c === 0x2d))) continue;
       const token = text.slice(start, i);
       if (String(Number(token)) !== token) return SCAN_SLOW;
       result = SCAN_WRAP;
@@ -125,7 +172,8 @@ function wrapNumbers(value: Json): Json {
     const inner = (value as JsonObject)[key]!;
     if (inner === null || (typeof inner !== 'object' && typeof inner !== 'number')) continue;
     const wrapped = wrapNumbers(inner);
-    if (wrapped !== inner) Object.defineProperty(value, key, { value: wrapped, enumerable: true, writable: true, configurable: true });
+    // Assignment to an own property (JSON.parse made every key one, "__proto__" too) sets its value, never the prototype.
+    if (wrapped !== inner) (value as JsonObject)[key] = wrapped;
   }
   return value;
 }

@@ -26,8 +26,14 @@ import { ValueError } from './values';
 
 const MAX_U64 = (1n << 64n) - 1n;
 
-export function hex(n: bigint, width: number): string {
+/** A non-negative integer (a number only when safe) as upper-case hex of at least `width` digits. */
+export function hex(n: bigint | number, width: number): string {
   return n.toString(16).toUpperCase().padStart(width, '0');
+}
+
+/** Digits (optionally signed) → a number when at most 15 digits (always exact), else a bigint. */
+function integerOf(digits: string): number | bigint {
+  return digits.length <= 15 ? Number(digits) : BigInt(digits);
 }
 
 function unsigned(n: bigint, max: bigint, what: string): bigint {
@@ -35,19 +41,22 @@ function unsigned(n: bigint, max: bigint, what: string): bigint {
   return n;
 }
 
-/** `source.sequence` → its two LSNs (either may be null); null when absent or malformed. */
-export function parsePgSequence(sequence: string | null | undefined): [bigint | null, bigint | null] | null {
+const PG_SEQUENCE = /^\[\s*(null|"(-?\d+)")\s*,\s*(null|"(-?\d+)")\s*\]$/;
+
+/** `source.sequence` → its two LSNs (either may be null; numbers when short, else bigints); null when absent or malformed. */
+export function parsePgSequence(sequence: string | null | undefined): [number | bigint | null, number | bigint | null] | null {
   if (typeof sequence !== 'string') return null;
-  const m = /^\[\s*(null|"(-?\d+)")\s*,\s*(null|"(-?\d+)")\s*\]$/.exec(sequence);
+  const m = PG_SEQUENCE.exec(sequence);
   if (!m) return null;
-  return [m[2] === undefined ? null : BigInt(m[2]), m[4] === undefined ? null : BigInt(m[4])];
+  return [m[2] === undefined ? null : integerOf(m[2]), m[4] === undefined ? null : integerOf(m[4])];
 }
 
-function lsnOrZero(n: bigint | null): bigint {
-  return n === null || n < 0n || n > MAX_U64 ? 0n : n;
+function lsnOrZero(n: bigint | number | null): bigint | number {
+  // -0 as well: it prints as 0.
+  return n === null || n < 0 || n > MAX_U64 ? 0 : n;
 }
 
-export function postgresPosition(lsn: bigint | null, sequence: string | null | undefined): Position {
+export function postgresPosition(lsn: bigint | number | null, sequence: string | null | undefined): Position {
   const seq = parsePgSequence(sequence);
   return `${hex(lsnOrZero(seq?.[0] ?? null), 16)}:${hex(lsnOrZero(lsn ?? seq?.[1] ?? null), 16)}`;
 }
@@ -80,7 +89,11 @@ export function sqlServerPosition(commitLsn: string | null, changeLsn: string | 
   return `${sqlServerLsn(commitLsn)}:${sqlServerLsn(changeLsn)}:${hex(unsigned(serial ?? 0n, 0xffffffffn, 'event_serial_no'), 8)}`;
 }
 
+const DIGITS = /^\d+$/;
+
 export function kafkaPosition(topic: string, partition: number, offset: string): Position {
-  if (!/^\d+$/.test(offset)) throw new ValueError(`Kafka offset is not a whole number: ${offset}`);
-  return `${topic}/${hex(BigInt(partition), 8)}/${hex(unsigned(BigInt(offset), MAX_U64, 'offset'), 16)}`;
+  if (!DIGITS.test(offset)) throw new ValueError(`Kafka offset is not a whole number: ${offset}`);
+  const at = offset.length <= 15 ? Number(offset) : unsigned(BigInt(offset), MAX_U64, 'offset');
+  // A whole-number partition prints the same as a number; anything else throws in BigInt, as it did.
+  return `${topic}/${hex(Number.isSafeInteger(partition) ? partition : BigInt(partition), 8)}/${hex(at, 16)}`;
 }

@@ -43,6 +43,13 @@ export function int(source: JsonObject, key: string): bigint | null {
   throw new ValueError(`source.${key} is not an integer: ${describe(raw)}`);
 }
 
+/** int(), but a safe integer stays a number (-0 made 0, as through BigInt): no bigint for the common case. */
+function intValue(source: JsonObject, key: string): number | bigint | null {
+  const raw = source[key];
+  if (typeof raw === 'number' && Number.isSafeInteger(raw)) return raw === 0 ? 0 : raw;
+  return int(source, key);
+}
+
 export function str(source: JsonObject, key: string): string | null {
   const raw = source[key];
   if (raw === undefined || raw === null) return null;
@@ -59,13 +66,13 @@ export interface SourceOptions {
 export function readSource(raw: Json | undefined, options: SourceOptions): SourceInfo {
   if (!isJsonObject(raw)) throw new ValueError('event has no source block');
   const connector = connectorOf(raw);
-  const tsMs = int(raw, 'ts_ms') ?? (int(raw, 'ts_sec') ?? 0n) * 1000n;
+  const tsMs = intValue(raw, 'ts_ms') ?? (int(raw, 'ts_sec') ?? 0n) * 1000n;
   let position: string;
   let txId: string | null;
   switch (connector) {
     case 'postgresql':
-      position = postgresPosition(int(raw, 'lsn'), str(raw, 'sequence'));
-      txId = int(raw, 'txId')?.toString() ?? options.transactionId ?? null;
+      position = postgresPosition(intValue(raw, 'lsn'), str(raw, 'sequence'));
+      txId = intValue(raw, 'txId')?.toString() ?? options.transactionId ?? null;
       break;
     case 'mysql':
       position = mysqlPosition(str(raw, 'file'), int(raw, 'pos') ?? 0n, int(raw, 'row') ?? 0n, str(raw, 'gtid'));
@@ -101,6 +108,7 @@ export function readSource(raw: Json | undefined, options: SourceOptions): Sourc
  * seconds. A value with milliseconds came from a finer clock (a snapshot's
  * read time), so only whole seconds are taken to be a second coarse.
  */
-function commitTimePrecision(connector: SourceInfo['connector'], tsMs: bigint): Pick<SourceInfo, 'commitTimePrecisionMs'> {
-  return connector === 'mysql' && tsMs % 1000n === 0n ? { commitTimePrecisionMs: 1000 } : {};
+function commitTimePrecision(connector: SourceInfo['connector'], tsMs: bigint | number): Pick<SourceInfo, 'commitTimePrecisionMs'> {
+  if (connector !== 'mysql') return {};
+  return (typeof tsMs === 'bigint' ? tsMs % 1000n === 0n : tsMs % 1000 === 0) ? { commitTimePrecisionMs: 1000 } : {};
 }

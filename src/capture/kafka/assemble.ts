@@ -7,7 +7,7 @@
  */
 import type kafkajs from 'kafkajs';
 import type { ChangeEvent } from '../change-event';
-import { decodeDebeziumMessage, kafkaPosition, type DebeziumRecord } from '../debezium';
+import { decodeDebeziumMessage, kafkaPosition, type DebeziumDecodeOptions, type DebeziumRecord } from '../debezium';
 import type { ChangeBatch, UndecodableMessage } from '../source';
 import { DecodeError, TandemError } from '../../errors';
 
@@ -29,11 +29,12 @@ export interface Chunk {
 
 export function assemble(topic: string, partition: number, messages: kafkajs.KafkaMessage[], o: AssembleOptions): Chunk[] {
   const chunks: Chunk[] = [];
+  const decodeOptions = { system: o.system, heartbeatTopicPrefix: o.heartbeatTopicPrefix, unavailableValuePlaceholder: o.unavailableValuePlaceholder };
   let current = fresh(o.system);
   let lastOffset = '';
   for (const message of messages) {
     lastOffset = message.offset;
-    addMessage(current, topic, partition, message, o);
+    addMessage(current, topic, partition, message, o, decodeOptions);
     if (current.events.length >= o.maxBatchEvents) {
       chunks.push(seal(current, topic, partition, lastOffset));
       current = fresh(o.system);
@@ -61,15 +62,12 @@ function seal(d: Draft, topic: string, partition: number, lastOffset: string): C
   return { batch, lastOffset };
 }
 
-function addMessage(d: Draft, topic: string, partition: number, message: kafkajs.KafkaMessage, o: AssembleOptions): void {
+function addMessage(d: Draft, topic: string, partition: number, message: kafkajs.KafkaMessage, o: AssembleOptions, decodeOptions: DebeziumDecodeOptions): void {
   // Kafka's record time (when Connect published it) stands in until an event says when it was committed.
   d.sourceTimeMs = Math.max(d.sourceTimeMs, Number(message.timestamp) || 0);
   let record: DebeziumRecord;
   try {
-    record = decodeDebeziumMessage(
-      { key: message.key, value: message.value, topic, partition, offset: message.offset, system: o.system },
-      { system: o.system, heartbeatTopicPrefix: o.heartbeatTopicPrefix, unavailableValuePlaceholder: o.unavailableValuePlaceholder },
-    );
+    record = decodeDebeziumMessage({ key: message.key, value: message.value, topic, partition, offset: message.offset, system: o.system }, decodeOptions);
   } catch (error) {
     d.undecodable.push(undecodable(topic, partition, message, error, null));
     return;
