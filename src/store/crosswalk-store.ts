@@ -62,6 +62,8 @@ function mapIn(maps: Map<string, Map<string, string>>, group: string): Map<strin
   return map;
 }
 
+const id = (entity: string, system: string, key: string) => `${entity}\u0000${system}\u0000${key}`;
+
 /** The map key `canonicalKeysOrLink` answers under. */
 export const crosswalkMapKey = id;
 
