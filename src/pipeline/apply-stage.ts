@@ -4,7 +4,8 @@ import { ApplyError, classifyFailure, DependencyPendingError, errorMessage, isRe
 import type { Logger } from '../log';
 import { Backoff, backoffDelay, sleep, withRetry, type RetryPolicy } from '../retry';
 import {
-  checkHandedTasks, claimTasks, completeTasks, markTaskDead, parkDeadLetters, releaseTasks, retryTaskLater, spillTasks, tasksBehindOutbox, type KnexCrosswalk,
+  checkHandedTasks, claimTasks, completeTasks, markTaskDead, parkDeadLetters, readIntentTasks, releaseTasks, retryTaskLater, spillTasks, tasksBehindOutbox,
+  type KnexCrosswalk,
   type OpenException,
 } from '../store';
 import type { MappingRegistry } from '../transform';
@@ -113,6 +114,7 @@ async function spill(tasks: readonly ApplyTask[], as: 'pending' | 'leased', deps
 }
 
 async function applyRound(deps: ApplyStageDeps, clock: { lastClaimAt: number }, signal: AbortSignal): Promise<void> {
+  if (inIntentMode(deps) && deps.handed.hasDeferred) await inStage(deps, () => readDeferred(deps));
   const handed = deps.handed;
   if (handed && handed.size > 0 && Date.now() - clock.lastClaimAt < deps.pollMs) {
     await inStage(deps, () => (inIntentMode(deps) ? applyIntentRound(deps) : applyHandedRound(handed, deps)));
@@ -183,14 +185,35 @@ async function applyIntentRound(deps: ApplyStageDeps & { handOff: HandOff; hande
 }
 
 /**
+ * Tasks of intents the resolve stage could not hand over (the queue was
+ * full) come into the queue from the state store, oldest intent first, while
+ * it is at most half full.
+ */
+async function readDeferred(deps: ApplyStageDeps & { handed: TaskQueue }): Promise<void> {
+  for (let next = deps.handed.nextDeferred(); next !== null; next = deps.handed.nextDeferred()) {
+    try {
+      deps.handed.push(await readIntentTasks(deps.store, deps.schema, next.intentId, deps.target));
+    } catch (error) {
+      deps.handed.undefer(next);
+      throw error;
+    }
+  }
+}
+
+/**
  * Claimed outbox tasks that would overtake an older task of their record
- * still queued in memory (intent mode) go back to the outbox, to be claimed
- * after it.
+ * still queued in memory or waiting in an intent (intent mode) go back to
+ * the outbox, to be claimed after it. Of tasks waiting in intents only the
+ * oldest id is known: while some wait, a claimed task newer than it waits too.
  */
 async function notOvertaking(tasks: ApplyTask[], deps: ApplyStageDeps & { handed: TaskQueue }): Promise<ApplyTask[]> {
-  if (tasks.length === 0 || deps.handed.size === 0) return tasks;
+  if (tasks.length === 0 || (deps.handed.size === 0 && !deps.handed.hasDeferred)) return tasks;
   const queued = deps.handed.oldestQueued();
-  const overtaking = tasks.filter((t) => (queued.get(recordOf(t)) ?? BigInt(t.id)) < BigInt(t.id));
+  const waitingFrom = deps.handed.firstDeferredId;
+  const overtaking = tasks.filter((t) => {
+    const id = BigInt(t.id);
+    return (queued.get(recordOf(t)) ?? id) < id || (waitingFrom !== null && waitingFrom < id);
+  });
   if (overtaking.length === 0) return tasks;
   await releaseTasks(deps.store, deps.schema, overtaking.map((t) => t.id), deps.instanceId);
   return tasks.filter((t) => !overtaking.includes(t));

@@ -52,10 +52,25 @@ export class HandOff {
     }
   }
 
-  /** Whether `count` more tasks for `target` can be handed over in process. */
+  /** Whether `count` more tasks for `target` can be handed over in process (in order: none of its tasks wait in intents). */
   accepts(target: string, count: number): boolean {
     const queue = this.queues.get(target);
-    return queue !== undefined && !queue.closed && queue.size + count <= queue.capacity;
+    return queue !== undefined && !queue.closed && !queue.hasDeferred && queue.size + count <= queue.capacity;
+  }
+
+  /** Whether `target`'s apply stage runs in this process and takes tasks. */
+  serves(target: string): boolean {
+    const queue = this.queues.get(target);
+    return queue !== undefined && !queue.closed;
+  }
+
+  /**
+   * Intent mode: tasks of a committed intent whose apply stage had no room
+   * stay in the intent; the stage reads them when it has (see TaskQueue.defer).
+   * False when the stage has stopped meanwhile.
+   */
+  defer(target: string, intent: DeferredIntent): boolean {
+    return this.queues.get(target)?.defer(intent) ?? false;
   }
 
   /**
@@ -86,9 +101,18 @@ const STALLED_MS = 10_000;
 
 const recordOf = (task: ApplyTask) => `${task.entity}\u0000${task.key}`;
 
+/** An intent with tasks for a target that were not handed over in memory. */
+export interface DeferredIntent {
+  intentId: string;
+  /** The smallest id among its tasks for the target. */
+  firstTaskId: bigint;
+}
+
 /** One target's handed-over tasks, in the order they were resolved. */
 export class TaskQueue {
   private items: ApplyTask[] = [];
+  /** Intents whose tasks for this target wait in the state store, oldest first: all behind `items`. */
+  private deferred: DeferredIntent[] = [];
   private wake: (() => void) | null = null;
   private stopped = false;
   private taken: Array<() => void> = [];
@@ -104,6 +128,35 @@ export class TaskQueue {
 
   get size(): number {
     return this.items.length;
+  }
+
+  /** Whether tasks for this target wait in intents (later tasks must queue behind them). */
+  get hasDeferred(): boolean {
+    return this.deferred.length > 0;
+  }
+
+  /** The smallest id of a task waiting in an intent, or null. */
+  get firstDeferredId(): bigint | null {
+    return this.deferred[0]?.firstTaskId ?? null;
+  }
+
+  /** Remembers an intent whose tasks for this target wait in the state store; false once stopped. */
+  defer(intent: DeferredIntent): boolean {
+    if (this.stopped) return false;
+    this.deferred.push(intent);
+    this.wake?.();
+    return true;
+  }
+
+  /** The oldest deferred intent, once there is room for more tasks in memory (at most half full). */
+  nextDeferred(): DeferredIntent | null {
+    if (this.deferred.length === 0 || this.items.length > this.capacity / 2) return null;
+    return this.deferred.shift()!;
+  }
+
+  /** Puts a deferred intent back at the head (reading its tasks failed). */
+  undefer(intent: DeferredIntent): void {
+    this.deferred.unshift(intent);
   }
 
   /** Queues tasks; false (nothing queued) once the apply stage has stopped. */
@@ -190,7 +243,7 @@ export class TaskQueue {
 
   /** Resolves when tasks arrive, after `ms`, or on abort, whichever is first. */
   waitForWork(ms: number, signal: AbortSignal): Promise<void> {
-    if (this.items.length > 0 || signal.aborted) return Promise.resolve();
+    if (this.items.length > 0 || this.deferred.length > 0 || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);

@@ -189,23 +189,25 @@ interface Handing {
 }
 
 /**
- * Writes a batch's tasks in the resolve transaction. Those whose target's
- * apply stage runs here and has room go to it after commit: in `intent`
- * mode as one intent row for the batch, in `lease` mode as outbox rows
- * leased to this instance. The others become pending outbox rows, claimed
- * by polling.
+ * Writes a batch's tasks in the resolve transaction.
+ * - `intent` mode: the tasks of every target whose apply stage runs here go
+ *   into one intent row for the batch, and to the stages after commit (or,
+ *   for a stage with no room, are read from the intent later).
+ * - `lease` mode: the tasks of targets whose stage runs here and has room
+ *   are outbox rows leased to this instance, handed over after commit.
+ * The others become pending outbox rows, claimed by polling.
  */
 async function writeTasks(trx: Knex.Transaction, tasks: NewTask[], deps: ResolveStageDeps): Promise<Handing | null> {
   const handOff = deps.handOff;
-  const inProcess = handOff ? targetsWithRoom(tasks, handOff) : new Set<string>();
   const createdAtMs = Date.now();
   if (handOff?.mode === 'intent') {
-    const handed = tasks.filter((t) => inProcess.has(t.target));
-    await enqueueTasks(trx, deps.schema, tasks.filter((t) => !inProcess.has(t.target)));
-    if (handed.length === 0) return null;
-    const { intentId, ids } = await writeIntent(trx, deps.schema, handed);
-    return { intentId, tasks: handed.map((t, i) => ({ ...t, id: ids[i]!, attempts: 0, createdAtMs, intent: intentId })) };
+    const served = tasks.filter((t) => handOff.serves(t.target));
+    await enqueueTasks(trx, deps.schema, tasks.filter((t) => !handOff.serves(t.target)));
+    if (served.length === 0) return null;
+    const { intentId, ids } = await writeIntent(trx, deps.schema, served);
+    return { intentId, tasks: served.map((t, i) => ({ ...t, id: ids[i]!, attempts: 0, createdAtMs, intent: intentId })) };
   }
+  const inProcess = handOff ? targetsWithRoom(tasks, handOff) : new Set<string>();
   const lease: TaskLease | undefined = handOff && inProcess.size > 0
     ? { owner: handOff.owner, leaseMs: handOff.leaseMs, leased: (t) => inProcess.has(t.target) }
     : undefined;
@@ -226,15 +228,32 @@ function targetsWithRoom(tasks: readonly NewTask[], handOff: HandOff): Set<strin
  * meanwhile (the pipeline is stopping) go to the outbox for the next claim.
  */
 async function handOver(handing: Handing, handOff: HandOff, deps: ResolveStageDeps): Promise<void> {
-  if (handing.intentId !== undefined) handOff.ledger.track(handing.intentId, handing.tasks.map((t) => t.id));
-  const refused = handOff.deliver(handing.tasks);
-  if (refused.length === 0) return;
-  if (handOff.mode === 'lease') {
+  if (handing.intentId === undefined) {
+    const refused = handOff.deliver(handing.tasks);
     await releaseTasks(deps.store, deps.schema, refused.map((t) => t.id), handOff.owner);
     return;
   }
+  const intentId = handing.intentId;
+  handOff.ledger.track(intentId, handing.tasks.map((t) => t.id));
+  const refused: ApplyTask[] = [];
+  for (const [target, tasks] of groupBy(handing.tasks, (t) => t.target)) {
+    // A stage with no room reads them from the intent once it has: they are not held in memory twice.
+    if (handOff.accepts(target, tasks.length)) refused.push(...handOff.deliver(tasks));
+    else if (!handOff.defer(target, { intentId, firstTaskId: BigInt(tasks[0]!.id) })) refused.push(...tasks);
+  }
+  if (refused.length === 0) return;
   await spillTasks(deps.store, deps.schema, refused, null);
   handOff.ledger.settle(refused);
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(keyOf(item));
+    if (group) group.push(item);
+    else groups.set(keyOf(item), [item]);
+  }
+  return groups;
 }
 
 interface Mapped {

@@ -14,7 +14,7 @@ export { verifyConflictChain } from './chain-verify';
 export type { NewTask, TaskLease } from './outbox';
 export type { FoldedTask } from './outbox';
 export { enqueueTasks, releaseTasks, releaseEarlierLeases, checkHandedTasks, claimTasks, completeTask, completeTasks, retryTaskLater, markTaskDead, outboxDepth, pruneDoneTasks, holdTask, lockHeldTask, laterOpenTasks, foldIntoHeld, updateLag } from './outbox';
-export { writeIntent, deleteIntents, recoverIntents, spillTasks, tasksBehindOutbox } from './intents';
+export { writeIntent, deleteIntents, readIntentTasks, recoverIntents, spillTasks, tasksBehindOutbox } from './intents';
 export { InstanceLock } from './instance-lock';
 export type { InstanceLockOptions } from './instance-lock';
 export type { Checkpoint } from './checkpoints';

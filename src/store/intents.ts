@@ -11,7 +11,7 @@ import type { NewTask } from './outbox';
  * there (retries, exceptions, tasks written by the CLI).
  */
 
-/** The fields of a task the intent keeps: the record is read again when an intent is recovered. */
+/** A task as the intent keeps it (its id is in `task_ids`, at the same place). */
 interface IntentTask {
   target: string;
   entity: string;
@@ -19,10 +19,16 @@ interface IntentTask {
   op: NewTask['op'];
   fields: NewTask['fields'];
   expected: NewTask['expected'];
+  record: NewTask['record'];
   reason: NewTask['reason'];
   correlation_id: string;
   commit_ms: number | null;
 }
+
+/** The columns of an intent's tasks, zipped with their ids (SQL). */
+const INTENT_TASKS = `ROWS FROM (unnest(i.task_ids), json_to_recordset(i.tasks) AS (target text, entity text, key text, op text, fields jsonb,
+    expected jsonb, record jsonb, reason text, correlation_id text, commit_ms bigint))
+  AS t(id, target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms)`;
 
 /**
  * Writes a batch's tasks as one intent, in the resolve transaction. Their
@@ -31,7 +37,7 @@ interface IntentTask {
  */
 export async function writeIntent(trx: Knex.Transaction, schema: string, tasks: readonly NewTask[]): Promise<{ intentId: string; ids: string[] }> {
   const body: IntentTask[] = tasks.map((t) => ({
-    target: t.target, entity: t.entity, key: t.key, op: t.op, fields: t.fields, expected: t.expected, reason: t.reason,
+    target: t.target, entity: t.entity, key: t.key, op: t.op, fields: t.fields, expected: t.expected, record: t.record, reason: t.reason,
     correlation_id: t.correlationId, commit_ms: t.commitTimeMs ?? null,
   }));
   const { rows } = await trx.raw(
@@ -52,19 +58,18 @@ export async function deleteIntents(knex: Knex, schema: string, ids: readonly st
 
 /**
  * Turns every intent left by an earlier run into outbox tasks (pending, same
- * ids, the record as it is now) and removes the intents, in one
- * transaction. Tasks already in the outbox (spilled before the crash) are
- * left as they are. Returns how many tasks went to the outbox.
+ * ids) and removes the intents, in one transaction. Tasks already in the
+ * outbox (spilled before the crash) are left as they are. Returns how many
+ * tasks went to the outbox.
  */
 export async function recoverIntents(knex: Knex, schema: string): Promise<number> {
   return knex.transaction(async (trx) => {
     const { rowCount } = await trx.raw(
       `INSERT INTO ??.outbox (id, target, entity, key, op, fields, expected, record, reason, correlation_id, commit_ms, status, attempts)
-       SELECT t.id, t.target, t.entity, t.key, t.op, t.fields, t.expected, coalesce(r.fields, '{}'::jsonb), t.reason, t.correlation_id, t.commit_ms, 'pending', 0
+       SELECT t.id, t.target, t.entity, t.key, t.op, t.fields, t.expected, coalesce(t.record, r.fields, '{}'::jsonb), t.reason, t.correlation_id, t.commit_ms,
+         'pending', 0
        FROM (SELECT id FROM ??.apply_intents ORDER BY id FOR UPDATE) AS locked
-       JOIN ??.apply_intents i USING (id),
-         ROWS FROM (unnest(i.task_ids), json_to_recordset(i.tasks) AS (target text, entity text, key text, op text, fields jsonb, expected jsonb,
-           reason text, correlation_id text, commit_ms bigint)) AS t(id, target, entity, key, op, fields, expected, reason, correlation_id, commit_ms)
+       JOIN ??.apply_intents i USING (id), ${INTENT_TASKS}
        LEFT JOIN ??.records r ON r.entity = t.entity AND r.key = t.key
        ORDER BY t.id
        ON CONFLICT (id) DO NOTHING`,
@@ -73,6 +78,33 @@ export async function recoverIntents(knex: Knex, schema: string): Promise<number
     await trx.raw('DELETE FROM ??.apply_intents', [schema]);
     return rowCount ?? 0;
   });
+}
+
+/**
+ * The tasks of one intent for one target, in order: those the resolve stage
+ * could not hand over in memory (the apply stage's queue was full), read
+ * when the queue has room again.
+ */
+export async function readIntentTasks(knex: Knex, schema: string, intentId: string, target: string): Promise<ApplyTask[]> {
+  const { rows } = await knex.raw(
+    `SELECT t.id::text AS id, t.target, t.entity, t.key, t.op, t.fields, t.expected, coalesce(t.record, '{}'::jsonb) AS record, t.reason,
+       t.correlation_id, t.commit_ms, i.created_at
+     FROM ??.apply_intents i, ${INTENT_TASKS}
+     WHERE i.id = ? AND t.target = ?
+     ORDER BY t.id`,
+    [schema, intentId, target],
+  );
+  return (rows as IntentTaskRow[]).map((r) => ({
+    id: r.id, target: r.target, entity: r.entity, key: r.key, op: r.op, fields: r.fields, expected: r.expected, record: r.record,
+    reason: r.reason, correlationId: r.correlation_id, commitTimeMs: r.commit_ms === null ? null : Number(r.commit_ms),
+    attempts: 0, createdAtMs: new Date(r.created_at).getTime(), intent: intentId,
+  }));
+}
+
+interface IntentTaskRow extends Omit<IntentTask, 'commit_ms'> {
+  id: string;
+  commit_ms: string | null;
+  created_at: Date;
 }
 
 /**

@@ -58,6 +58,28 @@ describe('TaskQueue (the in-process hand-off to one apply stage)', () => {
     }));
   });
 
+  it('once a target has tasks waiting in an intent, later ones wait behind them; they are read back only into a queue at most half full', () => {
+    const handOff = new HandOff('me', 60_000, 'intent');
+    const queue = handOff.queue('crm', 4);
+    expect(handOff.accepts('crm', 3)).toBe(true);
+    queue.push([task(1, 'a'), task(2, 'b'), task(3, 'c')]);
+    expect(handOff.accepts('crm', 2)).toBe(false);
+    expect(handOff.defer('crm', { intentId: '7', firstTaskId: 10n })).toBe(true);
+    // Room again, but an intent waits: new tasks queue behind it, not in front.
+    queue.takeRound(2, Number.POSITIVE_INFINITY);
+    expect(handOff.accepts('crm', 1)).toBe(false);
+    expect(queue.firstDeferredId).toBe(10n);
+    expect(queue.nextDeferred()).toEqual({ intentId: '7', firstTaskId: 10n });
+    expect(queue.hasDeferred).toBe(false);
+    expect(handOff.accepts('crm', 1)).toBe(true);
+    queue.push([task(4, 'a'), task(5, 'b')]);
+    queue.undefer({ intentId: '8', firstTaskId: 20n });
+    expect(queue.nextDeferred()).toBeNull(); // three queued of four: more than half full
+    queue.close();
+    expect(handOff.defer('crm', { intentId: '9', firstTaskId: 30n })).toBe(false);
+    expect(handOff.serves('crm')).toBe(false);
+  });
+
   it('refuses tasks once closed, handing back what it held', () => {
     const handOff = new HandOff('me', 60_000);
     const queue = handOff.queue('crm', 4);

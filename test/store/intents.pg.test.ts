@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApplyTask } from '../../src/apply';
 import {
-  claimTasks, connectStateStore, deleteIntents, enqueueTasks, InstanceLock, migrateStateStore, outboxDepth, recoverIntents, spillTasks, tasksBehindOutbox,
+  claimTasks, connectStateStore, deleteIntents, enqueueTasks, InstanceLock, migrateStateStore, outboxDepth, readIntentTasks, recoverIntents, spillTasks, tasksBehindOutbox,
   updateLag, writeIntent, writeRecords, type NewTask,
 } from '../../src/store';
 import { createPgDatabase, requireEnv, type TestDatabase } from '../support';
@@ -62,7 +62,16 @@ describe('apply intents and the instance lock (PostgreSQL)', () => {
     await knex.withSchema(schema).table('outbox').delete();
   });
 
-  it('recovery turns every intent into pending outbox tasks with the same ids and the record as it is now, keeping spilled ones', async () => {
+  it('the tasks of an intent for one target read back whole, in order, with their ids and record', async () => {
+    const tasks = [task('x', 1), task('y', 2, 'erp'), task('x', 3)];
+    const written = await knex.transaction((trx) => writeIntent(trx, schema, tasks));
+    const read = await readIntentTasks(knex, schema, written.intentId, 'crm');
+    expect(read.map((t) => [t.id, t.key, t.intent, t.attempts])).toEqual([[written.ids[0], 'x', written.intentId, 0], [written.ids[2], 'x', written.intentId, 0]]);
+    expect(read[1]).toMatchObject({ op: 'upsert', fields: { n: 3 }, expected: { n: 2 }, record: { n: 3 }, reason: 'propagate', correlationId: 'erp@3', commitTimeMs: 1_700_000_000_003 });
+    await deleteIntents(knex, schema, [written.intentId]);
+  });
+
+  it('recovery turns every intent into pending outbox tasks with the same ids and content, keeping spilled ones', async () => {
     await knex.transaction((trx) => writeRecords(trx, schema, [{
       entity: 'customer', key: 'r', fields: { n: 9, name: 'now' }, provenance: {}, positions: { erp: 'p9' }, shadows: {}, deleted: false, version: 3,
     }], new Set()));
@@ -75,7 +84,7 @@ describe('apply intents and the instance lock (PostgreSQL)', () => {
     expect(rows.map((r) => [String(r.id), r.key, r.status])).toEqual([
       [one.ids[0], 'r', 'pending'], [one.ids[1], 'q', 'inflight'], [two.ids[0], 'r', 'pending'],
     ]);
-    expect(rows[0]).toMatchObject({ fields: { n: 1 }, expected: { n: 0 }, record: { n: 9, name: 'now' }, commit_ms: String(1_700_000_000_001) });
+    expect(rows[0]).toMatchObject({ fields: { n: 1 }, expected: { n: 0 }, record: { n: 1 }, commit_ms: String(1_700_000_000_001) });
     // Claimed in order: the record's first task, then (once it is done) its second.
     const claimed = await claimTasks(knex, schema, 'crm', 10, 'next', 60_000);
     expect(claimed.map((t) => t.id)).toEqual([one.ids[0]]);
