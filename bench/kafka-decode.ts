@@ -15,7 +15,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type kafkajs from 'kafkajs';
 import { assemble } from '../src/capture/kafka/assemble';
-import { customerEvent, type CustomerRow } from '../test/kafka/pipeline-support';
+import { customerEvent } from '../test/kafka/pipeline-support';
+import { rowOf } from './support/kafka-workload';
 
 const { values: args } = parseArgs({
   options: { events: { type: 'string', default: '30000' }, rounds: { type: 'string', default: '6' }, rows: { type: 'string', default: '10000' }, baseline: { type: 'string' } },
@@ -24,14 +25,10 @@ const N = Number(args.events);
 const ROWS = Number(args.rows);
 type Assemble = typeof assemble;
 
-function rowOf(seq: number): CustomerRow {
-  const id = (seq % ROWS) + 1;
-  return { id, name: `c${id}-v${seq}`, balance: `${seq}.${String(seq % 10_000).padStart(4, '0')}`, active: seq % 2 === 0, updated_at: '2026-01-01T00:00:00.000001Z' };
-}
 
 const messages: kafkajs.KafkaMessage[] = [];
 for (let s = 0; s < N; s++) {
-  const m = customerEvent('bench_decode', s, s < ROWS ? null : rowOf(s - ROWS), rowOf(s));
+  const m = customerEvent('bench_decode', s, s < ROWS ? null : rowOf(s - ROWS, ROWS), rowOf(s, ROWS));
   messages.push({ key: Buffer.from(m.key), value: Buffer.from(m.value), offset: String(s), timestamp: String(Date.now()), attributes: 0, headers: {} } as unknown as kafkajs.KafkaMessage);
 }
 const options = { system: 'src', maxBatchEvents: 2000, heartbeatTopicPrefix: '__debezium-heartbeat', tables: new Set(['public.customer']), databaseIsSchema: false };

@@ -14,14 +14,15 @@
  * round: kafkajs' fetch and decode of record batches included), beside a
  * bare kafkajs consumer of the same topic (the floor).
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createKafkaSource } from '../src/capture';
-import { createTopic, customerEvent, deleteGroups, deleteTopics, kafka, type CustomerRow } from '../test/kafka/pipeline-support';
+import { createTopic, customerEvent, deleteGroups, deleteTopics, kafka } from '../test/kafka/pipeline-support';
 import { uniqueName } from '../test/support/names';
+import { loadServicesEnv, rowOf } from './support/kafka-workload';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,19 +35,7 @@ const PARTITIONS = Number(args.partitions);
 const ROWS = Math.min(Number(args.rows), N);
 type Create = typeof createKafkaSource;
 
-function loadServicesEnv(): void {
-  const file = '.tandem/services/env';
-  if (process.env.TANDEM_TEST_KAFKA_BROKERS || !existsSync(file)) return;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^export (\w+)=(.*)$/.exec(line.trim());
-    if (m) process.env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
-  }
-}
 
-function rowOf(seq: number): CustomerRow {
-  const id = (seq % ROWS) + 1;
-  return { id, name: `c${id}-v${seq}`, balance: `${seq}.${String(seq % 10_000).padStart(4, '0')}`, active: seq % 2 === 0, updated_at: '2026-01-01T00:00:00.000001Z' };
-}
 
 async function prefill(brokers: string[], prefix: string, topic: string): Promise<void> {
   const producer = kafka(brokers).producer({ allowAutoTopicCreation: false });
@@ -54,7 +43,7 @@ async function prefill(brokers: string[], prefix: string, topic: string): Promis
   const inFlight: Promise<unknown>[] = [];
   for (let seq = 0; seq < N; seq += 250) {
     const messages = [];
-    for (let s = seq; s < Math.min(N, seq + 250); s++) messages.push(customerEvent(prefix, s, s < ROWS ? null : rowOf(s - ROWS), rowOf(s)));
+    for (let s = seq; s < Math.min(N, seq + 250); s++) messages.push(customerEvent(prefix, s, s < ROWS ? null : rowOf(s - ROWS, ROWS), rowOf(s, ROWS)));
     inFlight.push(producer.send({ topic, messages }));
     if (inFlight.length >= 16) await inFlight.shift();
   }

@@ -22,18 +22,19 @@
  *      the clock runs from creating the connector to the same condition
  * Prints both rates and their ratio; writes JSON to bench/results/.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/config';
 import { createKafkaSource } from '../src/capture';
 import { createLogger } from '../src/log';
 import { startPipeline, type RunningPipeline } from '../src/pipeline';
-import { createTopic, CUSTOMER_DDL, customerEvent, deleteGroups, deleteTopics, kafka, kafkaConfig, query, type CustomerRow } from '../test/kafka/pipeline-support';
+import { createTopic, CUSTOMER_DDL, customerEvent, deleteGroups, deleteTopics, kafka, kafkaConfig, query } from '../test/kafka/pipeline-support';
 import { createPgDatabase, type TestDatabase } from '../test/support/pg';
 import { flushPrefix, redisPrefix } from '../test/support/redis';
 import { uniqueName } from '../test/support/names';
 import { assertJdbcSinkRunning, createJdbcSink, deleteJdbcSink, requireJdbcSinkPlugin } from './support/jdbc-sink';
+import { loadServicesEnv, rowOf } from './support/kafka-workload';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,14 +54,6 @@ const PARTITIONS = Number(args.partitions);
 const ROWS = Math.min(Number(args.rows), N);
 const TIMEOUT_MS = Number(args.timeout) * 1000;
 
-function loadServicesEnv(): void {
-  const file = '.tandem/services/env';
-  if (process.env.TANDEM_TEST_KAFKA_BROKERS || !existsSync(file)) return;
-  for (const line of readFileSync(file, 'utf8').split('\n')) {
-    const m = /^export (\w+)=(.*)$/.exec(line.trim());
-    if (m) process.env[m[1]!] = m[2]!.replace(/^['"]|['"]$/g, '');
-  }
-}
 
 function need(name: string): string {
   const v = process.env[name];
@@ -69,10 +62,6 @@ function need(name: string): string {
 }
 
 /** Event `seq` touches row (seq % ROWS) + 1: its first event inserts, later ones update. */
-function rowOf(seq: number): CustomerRow {
-  const id = (seq % ROWS) + 1;
-  return { id, name: `c${id}-v${seq}`, balance: `${seq}.${String(seq % 10_000).padStart(4, '0')}`, active: seq % 2 === 0, updated_at: '2026-01-01T00:00:00.000001Z' };
-}
 
 async function prefill(brokers: string[], prefix: string, topic: string): Promise<number> {
   const producer = kafka(brokers).producer({ allowAutoTopicCreation: false });
@@ -81,7 +70,7 @@ async function prefill(brokers: string[], prefix: string, topic: string): Promis
   const inFlight: Promise<unknown>[] = [];
   for (let seq = 0; seq < N; seq += 250) {
     const messages = [];
-    for (let s = seq; s < Math.min(N, seq + 250); s++) messages.push(customerEvent(prefix, s, s < ROWS ? null : rowOf(s - ROWS), rowOf(s)));
+    for (let s = seq; s < Math.min(N, seq + 250); s++) messages.push(customerEvent(prefix, s, s < ROWS ? null : rowOf(s - ROWS, ROWS), rowOf(s, ROWS)));
     inFlight.push(producer.send({ topic, messages }));
     if (inFlight.length >= 16) await inFlight.shift();
   }
