@@ -232,7 +232,7 @@ export class TaskQueue {
     for (const resolve of waiting) resolve();
   }
 
-  /** Stops taking tasks and returns those queued. */
+  /** Stops taking tasks and returns those queued (intents of deferred tasks stay in the state store for the next start). */
   close(): ApplyTask[] {
     this.stopped = true;
     this.tookSome();
