@@ -62,8 +62,7 @@ class LoadSampler {
 function run(script: string, extra: string[]): Promise<number> {
   return new Promise((resolvePromise) => {
     const tsx = join(ROOT, 'node_modules', '.bin', 'tsx');
-    // The node flags bin/tandem.mjs runs with, so the pipeline in the bench is tuned as `tandem run` is.
-    const child = spawn(tsx, ['--max-semi-space-size=32', join(ROOT, 'bench', script), ...extra], { cwd: ROOT, stdio: 'inherit', env: process.env });
+    const child = spawn(tsx, [join(ROOT, 'bench', script), ...extra], { cwd: ROOT, stdio: 'inherit', env: process.env });
     child.on('exit', (code, signal) => resolvePromise(code ?? (signal ? 128 : 1)));
     child.on('error', () => resolvePromise(1));
   });
