@@ -20,9 +20,9 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createKafkaSource } from '../src/capture';
-import { createTopic, customerEvent, deleteGroups, deleteTopics, kafka } from '../test/kafka/pipeline-support';
+import { createTopic, deleteGroups, deleteTopics, kafka } from '../test/kafka/pipeline-support';
 import { uniqueName } from '../test/support/names';
-import { loadServicesEnv, rowOf } from './support/kafka-workload';
+import { loadServicesEnv, prefillTopic } from './support/kafka-workload';
 
 const { values: args } = parseArgs({
   options: {
@@ -37,19 +37,6 @@ type Create = typeof createKafkaSource;
 
 
 
-async function prefill(brokers: string[], prefix: string, topic: string): Promise<void> {
-  const producer = kafka(brokers).producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const inFlight: Promise<unknown>[] = [];
-  for (let seq = 0; seq < N; seq += 250) {
-    const messages = [];
-    for (let s = seq; s < Math.min(N, seq + 250); s++) messages.push(customerEvent(prefix, s, s < ROWS ? null : rowOf(s - ROWS, ROWS), rowOf(s, ROWS)));
-    inFlight.push(producer.send({ topic, messages }));
-    if (inFlight.length >= 16) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
-  await producer.disconnect();
-}
 
 async function sourceOnly(create: Create, brokers: string[], topic: string, groupId: string): Promise<{ ms: number; cpuMicrosPerEvent: number }> {
   const source = create({
@@ -112,7 +99,7 @@ async function main(): Promise<void> {
   }
   try {
     await createTopic(brokers, topic, PARTITIONS);
-    await prefill(brokers, prefix, topic);
+    await prefillTopic(brokers, prefix, topic, N, ROWS);
     console.log(`pre-filled ${topic}: ${N} events, ${PARTITIONS} partitions`);
     const session = args.profile ? new Session() : null;
     if (session) {

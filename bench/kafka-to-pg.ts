@@ -29,12 +29,12 @@ import { parseConfig } from '../src/config';
 import { createKafkaSource } from '../src/capture';
 import { createLogger } from '../src/log';
 import { startPipeline, type RunningPipeline } from '../src/pipeline';
-import { createTopic, CUSTOMER_DDL, customerEvent, deleteGroups, deleteTopics, kafka, kafkaConfig, query } from '../test/kafka/pipeline-support';
+import { createTopic, CUSTOMER_DDL, deleteGroups, deleteTopics, kafka, kafkaConfig, query } from '../test/kafka/pipeline-support';
 import { createPgDatabase, type TestDatabase } from '../test/support/pg';
 import { flushPrefix, redisPrefix } from '../test/support/redis';
 import { uniqueName } from '../test/support/names';
 import { assertJdbcSinkRunning, createJdbcSink, deleteJdbcSink, requireJdbcSinkPlugin } from './support/jdbc-sink';
-import { loadServicesEnv, rowOf } from './support/kafka-workload';
+import { loadServicesEnv, prefillTopic } from './support/kafka-workload';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,21 +63,6 @@ function need(name: string): string {
 
 /** Event `seq` touches row (seq % ROWS) + 1: its first event inserts, later ones update. */
 
-async function prefill(brokers: string[], prefix: string, topic: string): Promise<number> {
-  const producer = kafka(brokers).producer({ allowAutoTopicCreation: false });
-  await producer.connect();
-  const started = Date.now();
-  const inFlight: Promise<unknown>[] = [];
-  for (let seq = 0; seq < N; seq += 250) {
-    const messages = [];
-    for (let s = seq; s < Math.min(N, seq + 250); s++) messages.push(customerEvent(prefix, s, s < ROWS ? null : rowOf(s - ROWS, ROWS), rowOf(s, ROWS)));
-    inFlight.push(producer.send({ topic, messages }));
-    if (inFlight.length >= 16) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
-  await producer.disconnect();
-  return Date.now() - started;
-}
 
 async function rawConsume(brokers: string[], topic: string, groupId: string): Promise<{ ms: number; bytes: number }> {
   const consumer = kafka(brokers).consumer({ groupId, maxBytesPerPartition: 16 * 1024 * 1024, maxBytes: 64 * 1024 * 1024 });
@@ -216,7 +201,7 @@ async function main(): Promise<void> {
   try {
     if (JDBC_BATCHES.length > 0) await requireJdbcSinkPlugin(need('TANDEM_TEST_KAFKA_CONNECT_URL'));
     await createTopic(brokers, topic, PARTITIONS);
-    const prefillMs = await prefill(brokers, prefix, topic);
+    const prefillMs = await prefillTopic(brokers, prefix, topic, N, ROWS);
     console.log(`pre-filled ${topic}: ${N} events, ${PARTITIONS} partitions, ${ROWS} rows, in ${(prefillMs / 1000).toFixed(1)} s`);
     const raw = await rawConsume(brokers, topic, rawGroup);
     const rawRate = N / (raw.ms / 1000);
