@@ -65,12 +65,22 @@ export class HandOff {
   }
 
   /**
-   * Intent mode: tasks of a committed intent whose apply stage had no room
-   * stay in the intent; the stage reads them when it has (see TaskQueue.defer).
-   * False when the stage has stopped meanwhile.
+   * Intent mode: gives the tasks of a committed intent to their apply stages,
+   * in commit order. A stage with no room (or with tasks already waiting in
+   * intents) reads them from the intent when it has room (see
+   * TaskQueue.defer): they are not held in memory twice. Returns those whose
+   * apply stage has stopped meanwhile: the caller writes them to the outbox.
    */
-  defer(target: string, intent: DeferredIntent): boolean {
-    return this.queues.get(target)?.defer(intent) ?? false;
+  deliverIntent(intentId: string, tasks: readonly ApplyTask[]): ApplyTask[] {
+    const refused: ApplyTask[] = [];
+    for (const [target, list] of byTarget(tasks)) {
+      const queue = this.queues.get(target);
+      const taken = this.accepts(target, list.length)
+        ? queue!.push(list)
+        : queue?.defer({ intentId, firstTaskId: BigInt(list[0]!.id) }) ?? false;
+      if (!taken) refused.push(...list);
+    }
+    return refused;
   }
 
   /**
@@ -79,16 +89,21 @@ export class HandOff {
    * releases them to the outbox.
    */
   deliver(tasks: readonly ApplyTask[]): ApplyTask[] {
-    const byTarget = new Map<string, ApplyTask[]>();
-    for (const task of tasks) {
-      const list = byTarget.get(task.target) ?? [];
-      list.push(task);
-      byTarget.set(task.target, list);
-    }
     const refused: ApplyTask[] = [];
-    for (const [target, list] of byTarget) if (!this.queues.get(target)?.push(list)) refused.push(...list);
+    for (const [target, list] of byTarget(tasks)) if (!this.queues.get(target)?.push(list)) refused.push(...list);
     return refused;
   }
+}
+
+/** Tasks grouped by target, each group in the given order. */
+function byTarget(tasks: readonly ApplyTask[]): Map<string, ApplyTask[]> {
+  const groups = new Map<string, ApplyTask[]>();
+  for (const task of tasks) {
+    const list = groups.get(task.target);
+    if (list) list.push(task);
+    else groups.set(task.target, [task]);
+  }
+  return groups;
 }
 
 /**

@@ -233,27 +233,11 @@ async function handOver(handing: Handing, handOff: HandOff, deps: ResolveStageDe
     await releaseTasks(deps.store, deps.schema, refused.map((t) => t.id), handOff.owner);
     return;
   }
-  const intentId = handing.intentId;
-  handOff.ledger.track(intentId, handing.tasks.map((t) => t.id));
-  const refused: ApplyTask[] = [];
-  for (const [target, tasks] of groupBy(handing.tasks, (t) => t.target)) {
-    // A stage with no room reads them from the intent once it has: they are not held in memory twice.
-    if (handOff.accepts(target, tasks.length)) refused.push(...handOff.deliver(tasks));
-    else if (!handOff.defer(target, { intentId, firstTaskId: BigInt(tasks[0]!.id) })) refused.push(...tasks);
-  }
+  handOff.ledger.track(handing.intentId, handing.tasks.map((t) => t.id));
+  const refused = handOff.deliverIntent(handing.intentId, handing.tasks);
   if (refused.length === 0) return;
   await spillTasks(deps.store, deps.schema, refused, null);
   handOff.ledger.settle(refused);
-}
-
-function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const group = groups.get(keyOf(item));
-    if (group) group.push(item);
-    else groups.set(keyOf(item), [item]);
-  }
-  return groups;
 }
 
 interface Mapped {

@@ -64,7 +64,9 @@ describe('TaskQueue (the in-process hand-off to one apply stage)', () => {
     expect(handOff.accepts('crm', 3)).toBe(true);
     queue.push([task(1, 'a'), task(2, 'b'), task(3, 'c')]);
     expect(handOff.accepts('crm', 2)).toBe(false);
-    expect(handOff.defer('crm', { intentId: '7', firstTaskId: 10n })).toBe(true);
+    // The intent's tasks do not fit: they stay in it.
+    expect(handOff.deliverIntent('7', [task(10, 'a'), task(11, 'd')])).toEqual([]);
+    expect(queue.size).toBe(3);
     // Room again, but an intent waits: new tasks queue behind it, not in front.
     queue.takeRound(2, Number.POSITIVE_INFINITY);
     expect(handOff.accepts('crm', 1)).toBe(false);
@@ -76,7 +78,7 @@ describe('TaskQueue (the in-process hand-off to one apply stage)', () => {
     queue.undefer({ intentId: '8', firstTaskId: 20n });
     expect(queue.nextDeferred()).toBeNull(); // three queued of four: more than half full
     queue.close();
-    expect(handOff.defer('crm', { intentId: '9', firstTaskId: 30n })).toBe(false);
+    expect(handOff.deliverIntent('9', [task(30, 'a')]).map((t) => t.id)).toEqual(['30']);
     expect(handOff.serves('crm')).toBe(false);
   });
 
