@@ -93,36 +93,27 @@ async function runOnce(deps: SourceLoopDeps, signal: AbortSignal): Promise<void>
  */
 async function pullWhenReady(source: ChangeSource, buffered: { ready(): number }, deps: SourceLoopDeps, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
-  const turns = new Turns();
-  let previous: Promise<void> = Promise.resolve();
-  let latest: Promise<void> = Promise.resolve();
+  const inFlight = new InFlight(source, deps, () => buffered.ready());
   let pulling = true;
   // Waiting for a batch: once the one in flight is acknowledged, stopping the source ends the iteration.
   const stopWaiting = () => {
-    if (pulling) void previous.catch(() => {}).then(() => source.stop());
+    if (pulling) void inFlight.acknowledged().catch(() => {}).then(() => source.stop());
   };
   signal.addEventListener('abort', stopWaiting, { once: true });
   try {
     for await (const batch of source.batches()) {
       pulling = false;
-      const handled = turns.start((turn) => deps.handle(batch, turn));
-      latest = handled;
-      await previous;
-      previous = handled.then(async () => {
-        await source.acknowledge(batch.position);
-        deps.onDurable(batch, buffered.ready());
-      });
+      await inFlight.start(batch);
       if (signal.aborted) {
         // Acknowledged while the source is still connected (its last status carries them).
-        await previous;
+        await inFlight.acknowledged();
         break;
       }
       pulling = true;
     }
-    await previous;
+    await inFlight.acknowledged();
   } finally {
-    // A batch started behind one that failed fails too (it waits for it): wait for it before the source goes.
-    await latest.catch(() => {});
+    await inFlight.settled();
     signal.removeEventListener('abort', stopWaiting);
   }
 }
@@ -145,28 +136,50 @@ async function queueAhead(source: ChangeSource, deps: SourceLoopDeps, signal: Ab
       queue.close(error);
     }
   })();
-  // Two batches in flight at most: the next one is started, then the previous one awaited and acknowledged.
-  const turns = new Turns();
-  let previous: Promise<void> = Promise.resolve();
-  let latest: Promise<void> = Promise.resolve();
+  const inFlight = new InFlight(source, deps, () => queue.size);
   try {
-    for await (const batch of queue) {
-      const handled = turns.start((turn) => deps.handle(batch, turn));
-      latest = handled;
-      await previous;
-      previous = handled.then(async () => {
-        await source.acknowledge(batch.position);
-        deps.onDurable(batch, queue.size);
-      });
-    }
-    await previous;
+    for await (const batch of queue) await inFlight.start(batch);
+    await inFlight.acknowledged();
   } finally {
-    // A batch started behind one that failed fails too (it waits for it): wait for it before the source goes.
-    await latest.catch(() => {});
+    await inFlight.settled();
     signal.removeEventListener('abort', stopTaking);
     await source.stop().catch(() => {});
     queue.close();
     await capture;
+  }
+}
+
+/**
+ * Batches handled two at a time at most and acknowledged in order: a batch
+ * is started (with the signals of the one before it, see BatchTurn), then
+ * the one before it is awaited and acknowledged.
+ */
+class InFlight {
+  private readonly turns = new Turns();
+  private previous: Promise<void> = Promise.resolve();
+  private latest: Promise<void> = Promise.resolve();
+
+  constructor(private readonly source: ChangeSource, private readonly deps: SourceLoopDeps, private readonly backlog: () => number) {}
+
+  /** Starts `batch`; resolves once the batch before it is durable and acknowledged (rejects if it failed). */
+  async start(batch: ChangeBatch): Promise<void> {
+    const handled = this.turns.start((turn) => this.deps.handle(batch, turn));
+    this.latest = handled;
+    await this.previous;
+    this.previous = handled.then(async () => {
+      await this.source.acknowledge(batch.position);
+      this.deps.onDurable(batch, this.backlog());
+    });
+  }
+
+  /** Resolves once every batch started is durable and acknowledged (rejects if one failed). */
+  acknowledged(): Promise<void> {
+    return this.previous;
+  }
+
+  /** Resolves once the last batch started has ended, failed or not: a batch behind one that failed fails too, and must end before the source goes. */
+  settled(): Promise<void> {
+    return this.latest.catch(() => {});
   }
 }
 
