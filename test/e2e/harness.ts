@@ -19,6 +19,27 @@ export async function sql<T extends pg.QueryResultRow = Record<string, any>>(url
   }
 }
 
+/** Holds `table` locked (ACCESS EXCLUSIVE) from a session of its own until `release()`, which may be called more than once. */
+export async function lockTable(url: string, table: string): Promise<{ release(): Promise<void> }> {
+  const locker = new pg.Client({ connectionString: url });
+  await locker.connect();
+  let released = false;
+  const release = async () => {
+    if (released) return;
+    released = true;
+    await locker.query('ROLLBACK');
+    await locker.end();
+  };
+  try {
+    await locker.query('BEGIN');
+    await locker.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+  } catch (error) {
+    await release().catch(() => {});
+    throw error;
+  }
+  return { release };
+}
+
 export async function exec(url: string, ...statements: string[]): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();

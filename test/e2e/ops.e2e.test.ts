@@ -11,7 +11,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import winston from 'winston';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { snapshotStatusOf } from '../../src/cli/snapshot-status';
@@ -21,7 +20,7 @@ import { freePort } from '../../src/demo/embedded';
 import { startPipeline, type RunningPipeline } from '../../src/pipeline';
 import { waitFor } from '../support';
 import { alertQueries, dashboardQueries, metricNamesOf } from '../docker/queries';
-import { createWorld, ERP_DDL, sql, twoWayConfig, type TwoWayWorld } from './harness';
+import { createWorld, ERP_DDL, lockTable, sql, twoWayConfig, type TwoWayWorld } from './harness';
 
 /** Families that legitimately have no series in this pipeline, and why. */
 const NO_SERIES_HERE: Record<string, string> = {
@@ -168,18 +167,8 @@ describe('operations view of a running pipeline (PostgreSQL ERP ⇄ CRM)', () =>
 
   it('answers 503 on /readyz while the state store\'s outbox is locked (stalled stages), ready again once released; /healthz stays 200', async () => {
     await waitFor(async () => (await get('/readyz')).status === 200, { timeoutMs: 20_000, message: '/readyz not ready before the stall' });
-    const locker = new pg.Client({ connectionString: world.state.url });
-    await locker.connect();
-    let released = false;
-    const release = async () => {
-      if (released) return;
-      released = true;
-      await locker.query('ROLLBACK');
-      await locker.end();
-    };
+    const { release } = await lockTable(world.state.url, `${world.names.schema}.outbox`);
     try {
-      await locker.query('BEGIN');
-      await locker.query(`LOCK TABLE ${world.names.schema}.outbox IN ACCESS EXCLUSIVE MODE`);
       const lockedAt = Date.now();
       await erp(`INSERT INTO customers (name, credit_limit) VALUES ('During Stall', 1)`);
       await waitFor(async () => (await get('/readyz')).status === 503, { timeoutMs: 20_000, intervalMs: 250, message: '/readyz stayed ready through the stall' });

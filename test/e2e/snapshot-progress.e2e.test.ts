@@ -7,7 +7,6 @@
  * is stalled; once released the load finishes and the table is `done`.
  */
 import { Writable } from 'node:stream';
-import pg from 'pg';
 import winston from 'winston';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotStatusOf, type SnapshotStatusRow } from '../../src/cli/snapshot-status';
@@ -15,7 +14,7 @@ import { parseConfig } from '../../src/config';
 import { freePort } from '../../src/demo/embedded';
 import { startPipeline, type RunningPipeline } from '../../src/pipeline';
 import { waitFor } from '../support';
-import { createWorld, sql, twoWayConfig, type TwoWayWorld } from './harness';
+import { createWorld, lockTable, sql, twoWayConfig, type TwoWayWorld } from './harness';
 
 const ROWS = 3000;
 const CHUNK = 30;
@@ -63,19 +62,9 @@ describe('initial load progress while it runs (PostgreSQL ERP → CRM)', () => {
       return row !== undefined && row.state === 'in progress' && row.rowsDone > 0;
     }, { timeoutMs: 30_000, intervalMs: 20, message: 'the customers snapshot was never seen in progress' });
 
-    const locker = new pg.Client({ connectionString: world.state.url });
-    await locker.connect();
-    let released = false;
-    const release = async () => {
-      if (released) return;
-      released = true;
-      await locker.query('ROLLBACK');
-      await locker.end();
-    };
+    // Every resolved batch ends by writing its source's checkpoint.
+    const { release } = await lockTable(world.state.url, `${world.names.schema}.checkpoints`);
     try {
-      await locker.query('BEGIN');
-      // Every resolved batch ends by writing its source's checkpoint.
-      await locker.query(`LOCK TABLE ${world.names.schema}.checkpoints IN ACCESS EXCLUSIVE MODE`);
       // /metrics answers through the stall: its state-store probes give up after 2 s and keep their last values.
       const during = await customers();
       expect(during).toMatchObject({ state: 'in progress', rowsEstimated: ROWS });
