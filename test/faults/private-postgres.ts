@@ -21,7 +21,12 @@ export interface PrivatePostgres {
   destroy(): Promise<void>;
 }
 
-export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+export interface PrivatePostgresOptions {
+  /** Server settings besides listen_addresses and fsync=off (`['-c', 'name=value', …]`). */
+  settings?: string[];
+}
+
+export async function startPrivatePostgres({ settings = [] }: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
   const baseDir = mkdtempSync(path.join(tmpdir(), 'tandem-pg-'));
   const asRoot = userInfo().uid === 0;
   if (asRoot) {
@@ -39,7 +44,7 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     persistent: true,
     createPostgresUser: asRoot,
     initdbFlags: ['--locale=C', '--lc-messages=C', '--encoding=UTF8'],
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'],
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', ...settings],
     onLog: () => {},
     onError: () => {},
   });
